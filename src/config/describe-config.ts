@@ -1,0 +1,43 @@
+/** The effective config as YAML, the token masked (what `autobuilder config check` prints). */
+import { stringify } from 'yaml';
+import { formatDuration } from '../domain/duration.js';
+import type { Config } from './config.js';
+
+export function describeConfig(config: Config): string {
+  const repositories = Object.fromEntries(
+    [...config.rules.values()].map((rule) => [
+      rule.repository,
+      {
+        ...(rule.image ? { image: rule.image } : { base: rule.base }),
+        checkout: rule.checkout,
+        steps: rule.steps,
+        ...(Object.keys(rule.env).length ? { env: rule.env } : {}),
+        network: rule.network,
+        artifact: rule.artifact,
+        ...(rule.publish ? { publish: rule.publish } : {}),
+        ...(rule.link ? { link: rule.link } : {}),
+        ...(rule.commit ? { commit: rule.commit } : {}),
+        timeout: formatDuration(rule.timeoutMs),
+        ...(rule.memoryBytes ? { memory: rule.memoryBytes } : {}),
+        cancel_running: rule.cancelRunning,
+      },
+    ]),
+  );
+  return `# effective config from ${config.source}\n${stringify({
+    http_port: config.httpPort,
+    host: config.host,
+    public_url: config.publicUrl,
+    token: config.token ? '(set)' : '(none: webhooks are not verified)',
+    kernel_target: config.kernelTarget,
+    logs_directory: config.logsDirectory,
+    tmp_directory: config.tmpDirectory,
+    data_directory: config.dataDirectory,
+    database_url: `sqlite:${config.databasePath}`,
+    concurrency: config.concurrency,
+    requeue_interrupted: config.requeueInterrupted,
+    grace_period: formatDuration(config.gracePeriodMs),
+    debug: config.debug,
+    git: { url: config.gitUrl },
+    repositories,
+  })}`;
+}

@@ -1,0 +1,139 @@
+/**
+ * Config = YAML file (or the built-in Zero-OS defaults) + environment overrides with the
+ * historical names (TOKEN, KERNEL_TARGET, LOGS_DIRECTORY, TMP_DIRECTORY, HTTP_PORT, DEBUG,
+ * DATABASE_URL). Every problem is reported at once, each with its key path.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { AppError } from '../errors.js';
+import type { BuildRule } from '../domain/rule.js';
+import type { Config } from './config.js';
+import { configSchema, type ParsedConfig } from './schema.js';
+import { ZERO_OS_DEFAULTS } from './zero-os-defaults.js';
+
+const ENV_KEYS = {
+  TOKEN: 'token',
+  KERNEL_TARGET: 'kernel_target',
+  LOGS_DIRECTORY: 'logs_directory',
+  TMP_DIRECTORY: 'tmp_directory',
+  HTTP_PORT: 'http_port',
+  DATABASE_URL: 'database_url',
+  PUBLIC_URL: 'public_url',
+} as const;
+
+export interface LoadOptions {
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+export function resolveConfigPath(options: LoadOptions): string | null {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const explicit = options.file ?? env.AUTOBUILDER_CONFIG;
+  if (explicit) return resolve(cwd, explicit);
+  const fallback = resolve(cwd, 'autobuilder.yaml');
+  return existsSync(fallback) ? fallback : null;
+}
+
+function readRaw(path: string | null): Record<string, unknown> {
+  if (!path) return structuredClone(ZERO_OS_DEFAULTS) as Record<string, unknown>;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new AppError('CONFIG_INVALID', `cannot read config ${path}: ${(error as Error).message}`, [
+      { path: '', message: (error as Error).message },
+    ]);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (error) {
+    throw new AppError('CONFIG_INVALID', `config ${path} is not valid YAML`, [
+      { path: '', message: (error as Error).message },
+    ]);
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new AppError('CONFIG_INVALID', `config ${path} must be a YAML mapping`, [
+      { path: '', message: 'expected a mapping at the top level' },
+    ]);
+  }
+  const record = raw as Record<string, unknown>;
+  if (record.repositories === undefined) record.repositories = structuredClone(ZERO_OS_DEFAULTS.repositories);
+  return record;
+}
+
+function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
+  for (const [name, key] of Object.entries(ENV_KEYS)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  if (env.TOKEN === '') raw.token = '';
+  if (env.DEBUG !== undefined && env.DEBUG !== '')
+    raw.debug = !['0', 'false', 'no', 'off'].includes(env.DEBUG.toLowerCase());
+}
+
+export interface ConfigProblem {
+  path: string;
+  message: string;
+}
+
+export function loadConfig(options: LoadOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const path = resolveConfigPath(options);
+  const raw = readRaw(path);
+  applyEnv(raw, env);
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems: ConfigProblem[] = parsed.error.issues.map((issue) => ({
+      path: issue.path.join('.'),
+      message: issue.message,
+    }));
+    throw new AppError('CONFIG_INVALID', `invalid config (${path ?? 'built-in defaults'})`, problems);
+  }
+  return toConfig(parsed.data, path ?? 'built-in Zero-OS defaults', cwd);
+}
+
+function toConfig(data: ParsedConfig, source: string, cwd: string): Config {
+  const rules = new Map<string, BuildRule>();
+  for (const [repository, rule] of Object.entries(data.repositories)) {
+    rules.set(repository, {
+      repository,
+      image: rule.image,
+      base: rule.base,
+      checkout: rule.checkout,
+      steps: rule.steps,
+      env: rule.env,
+      network: rule.network,
+      artifact: rule.artifact,
+      publish: rule.publish,
+      link: rule.link,
+      commit: rule.commit,
+      timeoutMs: rule.timeout,
+      memoryBytes: rule.memory,
+      cancelRunning: rule.cancel_running,
+    });
+  }
+  const dataDirectory = resolve(cwd, data.data_directory);
+  return {
+    httpPort: data.http_port,
+    host: data.host,
+    publicUrl: (data.public_url ?? `http://localhost:${data.http_port}`).replace(/\/+$/, ''),
+    token: data.token,
+    kernelTarget: resolve(cwd, data.kernel_target),
+    logsDirectory: resolve(cwd, data.logs_directory),
+    tmpDirectory: resolve(cwd, data.tmp_directory),
+    dataDirectory,
+    databasePath: resolve(cwd, data.database_url.slice('sqlite:'.length)),
+    concurrency: data.concurrency,
+    requeueInterrupted: data.requeue_interrupted,
+    gracePeriodMs: data.grace_period,
+    debug: data.debug,
+    gitUrl: data.git.url,
+    rules,
+    source,
+  };
+}

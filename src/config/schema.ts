@@ -1,0 +1,128 @@
+/** The YAML config file, validated with zod. Keys are snake_case as users write them. */
+import { z } from 'zod';
+import { parseDuration, parseMemory } from '../domain/duration.js';
+import { unknownPlaceholders } from '../domain/template.js';
+
+import { REPOSITORY_PATTERN as REPOSITORY } from '../domain/repository.js';
+
+const template = z
+  .string()
+  .min(1)
+  .refine((t) => unknownPlaceholders(t).length === 0, {
+    message: 'unknown placeholder; known: {repository} {owner} {name} {branch} {commit} {short}',
+  });
+
+const fileName = template.refine((t) => !t.includes('/') && t !== '.' && t !== '..', {
+  message: 'must be a file name inside kernel_target, without "/"',
+});
+
+const duration = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
+  const ms = typeof value === 'number' ? value : parseDuration(value);
+  if (ms === null) {
+    ctx.addIssue({ code: 'custom', message: `not a duration: "${value}" (use 90s, 45m, 2h)` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const memory = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
+  const bytes = typeof value === 'number' ? value : parseMemory(value);
+  if (bytes === null) {
+    ctx.addIssue({ code: 'custom', message: `not a memory size: "${value}" (use 512m, 4g)` });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+const absolutePath = z.string().regex(/^\/[^\0]*$/, 'must be an absolute path in the container');
+
+export const ruleSchema = z
+  .object({
+    image: z.string().min(1).optional(),
+    base: z.string().regex(REPOSITORY, 'must be owner/name').optional(),
+    checkout: absolutePath,
+    steps: z.array(z.string().min(1)).min(1),
+    env: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not an environment name'), z.string())
+      .default({}),
+    network: z.string().min(1).default('bridge'),
+    artifact: absolutePath
+      .refine((p) => p.startsWith('/target/') && !p.split('/').includes('..'), {
+        message: 'must be a file under /target (the bind-mounted output directory)',
+      })
+      .default('/target/vmlinuz.efi'),
+    publish: fileName.optional(),
+    link: fileName.optional(),
+    commit: template.regex(/^[a-z0-9{][a-z0-9._/{}-]*(:[A-Za-z0-9._{}-]+)?$/, 'not an image name').optional(),
+    timeout: duration.default(45 * 60_000),
+    memory: memory.optional(),
+    cancel_running: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((rule, ctx) => {
+    if (Boolean(rule.image) === Boolean(rule.base)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'set exactly one of "image" (full build) or "base" (incremental)',
+      });
+    }
+    if (rule.link && !rule.publish) {
+      ctx.addIssue({ code: 'custom', path: ['link'], message: '"link" needs "publish"' });
+    }
+  });
+
+export const configSchema = z
+  .object({
+    http_port: z.coerce.number().int().min(0).max(65535).default(5555),
+    host: z.string().default('0.0.0.0'),
+    public_url: z.string().url().optional(),
+    token: z.string().default(''),
+    kernel_target: z.string().min(1).default('./data/kernels'),
+    logs_directory: z.string().min(1).default('./data/logs'),
+    tmp_directory: z.string().min(1).default('./data/tmp'),
+    data_directory: z.string().min(1).default('./data'),
+    database_url: z
+      .string()
+      .regex(/^sqlite:.+/, 'only sqlite:<path> is supported yet')
+      .default('sqlite:./data/autobuilder.db'),
+    concurrency: z.number().int().min(1).max(64).default(1),
+    requeue_interrupted: z.number().int().min(0).max(10).default(1),
+    grace_period: duration.default(30_000),
+    debug: z.boolean().default(false),
+    git: z
+      .object({ url: z.string().min(1).default('https://github.com/{repository}.git') })
+      .strict()
+      .default({
+        url: 'https://github.com/{repository}.git',
+      }),
+    repositories: z.record(z.string().regex(REPOSITORY, 'repository must be owner/name'), ruleSchema),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    for (const [repository, rule] of Object.entries(config.repositories)) {
+      if (!rule.base) continue;
+      const base = config.repositories[rule.base];
+      if (!base) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['repositories', repository, 'base'],
+          message: `base "${rule.base}" is not configured`,
+        });
+      } else if (!base.commit || !base.commit.includes(':')) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['repositories', rule.base, 'commit'],
+          message: `needs "commit" as <image>:<tag template>, because ${repository} builds on it`,
+        });
+      } else if (base.base) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['repositories', repository, 'base'],
+          message: 'a base must be a full build (image), not another incremental one',
+        });
+      }
+    }
+  });
+
+export type RawConfig = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;

@@ -1,0 +1,86 @@
+/** A build and its life cycle. Pure types: no I/O here. */
+
+export const BUILD_STATES = [
+  'queued',
+  'running',
+  'success',
+  'failed',
+  'cancelled',
+  'superseded',
+  'interrupted',
+] as const;
+export type BuildState = (typeof BUILD_STATES)[number];
+
+export const FINAL_STATES: readonly BuildState[] = [
+  'success',
+  'failed',
+  'cancelled',
+  'superseded',
+  'interrupted',
+];
+
+export function isFinal(state: BuildState): boolean {
+  return FINAL_STATES.includes(state);
+}
+
+/** `full` starts from a fresh base image; `incremental` from the image a full build committed. */
+export type BuildKind = 'full' | 'incremental';
+export type RefType = 'branch' | 'tag';
+
+export interface PushedCommit {
+  sha: string;
+  message: string;
+  author: string;
+  url: string;
+}
+
+export interface StepRecord {
+  index: number;
+  command: string;
+  startedAt: string;
+  finishedAt?: string;
+  exitCode?: number;
+}
+
+export interface Build {
+  id: number;
+  project: string;
+  repository: string;
+  refType: RefType;
+  branch: string;
+  commit: string;
+  kind: BuildKind;
+  state: BuildState;
+  reason: string | null;
+  pusher: string | null;
+  deliveryId: string | null;
+  commits: PushedCommit[];
+  steps: StepRecord[];
+  artifact: string | null;
+  image: string | null;
+  logPath: string | null;
+  retryOf: number | null;
+  attempt: number;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+/** What a new build is made from: a push, a manual trigger, a rebuild. */
+export interface NewBuild {
+  project: string;
+  repository: string;
+  refType: RefType;
+  branch: string;
+  commit: string;
+  kind: BuildKind;
+  pusher: string | null;
+  deliveryId: string | null;
+  commits: PushedCommit[];
+  retryOf?: number | null;
+  attempt?: number;
+}
+
+export function shortSha(commit: string): string {
+  return commit.slice(0, 8);
+}

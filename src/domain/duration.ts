@@ -1,0 +1,28 @@
+/** Durations as written in config: `90s`, `45m`, `2h`, `1h30m`, or plain milliseconds as a number. */
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+export function parseDuration(text: string): number | null {
+  const trimmed = text.trim();
+  if (!/^(\d+(ms|s|m|h|d))+$/.test(trimmed)) return null;
+  let total = 0;
+  for (const match of trimmed.matchAll(/(\d+)(ms|s|m|h|d)/g)) {
+    total += Number(match[1]) * (UNIT_MS[match[2] ?? 's'] ?? 0);
+  }
+  return total > 0 ? total : null;
+}
+
+export function formatDuration(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+
+/** `4g`, `512m`, `1024k`, or bytes. */
+export function parseMemory(text: string): number | null {
+  const match = /^(\d+)([bkmg]?)$/i.exec(text.trim());
+  if (!match) return null;
+  const factor = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(match[2] ?? '').toLowerCase()] ?? 1;
+  const bytes = Number(match[1]) * factor;
+  return bytes > 0 ? bytes : null;
+}

@@ -1,0 +1,53 @@
+/**
+ * Name templates (`zero-os-{branch}-generic-{short}.efi`). Every value put into a name is
+ * sanitised to [A-Za-z0-9._-], so a branch like `feature/x` or `../../x` can never become a path.
+ */
+
+export interface TemplateValues {
+  repository: string;
+  owner: string;
+  name: string;
+  branch: string;
+  commit: string;
+  short: string;
+}
+
+export const TEMPLATE_KEYS: readonly (keyof TemplateValues)[] = [
+  'repository',
+  'owner',
+  'name',
+  'branch',
+  'commit',
+  'short',
+];
+
+const MAX_VALUE_LENGTH = 100;
+
+/** Replaces every run of characters outside [A-Za-z0-9._-] by `-`; never yields `.`/`..` or a leading dot. */
+export function sanitizeNamePart(value: string): string {
+  const cleaned = value
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/^[.-]+/, '')
+    .slice(0, MAX_VALUE_LENGTH);
+  return cleaned === '' ? '_' : cleaned;
+}
+
+export function templateValues(repository: string, branch: string, commit: string): TemplateValues {
+  const [owner = '', name = ''] = repository.split('/');
+  return { repository, owner, name, branch, commit, short: commit.slice(0, 8) };
+}
+
+/** Unknown placeholders are reported by config validation; here they are left as they are. */
+export function renderTemplate(template: string, values: TemplateValues): string {
+  return template.replace(/\{([a-z]+)\}/g, (whole, key: string) =>
+    (TEMPLATE_KEYS as readonly string[]).includes(key)
+      ? sanitizeNamePart(values[key as keyof TemplateValues])
+      : whole,
+  );
+}
+
+export function unknownPlaceholders(template: string): string[] {
+  return [...template.matchAll(/\{([^}]*)\}/g)]
+    .map((m) => m[1] ?? '')
+    .filter((key) => !(TEMPLATE_KEYS as readonly string[]).includes(key));
+}

@@ -1,0 +1,35 @@
+/**
+ * Errors are values with stable codes. `http/error-handler.ts` maps them to HTTP in one place;
+ * docs/api.md lists every code.
+ */
+export const ERROR_CODES = {
+  BAD_REQUEST: 400,
+  INVALID_PAYLOAD: 400,
+  UNAUTHORIZED: 401,
+  BAD_SIGNATURE: 401,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  SHUTTING_DOWN: 503,
+  CONFIG_INVALID: 500,
+  INTERNAL: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly details?: unknown;
+
+  constructor(code: ErrorCode, message: string, details?: unknown) {
+    super(message);
+    this.name = 'AppError';
+    this.code = code;
+    this.details = details;
+  }
+
+  get status(): number {
+    return ERROR_CODES[this.code];
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * How the pipeline runs containers. Docker now (docker/docker-executor.ts), a fake for scheduler
+ * tests (fake/fake-executor.ts); both pass test/integration/executor.contract.ts.
+ *
+ * Call order for one build:
+ *   ping → resolveImage/listTags → start → putArchive → exec (once per step) → commit? → destroy
+ * `destroy` runs on success, failure and cancel alike; it and `removeOrphans` are idempotent
+ * (a second call, or a call for a container that is already gone, succeeds).
+ */
+import type { Readable } from 'node:stream';
+
+export const MANAGED_LABEL = 'org.zero-os.autobuilder';
+export const BUILD_LABEL = 'org.zero-os.autobuilder.build';
+
+export interface ContainerSpec {
+  buildId: number;
+  image: string;
+  env: Record<string, string>;
+  network: string;
+  memoryBytes?: number;
+  /** Host directory → container path. */
+  binds: { hostPath: string; containerPath: string }[];
+  workingDir?: string;
+}
+
+export interface ContainerHandle {
+  id: string;
+  buildId: number;
+}
+
+export type OutputStream = 'stdout' | 'stderr';
+
+export interface ExecOptions {
+  env?: Record<string, string>;
+  workingDir?: string;
+  onOutput: (chunk: Buffer, stream: OutputStream) => void;
+  /** Aborting kills the container, so the command ends at once. */
+  signal?: AbortSignal;
+}
+
+export interface ManagedContainer {
+  id: string;
+  buildId: number | null;
+}
+
+export interface Executor {
+  /** Throws ExecutorUnavailable when the engine does not answer. */
+  ping(): Promise<void>;
+  /** True when the image is present (or could be fetched) on the engine. */
+  ensureImage(image: string, onProgress?: (line: string) => void): Promise<boolean>;
+  /** Tags present locally for an image repository such as `zero-os/initramfs`. */
+  listTags(repo: string): Promise<string[]>;
+  /** Creates and starts a container that waits for exec; labelled as ours with the build id. */
+  start(spec: ContainerSpec): Promise<ContainerHandle>;
+  /** Extracts a tar stream into the container at `path` (an existing directory, `/` is fine). */
+  putArchive(handle: ContainerHandle, path: string, tar: Readable): Promise<void>;
+  /** Runs `sh -c command`; resolves with its exit code. */
+  exec(handle: ContainerHandle, command: string, options: ExecOptions): Promise<number>;
+  /** Commits the container as `image` (repo:tag); the image the tag named before is removed if unused. */
+  commit(handle: ContainerHandle, image: string): Promise<{ imageId: string; replaced: string | null }>;
+  destroy(handle: ContainerHandle | string): Promise<void>;
+  /** Containers labelled as ours, found on the engine (also those left by a crash). */
+  listManaged(): Promise<ManagedContainer[]>;
+}
+
+export class ExecutorUnavailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ExecutorUnavailable';
+  }
+}

@@ -1,0 +1,18 @@
+/** What the HTTP layer is given by the composition root (src/main.ts) or a test. */
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.js';
+import type { Executor } from '../executor/executor.js';
+import type { EventBus } from '../live/event-bus.js';
+import type { GitMirrors } from '../pipeline/git-mirror.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
+import type { Store } from '../store/store.js';
+
+export interface AppDeps {
+  config: Config;
+  store: Store;
+  scheduler: Scheduler;
+  mirrors: GitMirrors;
+  bus: EventBus;
+  executor: Executor;
+  logger: Logger;
+}

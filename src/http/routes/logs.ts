@@ -1,0 +1,42 @@
+/** Raw text logs: by build id, and the latest build of a repository's branch (the historical URL). */
+import { createReadStream, existsSync } from 'node:fs';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Build } from '../../domain/build.js';
+import { isRepositoryName } from '../../domain/repository.js';
+import { AppError } from '../../errors.js';
+import type { AppDeps } from '../app-deps.js';
+import { parseBuildId } from './builds.js';
+
+function sendLog(reply: FastifyReply, build: Build) {
+  void reply
+    .header('content-type', 'text/plain; charset=utf-8')
+    .header('x-build-id', String(build.id))
+    .header('x-build-state', build.state)
+    .header('cache-control', 'no-store');
+  if (!build.logPath || !existsSync(build.logPath)) return reply.send('');
+  return reply.send(createReadStream(build.logPath));
+}
+
+export function registerLogRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const { store } = deps;
+
+  app.get<{ Params: { id: string } }>('/api/builds/:id/log', async (request, reply) => {
+    const build = await store.getBuild(parseBuildId(request.params.id));
+    if (!build) throw new AppError('NOT_FOUND', `no build #${request.params.id}`);
+    return sendLog(reply, build);
+  });
+
+  app.get<{ Params: { owner: string; name: string; '*': string } }>(
+    '/build/logs/:owner/:name/*',
+    async (request, reply) => {
+      const { owner, name } = request.params;
+      const branch = request.params['*'];
+      const repository = `${owner}/${name}`;
+      if (!isRepositoryName(repository)) throw new AppError('BAD_REQUEST', 'repository must be owner/name');
+      if (!branch) throw new AppError('BAD_REQUEST', 'missing branch');
+      const build = await store.latestForRef(repository, branch);
+      if (!build) throw new AppError('NOT_FOUND', `no build of ${repository} ${branch}`);
+      return sendLog(reply, build);
+    },
+  );
+}

@@ -1,0 +1,117 @@
+/**
+ * A bare mirror per repository on the host, so a build gets the exact pushed commit
+ * (`git archive <sha>`), never "whatever the branch is now". git runs without a shell; every
+ * value is an argument of its own.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import { sanitizeNamePart } from '../domain/template.js';
+
+const run = promisify(execFile);
+const GIT_ENV = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true' };
+
+export function renderGitUrl(template: string, repository: string): string {
+  const [owner = '', name = ''] = repository.split('/');
+  return template
+    .replaceAll('{repository}', repository)
+    .replaceAll('{owner}', owner)
+    .replaceAll('{name}', name);
+}
+
+export class GitMirrors {
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly root: string,
+    private readonly urlTemplate: string,
+  ) {}
+
+  mirrorPath(repository: string): string {
+    const [owner = '', name = ''] = repository.split('/');
+    return join(this.root, sanitizeNamePart(owner), `${sanitizeNamePart(name)}.git`);
+  }
+
+  private async git(cwd: string, args: string[]): Promise<string> {
+    const { stdout } = await run('git', args, { cwd, env: GIT_ENV, maxBuffer: 16 * 1024 * 1024 });
+    return stdout;
+  }
+
+  private async hasCommit(path: string, sha: string): Promise<boolean> {
+    if (!existsSync(path)) return false;
+    return this.git(path, ['cat-file', '-e', `${sha}^{commit}`]).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /** One fetch at a time per mirror. */
+  private exclusive<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(key) ?? Promise.resolve();
+    const next = previous.then(task, task);
+    this.locks.set(
+      key,
+      next.catch(() => undefined),
+    );
+    return next;
+  }
+
+  /**
+   * Makes sure the mirror holds `sha`, fetching when it does not. Resolves null when it does,
+   * else the reason it could not be had.
+   */
+  ensureCommit(repository: string, sha: string, log: (line: string) => void): Promise<string | null> {
+    const path = this.mirrorPath(repository);
+    return this.exclusive(path, async () => {
+      if (await this.hasCommit(path, sha)) return null;
+      const url = renderGitUrl(this.urlTemplate, repository);
+      try {
+        if (!existsSync(path)) {
+          const partial = `${path}.partial-${process.pid}`;
+          rmSync(partial, { recursive: true, force: true });
+          mkdirSync(partial, { recursive: true });
+          await this.git(partial, ['init', '--bare', '--quiet']);
+          await this.git(partial, ['remote', 'add', '--mirror=fetch', 'origin', '--', url]);
+          renameSync(partial, path);
+        }
+        log(`fetching ${url}`);
+        await this.git(path, ['fetch', '--prune', '--quiet', 'origin']);
+      } catch (error) {
+        const message = ((error as { stderr?: string }).stderr || (error as Error).message).trim();
+        return `git fetch of ${url} failed: ${message.split('\n').slice(-3).join(' ')}`;
+      }
+      return (await this.hasCommit(path, sha)) ? null : `commit ${sha} not found in ${url}`;
+    });
+  }
+
+  /** The commit's tree as a tar stream, every entry under `prefix/`. */
+  archive(repository: string, sha: string, prefix: string): Readable {
+    const child = spawn('git', ['archive', '--format=tar', `--prefix=${prefix}/`, sha], {
+      cwd: this.mirrorPath(repository),
+      env: GIT_ENV,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    child.on('exit', (code) => {
+      if (code !== 0) child.stdout.destroy(new Error(`git archive ${sha} exited with ${code}`));
+    });
+    return child.stdout;
+  }
+
+  /** The commit a branch points to after a fetch, or null when there is no such branch. */
+  async resolveBranch(repository: string, branch: string): Promise<string | null> {
+    const path = this.mirrorPath(repository);
+    const failure = await this.ensureCommit(repository, '0'.repeat(40), () => undefined);
+    if (failure && !failure.startsWith('commit ')) throw new Error(failure);
+    try {
+      return (
+        (
+          await this.git(path, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`])
+        ).trim() || null
+      );
+    } catch {
+      return null;
+    }
+  }
+}

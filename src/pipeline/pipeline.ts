@@ -1,0 +1,150 @@
+/**
+ * Runs one build: source at the exact commit → container → steps → artifact → commit → cleanup.
+ * Cleanup (container removed, temp dir deleted) runs on success, failure and cancel alike.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { publishArtifact } from '../artifacts/publish-artifact.js';
+import type { Build, StepRecord } from '../domain/build.js';
+import type { BuildRule } from '../domain/rule.js';
+import { renderTemplate, templateValues } from '../domain/template.js';
+import type { ContainerHandle, Executor } from '../executor/executor.js';
+import type { BuildLog } from '../live/build-log.js';
+import type { GitMirrors } from './git-mirror.js';
+import { BuildFailure } from './build-failure.js';
+import { resolveImage } from './resolve-image.js';
+
+export interface PipelineDeps {
+  executor: Executor;
+  mirrors: GitMirrors;
+  kernelTarget: string;
+  tmpDirectory: string;
+  rules: Map<string, BuildRule>;
+}
+
+export interface RunContext {
+  build: Build;
+  rule: BuildRule;
+  log: BuildLog;
+  signal: AbortSignal;
+  onSteps: (steps: StepRecord[]) => void;
+}
+
+export interface BuildOutcome {
+  state: 'success' | 'failed';
+  reason: string | null;
+  artifact: string | null;
+  image: string | null;
+}
+
+export const TEMP_PREFIX = 'autobuilder-build-';
+
+function buildEnv(build: Build, rule: BuildRule): Record<string, string> {
+  return {
+    ...rule.env,
+    AUTOBUILD_REPOSITORY: build.repository,
+    AUTOBUILD_BRANCH: build.branch,
+    AUTOBUILD_COMMIT: build.commit,
+    AUTOBUILD_BUILD_ID: String(build.id),
+  };
+}
+
+function checkAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw new BuildFailure('aborted');
+}
+
+export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<BuildOutcome> {
+  const { build, rule, log, signal } = ctx;
+  const values = templateValues(build.repository, build.branch, build.commit);
+  let handle: ContainerHandle | null = null;
+  let tempDir: string | null = null;
+  try {
+    log.line(
+      `==> build #${build.id}: ${build.repository} ${build.refType} ${build.branch} at ${build.commit}`,
+    );
+    const missing = await deps.mirrors.ensureCommit(build.repository, build.commit, (l) =>
+      log.line(`    ${l}`),
+    );
+    if (missing) throw new BuildFailure(missing);
+    checkAborted(signal);
+
+    const image = await resolveImage(deps.executor, deps.rules, rule, build.branch, (l) =>
+      log.line(`    ${l}`),
+    );
+    log.line(`==> image ${image}`);
+    checkAborted(signal);
+
+    await mkdir(deps.tmpDirectory, { recursive: true });
+    tempDir = await mkdtemp(join(deps.tmpDirectory, `${TEMP_PREFIX}${build.id}-`));
+    handle = await deps.executor.start({
+      buildId: build.id,
+      image,
+      env: buildEnv(build, rule),
+      network: rule.network,
+      memoryBytes: rule.memoryBytes,
+      binds: [{ hostPath: tempDir, containerPath: '/target' }],
+    });
+    log.line(`==> source ${build.commit} into ${rule.checkout}`);
+    await deps.executor.putArchive(
+      handle,
+      '/',
+      deps.mirrors.archive(build.repository, build.commit, rule.checkout.replace(/^\/+|\/+$/g, '')),
+    );
+
+    const steps: StepRecord[] = [];
+    for (const [index, command] of rule.steps.entries()) {
+      checkAborted(signal);
+      const step: StepRecord = { index: index + 1, command, startedAt: new Date().toISOString() };
+      steps.push(step);
+      ctx.onSteps(steps);
+      log.line(`==> step ${index + 1}/${rule.steps.length}: ${command}`);
+      const exitCode = await deps.executor.exec(handle, command, {
+        env: buildEnv(build, rule),
+        workingDir: rule.checkout,
+        onOutput: (chunk, stream) => log.output(chunk, stream),
+        signal,
+      });
+      log.flush();
+      step.exitCode = exitCode;
+      step.finishedAt = new Date().toISOString();
+      ctx.onSteps(steps);
+      checkAborted(signal);
+      if (exitCode !== 0)
+        throw new BuildFailure(`step ${index + 1} (${command}) exited with code ${exitCode}`);
+    }
+
+    let artifact: string | null = null;
+    const hostArtifact = join(tempDir, rule.artifact.slice('/target/'.length));
+    if (!existsSync(hostArtifact)) throw new BuildFailure(`artifact not found: ${rule.artifact}`);
+    if (rule.publish) {
+      const name = renderTemplate(rule.publish, values);
+      const link = rule.link ? renderTemplate(rule.link, values) : undefined;
+      await publishArtifact(hostArtifact, deps.kernelTarget, name, link);
+      artifact = name;
+      log.line(`==> published ${name}${link ? ` (link ${link})` : ''}`);
+    }
+
+    let committed: string | null = null;
+    if (rule.commit) {
+      checkAborted(signal);
+      committed = renderTemplate(rule.commit, values).replace(/^[^:]+/, (repo) => repo.toLowerCase());
+      const { replaced } = await deps.executor.commit(handle, committed);
+      log.line(
+        `==> committed image ${committed}${replaced ? ` (removed previous ${replaced.slice(0, 19)})` : ''}`,
+      );
+    }
+    log.line(`==> success`);
+    return { state: 'success', reason: null, artifact, image: committed };
+  } catch (error) {
+    const reason =
+      error instanceof BuildFailure
+        ? error.message
+        : `internal error: ${(error as Error).message ?? String(error)}`;
+    if (!signal.aborted) log.line(`==> failed: ${reason}`);
+    return { state: 'failed', reason, artifact: null, image: null };
+  } finally {
+    if (handle) await deps.executor.destroy(handle).catch(() => undefined);
+    if (tempDir) await rm(tempDir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}

@@ -1,0 +1,27 @@
+/** Which image a build's container starts from: the rule's image, or the base build's committed one. */
+import { selectBaseTag, splitImageTemplate } from '../domain/base-image.js';
+import type { BuildRule } from '../domain/rule.js';
+import { renderTemplate, sanitizeNamePart, templateValues } from '../domain/template.js';
+import type { Executor } from '../executor/executor.js';
+import { BuildFailure } from './build-failure.js';
+
+export async function resolveImage(
+  executor: Executor,
+  rules: Map<string, BuildRule>,
+  rule: BuildRule,
+  branch: string,
+  log: (line: string) => void,
+): Promise<string> {
+  if (rule.image) {
+    if (!(await executor.ensureImage(rule.image, log)))
+      throw new BuildFailure(`image ${rule.image} not available`);
+    return rule.image;
+  }
+  const baseRule = rule.base ? rules.get(rule.base) : undefined;
+  if (!baseRule?.commit) throw new BuildFailure(`base ${rule.base ?? '?'} has no committed image`);
+  const { repo } = splitImageTemplate(baseRule.commit);
+  const imageRepo = renderTemplate(repo, templateValues(baseRule.repository, branch, '')).toLowerCase();
+  const tag = selectBaseTag(sanitizeNamePart(branch), await executor.listTags(imageRepo));
+  if (!tag) throw new BuildFailure(`no base image for ${branch}`);
+  return `${imageRepo}:${tag}`;
+}

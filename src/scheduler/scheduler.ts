@@ -1,0 +1,316 @@
+/**
+ * The queue. Guarantees (each has a test in test/unit/scheduler.test.ts):
+ * - an accepted build is persisted before it is acknowledged, and ends in a final state;
+ * - a newer push to a ref supersedes the older queued build (and the running one when the rule
+ *   says `cancel_running`);
+ * - after a restart, builds left `running` are marked `interrupted` and re-queued (once by default);
+ *   containers and temp dirs of ours left by a crash are removed;
+ * - while the engine is down, builds stay queued and start when it is back.
+ */
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { isFinal, type Build, type BuildState, type NewBuild } from '../domain/build.js';
+import { formatDuration } from '../domain/duration.js';
+import type { BuildRule } from '../domain/rule.js';
+import type { Executor } from '../executor/executor.js';
+import { BuildLog } from '../live/build-log.js';
+import type { EventBus } from '../live/event-bus.js';
+import { runPipeline, TEMP_PREFIX, type PipelineDeps } from '../pipeline/pipeline.js';
+import type { CreatedBuild, Store } from '../store/store.js';
+import { planQueue } from './plan-queue.js';
+
+export interface SchedulerOptions {
+  store: Store;
+  executor: Executor;
+  bus: EventBus;
+  logger: Logger;
+  pipeline: PipelineDeps;
+  rules: Map<string, BuildRule>;
+  concurrency: number;
+  logsDirectory: string;
+  tmpDirectory: string;
+  requeueInterrupted: number;
+  /** How often to look again while the engine is down. */
+  retryMs?: number;
+}
+
+interface Stop {
+  state: Extract<BuildState, 'cancelled' | 'superseded' | 'failed' | 'interrupted'>;
+  reason: string;
+}
+
+interface Running {
+  build: Build;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+export class Scheduler {
+  private readonly running = new Map<number, Running>();
+  private waiting = new Map<number, string>();
+  private pumping: Promise<void> | null = null;
+  private again = false;
+  private paused = false;
+  private stopping = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  engineProblem: string | null = null;
+
+  constructor(private readonly options: SchedulerOptions) {}
+
+  /** Recovers from a previous run (crash or stop), then starts what can start. */
+  async start(): Promise<void> {
+    const { store, executor, logger } = this.options;
+    for (const build of await store.listActive()) {
+      if (build.state === 'running')
+        await this.interrupt(build, 'interrupted: the service stopped while it ran');
+    }
+    try {
+      for (const container of await executor.listManaged()) await executor.destroy(container.id);
+    } catch (error) {
+      logger.warn({ err: error }, 'could not list or remove leftover containers');
+    }
+    const entries = await readdir(this.options.tmpDirectory).catch(() => [] as string[]);
+    for (const entry of entries.filter((e) => e.startsWith(TEMP_PREFIX))) {
+      await rm(join(this.options.tmpDirectory, entry), { recursive: true, force: true });
+    }
+    this.kick();
+  }
+
+  /** Marks a build interrupted and, within the configured count, queues it again. */
+  private async interrupt(build: Build, reason: string): Promise<void> {
+    const { store, bus, requeueInterrupted } = this.options;
+    const again = build.attempt <= requeueInterrupted;
+    const stopped = await store.transition(build.id, ['running', 'queued'], 'interrupted', {
+      reason: again ? `${reason}; re-queued` : reason,
+      finishedAt: new Date().toISOString(),
+    });
+    if (!stopped) return;
+    bus.publishBuild(stopped);
+    if (again) {
+      const { build: retry } = await store.createBuild({
+        ...toNewBuild(stopped),
+        retryOf: stopped.id,
+        attempt: stopped.attempt + 1,
+      });
+      bus.publishBuild(retry);
+    }
+  }
+
+  async enqueue(input: NewBuild): Promise<CreatedBuild> {
+    const created = await this.options.store.createBuild(input);
+    if (!created.created) return created;
+    this.options.bus.publishBuild(created.build);
+    for (const old of created.superseded) this.options.bus.publishBuild(old);
+    if (this.options.rules.get(input.repository)?.cancelRunning) {
+      for (const run of this.running.values()) {
+        if (run.build.repository === input.repository && run.build.branch === input.branch) {
+          run.controller.abort({
+            state: 'superseded',
+            reason: `superseded by #${created.build.id}`,
+          } satisfies Stop);
+        }
+      }
+    }
+    this.kick();
+    return created;
+  }
+
+  /** Cancels a queued or running build; returns it after the change (null when it is unknown). */
+  async cancel(id: number, reason = 'cancelled'): Promise<Build | null> {
+    const run = this.running.get(id);
+    if (run) {
+      run.controller.abort({ state: 'cancelled', reason } satisfies Stop);
+      await run.done;
+      return this.options.store.getBuild(id);
+    }
+    const cancelled = await this.options.store.transition(id, ['queued'], 'cancelled', {
+      reason,
+      finishedAt: new Date().toISOString(),
+    });
+    if (cancelled) {
+      this.options.bus.publishBuild(cancelled);
+      this.kick();
+      return cancelled;
+    }
+    return this.options.store.getBuild(id);
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.kick();
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Why each queued build is waiting, as of the last scheduling pass. */
+  waitReason(id: number): string | null {
+    return this.waiting.get(id) ?? null;
+  }
+
+  /** Stops starting builds; lets running ones finish within `graceMs`, then interrupts them. */
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    const all = Promise.all([...this.running.values()].map((r) => r.done));
+    let timer: NodeJS.Timeout | undefined;
+    const expired = await Promise.race([
+      all.then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs))),
+    ]);
+    clearTimeout(timer);
+    if (expired) {
+      for (const run of this.running.values()) {
+        run.controller.abort({
+          state: 'interrupted',
+          reason: 'interrupted: the service stopped',
+        } satisfies Stop);
+      }
+      await all;
+    }
+    await this.pumping;
+  }
+
+  /** Resolves when nothing is running and nothing queued can start (for tests and shutdown). */
+  async idle(): Promise<void> {
+    while (this.pumping || this.running.size > 0) {
+      await Promise.all([this.pumping, ...[...this.running.values()].map((r) => r.done)]);
+    }
+  }
+
+  kick(): void {
+    if (this.stopping) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = this.pump()
+      .catch((error: unknown) => this.options.logger.error({ err: error }, 'scheduling pass failed'))
+      .finally(() => {
+        this.pumping = null;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  private async pump(): Promise<void> {
+    const { store, executor, rules, concurrency } = this.options;
+    const active = await store.listActive();
+    const queued = active.filter((b) => b.state === 'queued');
+    if (queued.length === 0) return;
+    try {
+      await executor.ping();
+      this.engineProblem = null;
+    } catch (error) {
+      this.engineProblem = (error as Error).message;
+      this.waiting = new Map(queued.map((b) => [b.id, `build engine unavailable: ${this.engineProblem}`]));
+      this.retryTimer = setTimeout(() => this.kick(), this.options.retryMs ?? 5000);
+      this.retryTimer.unref();
+      return;
+    }
+    const running = [...this.running.values()].map((r) => r.build);
+    const plan = planQueue(queued, running, concurrency, rules, this.paused || this.stopping);
+    this.waiting = plan.waiting;
+    for (const build of plan.start) await this.launch(build);
+  }
+
+  private async launch(queuedBuild: Build): Promise<void> {
+    const { store, bus } = this.options;
+    const rule = this.options.rules.get(queuedBuild.repository);
+    const logPath = join(this.options.logsDirectory, `build-${queuedBuild.id}.log`);
+    const now = new Date().toISOString();
+    if (!rule) {
+      const failed = await store.transition(queuedBuild.id, ['queued'], 'failed', {
+        reason: `repository ${queuedBuild.repository} is no longer configured`,
+        finishedAt: now,
+      });
+      if (failed) bus.publishBuild(failed);
+      return;
+    }
+    const build = await store.transition(queuedBuild.id, ['queued'], 'running', { startedAt: now, logPath });
+    if (!build) return;
+    bus.publishBuild(build);
+    const controller = new AbortController();
+    const run: Running = { build, controller, done: Promise.resolve() };
+    this.running.set(build.id, run);
+    run.done = this.execute(build, rule, controller).finally(() => {
+      this.running.delete(build.id);
+      this.kick();
+    });
+  }
+
+  private async execute(build: Build, rule: BuildRule, controller: AbortController): Promise<void> {
+    const { store, bus, logger } = this.options;
+    const log = new BuildLog(build.logPath!, build.id, bus);
+    const timeout = setTimeout(
+      () =>
+        controller.abort({
+          state: 'failed',
+          reason: `timeout after ${formatDuration(rule.timeoutMs)}`,
+        } satisfies Stop),
+      rule.timeoutMs,
+    );
+    try {
+      const outcome = await runPipeline(this.options.pipeline, {
+        build,
+        rule,
+        log,
+        signal: controller.signal,
+        onSteps: (steps) => {
+          void store.update(build.id, { steps: [...steps] }).then((b) => b && bus.publishBuild(b));
+        },
+      });
+      const stop = controller.signal.aborted ? (controller.signal.reason as Stop) : null;
+      const state = stop?.state ?? outcome.state;
+      const reason = stop?.reason ?? outcome.reason;
+      if (stop) log.line(`==> ${state}: ${reason}`);
+      if (state === 'interrupted') {
+        log.close();
+        await this.interrupt(build, reason ?? 'interrupted');
+        return;
+      }
+      const finished = await store.transition(build.id, ['running'], state, {
+        reason,
+        artifact: outcome.artifact,
+        image: outcome.image,
+        finishedAt: new Date().toISOString(),
+      });
+      if (finished) bus.publishBuild(finished);
+      if (!isFinal(state)) logger.error({ build: build.id, state }, 'build ended in a non-final state');
+    } catch (error) {
+      logger.error({ err: error, build: build.id }, 'build crashed');
+      const failed = await store.transition(build.id, ['running'], 'failed', {
+        reason: `internal error: ${(error as Error).message}`,
+        finishedAt: new Date().toISOString(),
+      });
+      if (failed) bus.publishBuild(failed);
+    } finally {
+      clearTimeout(timeout);
+      log.close();
+    }
+  }
+}
+
+function toNewBuild(build: Build): NewBuild {
+  return {
+    project: build.project,
+    repository: build.repository,
+    refType: build.refType,
+    branch: build.branch,
+    commit: build.commit,
+    kind: build.kind,
+    pusher: build.pusher,
+    deliveryId: null,
+    commits: build.commits,
+  };
+}
+
+export { toNewBuild };

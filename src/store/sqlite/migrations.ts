@@ -1,0 +1,48 @@
+/** Schema migrations, applied in order at start by kysely's Migrator. */
+import { sql, type Kysely, type Migration } from 'kysely';
+
+export const MIGRATIONS: Record<string, Migration> = {
+  '0001_builds_and_deliveries': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('builds')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('project', 'text', (c) => c.notNull())
+        .addColumn('repository', 'text', (c) => c.notNull())
+        .addColumn('ref_type', 'text', (c) => c.notNull())
+        .addColumn('branch', 'text', (c) => c.notNull())
+        .addColumn('commit_sha', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('pusher', 'text')
+        .addColumn('delivery_id', 'text')
+        .addColumn('commits', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('steps', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('artifact', 'text')
+        .addColumn('image', 'text')
+        .addColumn('log_path', 'text')
+        .addColumn('retry_of', 'integer')
+        .addColumn('attempt', 'integer', (c) => c.notNull().defaultTo(1))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'text')
+        .addColumn('finished_at', 'text')
+        .execute();
+      await db.schema.createIndex('builds_state').on('builds').columns(['state', 'id']).execute();
+      await db.schema
+        .createIndex('builds_ref')
+        .on('builds')
+        .columns(['repository', 'branch', 'id'])
+        .execute();
+      await db.schema
+        .createTable('deliveries')
+        .addColumn('delivery_id', 'text', (c) => c.primaryKey())
+        .addColumn('event', 'text', (c) => c.notNull())
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('build_id', 'integer')
+        .addColumn('reason', 'text')
+        .addColumn('received_at', 'text', (c) => c.notNull().defaultTo(sql`CURRENT_TIMESTAMP`))
+        .execute();
+    },
+  },
+};

@@ -1,0 +1,39 @@
+import type { Generated } from 'kysely';
+
+export interface BuildsTable {
+  id: Generated<number>;
+  project: string;
+  repository: string;
+  ref_type: string;
+  branch: string;
+  commit_sha: string;
+  kind: string;
+  state: string;
+  reason: string | null;
+  pusher: string | null;
+  delivery_id: string | null;
+  commits: string;
+  steps: string;
+  artifact: string | null;
+  image: string | null;
+  log_path: string | null;
+  retry_of: number | null;
+  attempt: number;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+export interface DeliveriesTable {
+  delivery_id: string;
+  event: string;
+  outcome: string;
+  build_id: number | null;
+  reason: string | null;
+  received_at: string;
+}
+
+export interface Database {
+  builds: BuildsTable;
+  deliveries: DeliveriesTable;
+}

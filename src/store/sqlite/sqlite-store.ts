@@ -1,0 +1,262 @@
+/** The Store on SQLite: better-sqlite3 + kysely, WAL mode, migrations on open. */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect, type Selectable, type Updateable } from 'kysely';
+import {
+  BUILD_STATES,
+  FINAL_STATES,
+  type Build,
+  type BuildState,
+  type NewBuild,
+} from '../../domain/build.js';
+import type { BuildPatch, CreatedBuild, Delivery, HistoryPage, Store } from '../store.js';
+import { MIGRATIONS } from './migrations.js';
+import type { BuildsTable, Database, DeliveriesTable } from './schema.js';
+
+type Clock = () => Date;
+
+function toBuild(row: Selectable<BuildsTable>): Build {
+  return {
+    id: row.id,
+    project: row.project,
+    repository: row.repository,
+    refType: row.ref_type as Build['refType'],
+    branch: row.branch,
+    commit: row.commit_sha,
+    kind: row.kind as Build['kind'],
+    state: row.state as BuildState,
+    reason: row.reason,
+    pusher: row.pusher,
+    deliveryId: row.delivery_id,
+    commits: JSON.parse(row.commits) as Build['commits'],
+    steps: JSON.parse(row.steps) as Build['steps'],
+    artifact: row.artifact,
+    image: row.image,
+    logPath: row.log_path,
+    retryOf: row.retry_of,
+    attempt: row.attempt,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+  };
+}
+
+function toDelivery(row: Selectable<DeliveriesTable>): Delivery {
+  return {
+    deliveryId: row.delivery_id,
+    event: row.event,
+    outcome: row.outcome as Delivery['outcome'],
+    buildId: row.build_id,
+    reason: row.reason,
+    receivedAt: row.received_at,
+  };
+}
+
+function patchColumns(patch: BuildPatch): Updateable<BuildsTable> {
+  const columns: Record<string, unknown> = {};
+  if (patch.reason !== undefined) columns.reason = patch.reason;
+  if (patch.steps !== undefined) columns.steps = JSON.stringify(patch.steps);
+  if (patch.artifact !== undefined) columns.artifact = patch.artifact;
+  if (patch.image !== undefined) columns.image = patch.image;
+  if (patch.logPath !== undefined) columns.log_path = patch.logPath;
+  if (patch.startedAt !== undefined) columns.started_at = patch.startedAt;
+  if (patch.finishedAt !== undefined) columns.finished_at = patch.finishedAt;
+  return columns as Updateable<BuildsTable>;
+}
+
+export class SqliteStore implements Store {
+  private constructor(
+    private readonly db: Kysely<Database>,
+    private readonly now: Clock,
+  ) {}
+
+  static async open(path: string, now: Clock = () => new Date()): Promise<SqliteStore> {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    const sqlite = new SqliteDatabase(path);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('busy_timeout = 5000');
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    const migrator = new Migrator({ db, provider: { getMigrations: async () => MIGRATIONS } });
+    const { error } = await migrator.migrateToLatest();
+    if (error) {
+      await db.destroy();
+      throw error;
+    }
+    return new SqliteStore(db, now);
+  }
+
+  async createBuild(input: NewBuild): Promise<CreatedBuild> {
+    return this.db.transaction().execute(async (trx) => {
+      if (input.deliveryId) {
+        const seen = await trx
+          .selectFrom('deliveries')
+          .selectAll()
+          .where('delivery_id', '=', input.deliveryId)
+          .executeTakeFirst();
+        if (seen?.build_id != null) {
+          const row = await trx
+            .selectFrom('builds')
+            .selectAll()
+            .where('id', '=', seen.build_id)
+            .executeTakeFirstOrThrow();
+          return { build: toBuild(row), created: false, superseded: [] };
+        }
+        if (seen) throw new Error(`delivery ${input.deliveryId} was recorded as ignored`);
+      }
+      const now = this.now().toISOString();
+      const row = await trx
+        .insertInto('builds')
+        .values({
+          project: input.project,
+          repository: input.repository,
+          ref_type: input.refType,
+          branch: input.branch,
+          commit_sha: input.commit,
+          kind: input.kind,
+          state: 'queued',
+          pusher: input.pusher,
+          delivery_id: input.deliveryId,
+          commits: JSON.stringify(input.commits),
+          steps: '[]',
+          retry_of: input.retryOf ?? null,
+          attempt: input.attempt ?? 1,
+          created_at: now,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      if (input.deliveryId) {
+        await trx
+          .insertInto('deliveries')
+          .values({
+            delivery_id: input.deliveryId,
+            event: 'push',
+            outcome: 'build',
+            build_id: row.id,
+            reason: null,
+            received_at: now,
+          })
+          .execute();
+      }
+      const superseded = await trx
+        .updateTable('builds')
+        .set({ state: 'superseded', reason: `superseded by #${row.id}`, finished_at: now })
+        .where('repository', '=', input.repository)
+        .where('branch', '=', input.branch)
+        .where('state', '=', 'queued')
+        .where('id', '<', row.id)
+        .returningAll()
+        .execute();
+      return { build: toBuild(row), created: true, superseded: superseded.map(toBuild) };
+    });
+  }
+
+  async recordIgnored(deliveryId: string, event: string, reason: string): Promise<Delivery> {
+    await this.db
+      .insertInto('deliveries')
+      .values({
+        delivery_id: deliveryId,
+        event,
+        outcome: 'ignored',
+        build_id: null,
+        reason,
+        received_at: this.now().toISOString(),
+      })
+      .onConflict((oc) => oc.column('delivery_id').doNothing())
+      .execute();
+    return (await this.findDelivery(deliveryId))!;
+  }
+
+  async findDelivery(deliveryId: string): Promise<Delivery | null> {
+    const row = await this.db
+      .selectFrom('deliveries')
+      .selectAll()
+      .where('delivery_id', '=', deliveryId)
+      .executeTakeFirst();
+    return row ? toDelivery(row) : null;
+  }
+
+  async getBuild(id: number): Promise<Build | null> {
+    const row = await this.db.selectFrom('builds').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toBuild(row) : null;
+  }
+
+  async listActive(): Promise<Build[]> {
+    const rows = await this.db
+      .selectFrom('builds')
+      .selectAll()
+      .where('state', 'in', ['queued', 'running'])
+      .orderBy('id', 'asc')
+      .execute();
+    return rows.map(toBuild);
+  }
+
+  async listHistory({ limit, before }: { limit: number; before?: number }): Promise<HistoryPage> {
+    let query = this.db
+      .selectFrom('builds')
+      .selectAll()
+      .where('state', 'in', [...FINAL_STATES])
+      .orderBy('id', 'desc')
+      .limit(limit + 1);
+    if (before !== undefined) query = query.where('id', '<', before);
+    const rows = await query.execute();
+    const builds = rows.slice(0, limit).map(toBuild);
+    return { builds, nextBefore: rows.length > limit ? (builds.at(-1)?.id ?? null) : null };
+  }
+
+  async latestForRef(repository: string, branch: string): Promise<Build | null> {
+    const row = await this.db
+      .selectFrom('builds')
+      .selectAll()
+      .where('repository', '=', repository)
+      .where('branch', '=', branch)
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row ? toBuild(row) : null;
+  }
+
+  async transition(
+    id: number,
+    from: readonly BuildState[],
+    to: BuildState,
+    patch: BuildPatch = {},
+  ): Promise<Build | null> {
+    const row = await this.db
+      .updateTable('builds')
+      .set({ ...patchColumns(patch), state: to })
+      .where('id', '=', id)
+      .where('state', 'in', [...from])
+      .returningAll()
+      .executeTakeFirst();
+    return row ? toBuild(row) : null;
+  }
+
+  async update(id: number, patch: BuildPatch): Promise<Build | null> {
+    const columns = patchColumns(patch);
+    if (Object.keys(columns).length === 0) return this.getBuild(id);
+    const row = await this.db
+      .updateTable('builds')
+      .set(columns)
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
+    return row ? toBuild(row) : null;
+  }
+
+  async countByState(): Promise<Record<BuildState, number>> {
+    const rows = await this.db
+      .selectFrom('builds')
+      .select(['state', (eb) => eb.fn.countAll<number>().as('count')])
+      .groupBy('state')
+      .execute();
+    const counts = Object.fromEntries(BUILD_STATES.map((s) => [s, 0])) as Record<BuildState, number>;
+    for (const row of rows) counts[row.state as BuildState] = Number(row.count);
+    return counts;
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}

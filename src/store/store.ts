@@ -1,0 +1,59 @@
+/**
+ * Where builds and webhook deliveries live. SQLite now (sqlite/sqlite-store.ts), PostgreSQL later;
+ * both must pass test/unit/store.contract.ts.
+ */
+import type { Build, BuildState, NewBuild } from '../domain/build.js';
+
+export interface Delivery {
+  deliveryId: string;
+  event: string;
+  outcome: 'build' | 'ignored';
+  buildId: number | null;
+  reason: string | null;
+  receivedAt: string;
+}
+
+export interface CreatedBuild {
+  build: Build;
+  /** False when the delivery id was seen before: `build` is the one it created then. */
+  created: boolean;
+  /** Older queued builds of the same repository and ref that this one superseded. */
+  superseded: Build[];
+}
+
+export type BuildPatch = Partial<
+  Pick<Build, 'reason' | 'steps' | 'artifact' | 'image' | 'logPath' | 'startedAt' | 'finishedAt'>
+>;
+
+export interface HistoryPage {
+  builds: Build[];
+  /** Pass as `before` to get the next page; null on the last one. */
+  nextBefore: number | null;
+}
+
+export interface Store {
+  /** Records the build (and its delivery) and supersedes older queued builds of its ref, atomically. */
+  createBuild(build: NewBuild): Promise<CreatedBuild>;
+  /** Records a delivery that made no build; a second call with the same id changes nothing. */
+  recordIgnored(deliveryId: string, event: string, reason: string): Promise<Delivery>;
+  findDelivery(deliveryId: string): Promise<Delivery | null>;
+  getBuild(id: number): Promise<Build | null>;
+  /** Queued and running builds, oldest first. */
+  listActive(): Promise<Build[]>;
+  /** Finished builds, newest first. */
+  listHistory(options: { limit: number; before?: number }): Promise<HistoryPage>;
+  latestForRef(repository: string, branch: string): Promise<Build | null>;
+  /**
+   * Moves a build to `to` only when it is in one of `from`; returns the updated build, or null
+   * when it was not (someone else moved it first).
+   */
+  transition(
+    id: number,
+    from: readonly BuildState[],
+    to: BuildState,
+    patch?: BuildPatch,
+  ): Promise<Build | null>;
+  update(id: number, patch: BuildPatch): Promise<Build | null>;
+  countByState(): Promise<Record<BuildState, number>>;
+  close(): Promise<void>;
+}
