@@ -9,7 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { AppError } from '../errors.js';
 import type { BuildRule } from '../domain/rule.js';
 import type { Config } from './config.js';
-import { configSchema, type ParsedConfig } from './schema.js';
+import { configSchema, crossCheck, type ConfigProblem, type ParsedConfig } from './schema.js';
 import { ZERO_OS_DEFAULTS } from './zero-os-defaults.js';
 
 const ENV_KEYS = {
@@ -75,10 +75,7 @@ function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
     raw.debug = !['0', 'false', 'no', 'off'].includes(env.DEBUG.toLowerCase());
 }
 
-export interface ConfigProblem {
-  path: string;
-  message: string;
-}
+export type { ConfigProblem };
 
 export function loadConfig(options: LoadOptions = {}): Config {
   const env = options.env ?? process.env;
@@ -87,14 +84,16 @@ export function loadConfig(options: LoadOptions = {}): Config {
   const raw = readRaw(path);
   applyEnv(raw, env);
   const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) {
-    const problems: ConfigProblem[] = parsed.error.issues.map((issue) => ({
-      path: issue.path.join('.'),
-      message: issue.message,
-    }));
+  const problems: ConfigProblem[] = [
+    ...(parsed.success ? [] : parsed.error.issues)
+      .filter((issue) => issue.message !== 'Invalid key in record')
+      .map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
+    ...crossCheck(raw),
+  ];
+  if (!parsed.success || problems.length > 0) {
     throw new AppError('CONFIG_INVALID', `invalid config (${path ?? 'built-in defaults'})`, problems);
   }
-  return toConfig(parsed.data, path ?? 'built-in Zero-OS defaults', cwd);
+  return toConfig(parsed.data!, path ?? 'built-in Zero-OS defaults', cwd);
 }
 
 function toConfig(data: ParsedConfig, source: string, cwd: string): Config {

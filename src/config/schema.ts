@@ -58,18 +58,7 @@ export const ruleSchema = z
     memory: memory.optional(),
     cancel_running: z.boolean().default(false),
   })
-  .strict()
-  .superRefine((rule, ctx) => {
-    if (Boolean(rule.image) === Boolean(rule.base)) {
-      ctx.addIssue({
-        code: 'custom',
-        message: 'set exactly one of "image" (full build) or "base" (incremental)',
-      });
-    }
-    if (rule.link && !rule.publish) {
-      ctx.addIssue({ code: 'custom', path: ['link'], message: '"link" needs "publish"' });
-    }
-  });
+  .strict();
 
 export const configSchema = z
   .object({
@@ -97,32 +86,51 @@ export const configSchema = z
       }),
     repositories: z.record(z.string().regex(REPOSITORY, 'repository must be owner/name'), ruleSchema),
   })
-  .strict()
-  .superRefine((config, ctx) => {
-    for (const [repository, rule] of Object.entries(config.repositories)) {
-      if (!rule.base) continue;
-      const base = config.repositories[rule.base];
-      if (!base) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['repositories', repository, 'base'],
-          message: `base "${rule.base}" is not configured`,
-        });
-      } else if (!base.commit || !base.commit.includes(':')) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['repositories', rule.base, 'commit'],
-          message: `needs "commit" as <image>:<tag template>, because ${repository} builds on it`,
-        });
-      } else if (base.base) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['repositories', repository, 'base'],
-          message: 'a base must be a full build (image), not another incremental one',
-        });
-      }
-    }
-  });
+  .strict();
 
 export type RawConfig = z.input<typeof configSchema>;
 export type ParsedConfig = z.output<typeof configSchema>;
+
+export interface ConfigProblem {
+  path: string;
+  message: string;
+}
+
+type Loose = Record<string, unknown>;
+const isRecord = (value: unknown): value is Loose =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Checks across rules, run on the raw file even when field checks fail, so every problem is
+ * reported at once.
+ */
+export function crossCheck(raw: Loose): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const repositories = isRecord(raw.repositories) ? raw.repositories : {};
+  for (const [repository, value] of Object.entries(repositories)) {
+    const at = `repositories.${repository}`;
+    if (!REPOSITORY.test(repository)) problems.push({ path: at, message: 'repository must be owner/name' });
+    if (!isRecord(value)) continue;
+    if (Boolean(value.image) === Boolean(value.base)) {
+      problems.push({ path: at, message: 'set exactly one of "image" (full build) or "base" (incremental)' });
+    }
+    if (value.link && !value.publish)
+      problems.push({ path: `${at}.link`, message: '"link" needs "publish"' });
+    if (typeof value.base !== 'string') continue;
+    const base = repositories[value.base];
+    if (!isRecord(base)) {
+      problems.push({ path: `${at}.base`, message: `base "${value.base}" is not configured` });
+    } else if (base.base) {
+      problems.push({
+        path: `${at}.base`,
+        message: 'a base must be a full build (image), not an incremental one',
+      });
+    } else if (typeof base.commit !== 'string' || !base.commit.includes(':')) {
+      problems.push({
+        path: `repositories.${value.base}.commit`,
+        message: `needs "commit" as <image>:<tag template>, because ${repository} builds on it`,
+      });
+    }
+  }
+  return problems;
+}

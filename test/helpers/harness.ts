@@ -1,0 +1,95 @@
+/** A real service in a temporary home: config file, SQLite file, logs, kernels, git repos. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { stringify } from 'yaml';
+import type { Config } from '../../src/config/config.js';
+import { loadConfig } from '../../src/config/load-config.js';
+import type { Executor } from '../../src/executor/executor.js';
+import { createService, type Service } from '../../src/service.js';
+
+export interface Harness {
+  home: string;
+  gitRoot: string;
+  config: Config;
+  service: Service;
+  /** Base URL once `listen()` ran. */
+  url: string;
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  repositories: Record<string, unknown>;
+  executor?: Executor;
+  token?: string;
+  concurrency?: number;
+  extra?: Record<string, unknown>;
+  /** Reuse a home (restart tests). */
+  home?: string;
+  gitRoot?: string;
+}
+
+export async function startHarness(options: HarnessOptions): Promise<Harness> {
+  const home = options.home ?? mkdtempSync(join(tmpdir(), 'ab-home-'));
+  const gitRoot = options.gitRoot ?? mkdtempSync(join(tmpdir(), 'ab-git-'));
+  const file = join(home, 'autobuilder.yaml');
+  writeFileSync(
+    file,
+    stringify({
+      http_port: 0,
+      host: '127.0.0.1',
+      token: options.token ?? '',
+      kernel_target: join(home, 'kernels'),
+      logs_directory: join(home, 'logs'),
+      tmp_directory: join(home, 'tmp'),
+      data_directory: join(home, 'data'),
+      database_url: `sqlite:${join(home, 'data', 'autobuilder.db')}`,
+      concurrency: options.concurrency ?? 1,
+      git: { url: `${gitRoot}/{repository}.git` },
+      repositories: options.repositories,
+      ...options.extra,
+    }),
+  );
+  const config = loadConfig({ file, env: {} });
+  const service = await createService(config, {
+    executor: options.executor,
+    logger: pino({ level: 'silent' }),
+  });
+  await service.scheduler.start();
+  const harness: Harness = {
+    home,
+    gitRoot,
+    config,
+    service,
+    url: '',
+    async listen() {
+      harness.url = await service.app.listen({ port: 0, host: '127.0.0.1' });
+      return harness.url;
+    },
+    async close() {
+      await service.stop(0);
+    },
+  };
+  return harness;
+}
+
+export function removeHome(harness: Harness): void {
+  rmSync(harness.home, { recursive: true, force: true });
+  rmSync(harness.gitRoot, { recursive: true, force: true });
+}
+
+/** Polls until `check` returns a value (not undefined/false), or fails after `ms`. */
+export async function waitFor<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  ms = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

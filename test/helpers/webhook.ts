@@ -1,0 +1,47 @@
+/** Building and signing push webhooks the way GitHub sends them. */
+import { createHmac, randomUUID } from 'node:crypto';
+
+export interface PushOptions {
+  repository: string;
+  branch: string;
+  commit: string;
+  message?: string;
+  author?: string;
+  ref?: string;
+}
+
+export function pushPayload(options: PushOptions): Record<string, unknown> {
+  const commit = {
+    id: options.commit,
+    message: options.message ?? 'a change',
+    url: `https://github.com/${options.repository}/commit/${options.commit}`,
+    author: { name: options.author ?? 'Test Author', username: 'tester' },
+  };
+  return {
+    ref: options.ref ?? `refs/heads/${options.branch}`,
+    before: '0'.repeat(40),
+    after: options.commit,
+    created: true,
+    deleted: false,
+    commits: [commit],
+    head_commit: commit,
+    repository: { full_name: options.repository, name: options.repository.split('/')[1] },
+    pusher: { name: 'tester' },
+  };
+}
+
+export function sign(secret: string, body: string | Buffer): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+export function webhookHeaders(
+  body: string,
+  options: { secret?: string; event?: string; delivery?: string; contentType?: string } = {},
+): Record<string, string> {
+  return {
+    'content-type': options.contentType ?? 'application/json',
+    'x-github-event': options.event ?? 'push',
+    'x-github-delivery': options.delivery ?? randomUUID(),
+    ...(options.secret ? { 'x-hub-signature-256': sign(options.secret, body) } : {}),
+  };
+}

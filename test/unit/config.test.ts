@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { loadConfig, type ConfigProblem } from '../../src/config/load-config.js';
+import { AppError } from '../../src/errors.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ab-config-'));
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+function problems(fn: () => unknown): ConfigProblem[] {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof AppError);
+    assert.equal(error.code, 'CONFIG_INVALID');
+    return error.details as ConfigProblem[];
+  }
+  assert.fail('expected the config to be refused');
+}
+
+describe('loadConfig', () => {
+  it('falls back to the built-in Zero-OS rules', () => {
+    const config = loadConfig({ env: {}, cwd: dir });
+    assert.equal(config.source, 'built-in Zero-OS defaults');
+    assert.deepEqual([...config.rules.keys()], ['zero-os/initramfs', 'zero-os/core0', 'zero-os/g8ufs']);
+    const initramfs = config.rules.get('zero-os/initramfs')!;
+    assert.equal(initramfs.image, 'ubuntu:16.04');
+    assert.equal(initramfs.commit, 'zero-os/initramfs:{branch}');
+    assert.equal(initramfs.publish, 'zero-os-{branch}-generic-{short}.efi');
+    assert.equal(initramfs.artifact, '/target/vmlinuz.efi');
+    assert.equal(initramfs.timeoutMs, 45 * 60_000);
+    const core0 = config.rules.get('zero-os/core0')!;
+    assert.equal(core0.base, 'zero-os/initramfs');
+    assert.equal(core0.link, 'zero-os-{branch}.efi');
+    assert.match(core0.steps[0]!, /gig-build-cores\.sh "\$AUTOBUILD_BRANCH"/);
+    assert.equal(config.databasePath, join(dir, 'data/autobuilder.db'));
+    assert.equal(config.concurrency, 1);
+  });
+
+  it('lets the historical environment variables override the file', () => {
+    const path = file('env.yaml', 'http_port: 1000\ntoken: fromfile\n');
+    const config = loadConfig({
+      file: path,
+      cwd: dir,
+      env: {
+        TOKEN: 's3cret',
+        HTTP_PORT: '8081',
+        KERNEL_TARGET: '/srv/k',
+        LOGS_DIRECTORY: '/srv/l',
+        TMP_DIRECTORY: '/srv/t',
+        DEBUG: '1',
+        DATABASE_URL: 'sqlite:/srv/db.sqlite',
+      },
+    });
+    assert.equal(config.token, 's3cret');
+    assert.equal(config.httpPort, 8081);
+    assert.equal(config.kernelTarget, '/srv/k');
+    assert.equal(config.logsDirectory, '/srv/l');
+    assert.equal(config.tmpDirectory, '/srv/t');
+    assert.equal(config.debug, true);
+    assert.equal(config.databasePath, '/srv/db.sqlite');
+    assert.equal(config.rules.size, 3, 'a file without repositories keeps the Zero-OS rules');
+  });
+
+  it('finds AUTOBUILDER_CONFIG and ./autobuilder.yaml', () => {
+    const path = file(
+      'custom.yaml',
+      'repositories:\n  acme/os:\n    image: debian:12\n    checkout: /src\n    steps: [make]\n',
+    );
+    assert.deepEqual(
+      [...loadConfig({ env: { AUTOBUILDER_CONFIG: path }, cwd: dir }).rules.keys()],
+      ['acme/os'],
+    );
+    const cwd = mkdtempSync(join(tmpdir(), 'ab-cwd-'));
+    writeFileSync(join(cwd, 'autobuilder.yaml'), 'concurrency: 3\n');
+    assert.equal(loadConfig({ env: {}, cwd }).concurrency, 3);
+  });
+
+  it('lists every problem with its key path', () => {
+    const path = file(
+      'bad.yaml',
+      [
+        'http_port: 99999',
+        'concurrency: 0',
+        'colour: blue',
+        'repositories:',
+        '  acme/full:',
+        '    checkout: relative',
+        '    steps: []',
+        '    timeout: soon',
+        '    publish: "../{branch}.efi"',
+        '  acme/inc:',
+        '    base: acme/missing',
+        '    checkout: /src',
+        '    steps: [make]',
+        '    publish: "k-{bogus}.efi"',
+        '  "../evil":',
+        '    image: x',
+        '    checkout: /src',
+        '    steps: [make]',
+      ].join('\n'),
+    );
+    const found = problems(() => loadConfig({ file: path, env: {}, cwd: dir }));
+    const paths = found.map((p) => p.path);
+    for (const expected of [
+      'http_port',
+      'concurrency',
+      'repositories.acme/full.checkout',
+      'repositories.acme/full.steps',
+      'repositories.acme/full.timeout',
+      'repositories.acme/full.publish',
+      'repositories.acme/inc.publish',
+      'repositories.../evil',
+    ]) {
+      assert.ok(paths.includes(expected), `expected a problem at ${expected}, got ${paths.join(', ')}`);
+    }
+    assert.ok(
+      found.some((p) => /colour/.test(p.message)),
+      'unknown keys are reported',
+    );
+    assert.ok(found.some((p) => p.path === 'repositories.acme/full' && /exactly one of/.test(p.message)));
+  });
+
+  it('reports YAML syntax errors and non-mappings', () => {
+    assert.equal(
+      problems(() => loadConfig({ file: file('syntax.yaml', 'a: [1, 2'), env: {}, cwd: dir })).length,
+      1,
+    );
+    assert.equal(
+      problems(() => loadConfig({ file: file('list.yaml', '- 1\n- 2\n'), env: {}, cwd: dir })).length,
+      1,
+    );
+    assert.equal(
+      problems(() => loadConfig({ file: join(dir, 'missing.yaml'), env: {}, cwd: dir })).length,
+      1,
+    );
+  });
+});
+
+describe('autobuilder config check', () => {
+  const cli = ['--import', 'tsx', 'src/cli.ts'];
+  it('prints the effective config and exits 0', () => {
+    const out = execFileSync('node', [...cli, 'config', 'check'], {
+      encoding: 'utf8',
+      env: { ...process.env, TOKEN: 'x' },
+      cwd: process.cwd(),
+    });
+    assert.match(out, /zero-os\/initramfs:/);
+    assert.match(out, /token: \(set\)/);
+    assert.doesNotMatch(out, /token: x\b/);
+  });
+  it('exits 1 listing every problem', () => {
+    const path = file('cli-bad.yaml', 'concurrency: -1\nhttp_port: nope\n');
+    const result = spawnSync('node', [...cli, 'config', 'check', path], { encoding: 'utf8' });
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /concurrency/);
+    assert.match(result.stderr, /http_port/);
+  });
+});

@@ -1,0 +1,134 @@
+/** The Store contract: every Store implementation (SQLite now, PostgreSQL later) must pass it. */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { NewBuild } from '../../src/domain/build.js';
+import type { Store } from '../../src/store/store.js';
+
+export function newBuild(overrides: Partial<NewBuild> = {}): NewBuild {
+  return {
+    project: 'test',
+    repository: 'acme/os',
+    refType: 'branch',
+    branch: 'master',
+    commit: 'a'.repeat(40),
+    kind: 'full',
+    pusher: 'someone',
+    deliveryId: null,
+    commits: [{ sha: 'a'.repeat(40), message: 'msg <b>', author: 'Ann', url: 'https://example.com/c' }],
+    ...overrides,
+  };
+}
+
+export function storeContract(name: string, open: () => Promise<Store>): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+    before(async () => {
+      store = await open();
+    });
+    after(async () => {
+      await store.close();
+    });
+
+    it('creates queued builds with increasing ids and reads them back whole', async () => {
+      const { build: a, created } = await store.createBuild(newBuild({ branch: 'c1' }));
+      const { build: b } = await store.createBuild(newBuild({ branch: 'c2', refType: 'tag' }));
+      assert.equal(created, true);
+      assert.ok(b.id > a.id);
+      const read = await store.getBuild(a.id);
+      assert.deepEqual(read, a);
+      assert.equal(read!.state, 'queued');
+      assert.equal(read!.commits[0]!.message, 'msg <b>');
+      assert.equal((await store.getBuild(b.id))!.refType, 'tag');
+      assert.equal(await store.getBuild(999_999), null);
+    });
+
+    it('answers a repeated delivery with the build it created, atomically', async () => {
+      const results = await Promise.all(
+        Array.from({ length: 8 }, () => store.createBuild(newBuild({ branch: 'dup', deliveryId: 'd-1' }))),
+      );
+      const ids = new Set(results.map((r) => r.build.id));
+      assert.equal(ids.size, 1);
+      assert.equal(results.filter((r) => r.created).length, 1);
+      const delivery = await store.findDelivery('d-1');
+      assert.equal(delivery?.outcome, 'build');
+      assert.equal(delivery?.buildId, [...ids][0]);
+    });
+
+    it('records ignored deliveries once', async () => {
+      const first = await store.recordIgnored('d-2', 'issues', 'event "issues" is not handled');
+      const second = await store.recordIgnored('d-2', 'issues', 'something else');
+      assert.equal(first.reason, second.reason);
+      assert.equal(second.outcome, 'ignored');
+      assert.equal(await store.findDelivery('nope'), null);
+    });
+
+    it('supersedes older queued builds of the same ref, not running ones or other refs', async () => {
+      const old = (await store.createBuild(newBuild({ branch: 'sup' }))).build;
+      const running = (await store.createBuild(newBuild({ branch: 'sup2' }))).build;
+      await store.transition(running.id, ['queued'], 'running');
+      const other = (await store.createBuild(newBuild({ branch: 'sup-other' }))).build;
+      const { build: newer, superseded } = await store.createBuild(newBuild({ branch: 'sup' }));
+      assert.deepEqual(
+        superseded.map((b) => b.id),
+        [old.id],
+      );
+      assert.equal((await store.getBuild(old.id))!.state, 'superseded');
+      assert.equal((await store.getBuild(old.id))!.reason, `superseded by #${newer.id}`);
+      const { superseded: none } = await store.createBuild(newBuild({ branch: 'sup2' }));
+      assert.equal(none.length, 0);
+      assert.equal((await store.getBuild(running.id))!.state, 'running');
+      assert.equal((await store.getBuild(other.id))!.state, 'queued');
+    });
+
+    it('moves a build only from the states it names', async () => {
+      const { build } = await store.createBuild(newBuild({ branch: 'tr' }));
+      const started = await store.transition(build.id, ['queued'], 'running', {
+        startedAt: '2026-01-01T00:00:00.000Z',
+      });
+      assert.equal(started?.state, 'running');
+      assert.equal(started?.startedAt, '2026-01-01T00:00:00.000Z');
+      assert.equal(await store.transition(build.id, ['queued'], 'cancelled'), null);
+      const done = await store.transition(build.id, ['running'], 'failed', {
+        reason: 'step 1 exited with code 2',
+      });
+      assert.equal(done?.reason, 'step 1 exited with code 2');
+      const updated = await store.update(build.id, {
+        steps: [{ index: 1, command: 'make', startedAt: 'x', exitCode: 2 }],
+      });
+      assert.equal(updated?.steps[0]?.exitCode, 2);
+    });
+
+    it('lists active builds oldest first and history newest first, paginated', async () => {
+      const active = await store.listActive();
+      assert.ok(active.every((b) => b.state === 'queued' || b.state === 'running'));
+      assert.deepEqual(
+        active.map((b) => b.id),
+        [...active.map((b) => b.id)].sort((x, y) => x - y),
+      );
+      for (let i = 0; i < 5; i += 1) {
+        const { build } = await store.createBuild(newBuild({ branch: `h${i}` }));
+        await store.transition(build.id, ['queued'], 'success');
+      }
+      const first = await store.listHistory({ limit: 3 });
+      assert.equal(first.builds.length, 3);
+      assert.ok(first.builds[0]!.id > first.builds[2]!.id);
+      assert.ok(first.nextBefore !== null);
+      const second = await store.listHistory({ limit: 3, before: first.nextBefore! });
+      assert.ok(second.builds.every((b) => b.id < first.builds[2]!.id));
+      const all = await store.listHistory({ limit: 500 });
+      assert.equal(all.nextBefore, null);
+      assert.ok(all.builds.every((b) => !['queued', 'running'].includes(b.state)));
+    });
+
+    it('finds the latest build of a ref and counts states', async () => {
+      await store.createBuild(newBuild({ repository: 'acme/lr', branch: 'x', commit: 'b'.repeat(40) }));
+      const { build: latest } = await store.createBuild(
+        newBuild({ repository: 'acme/lr', branch: 'x', commit: 'c'.repeat(40) }),
+      );
+      assert.equal((await store.latestForRef('acme/lr', 'x'))!.id, latest.id);
+      assert.equal(await store.latestForRef('acme/lr', 'nope'), null);
+      const counts = await store.countByState();
+      assert.ok(counts.queued >= 1 && counts.success >= 5 && counts.superseded >= 1);
+    });
+  });
+}
