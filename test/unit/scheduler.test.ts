@@ -1,0 +1,251 @@
+/**
+ * The scheduler's guarantees, on the fake executor with the real pipeline, real SQLite files and
+ * real local git repositories.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readlinkSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, it } from 'node:test';
+import { isFinal, type Build } from '../../src/domain/build.js';
+import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
+import { LocalRepo } from '../helpers/git-repo.js';
+import { removeHome, startHarness, waitFor, type Harness } from '../helpers/harness.js';
+
+const FULL = {
+  image: 'fake/base:latest',
+  checkout: '/src',
+  steps: ['echo building $AUTOBUILD_BRANCH', 'echo kernel-$AUTOBUILD_COMMIT > /target/vmlinuz.efi'],
+  network: 'none',
+  commit: 'acme/full:{branch}',
+  publish: 'full-{branch}-{short}.efi',
+  link: 'full-{branch}.efi',
+};
+const INC = {
+  base: 'acme/full',
+  checkout: '/inc',
+  steps: ['cat /src/state', 'echo inc > /target/vmlinuz.efi'],
+  network: 'none',
+  publish: 'inc-{branch}-{short}.efi',
+  link: 'inc-{branch}.efi',
+};
+
+let harnesses: Harness[] = [];
+async function harness(
+  repositories: Record<string, unknown>,
+  extra: Partial<Parameters<typeof startHarness>[0]> = {},
+) {
+  const h = await startHarness({ repositories, executor: extra.executor ?? new FakeExecutor(), ...extra });
+  harnesses.push(h);
+  return h;
+}
+afterEach(async () => {
+  for (const h of harnesses) {
+    await h.close().catch(() => undefined);
+    removeHome(h);
+  }
+  harnesses = [];
+});
+
+async function push(h: Harness, repo: LocalRepo, branch: string, commit: string) {
+  const { build } = await h.service.scheduler.enqueue({
+    project: 't',
+    repository: repo.repository,
+    refType: 'branch',
+    branch,
+    commit,
+    kind: h.config.rules.get(repo.repository)?.base ? 'incremental' : 'full',
+    pusher: null,
+    deliveryId: null,
+    commits: [],
+  });
+  return build;
+}
+const final = (h: Harness, id: number) =>
+  waitFor(async () => {
+    const b = await h.service.store.getBuild(id);
+    return b && isFinal(b.state) ? b : undefined;
+  });
+const state = async (h: Harness, id: number) => (await h.service.store.getBuild(id))!.state;
+
+describe('Scheduler', () => {
+  it('runs a push to success: log on disk, kernel published with its link, image committed, nothing left', async () => {
+    const h = await harness({ 'acme/full': FULL });
+    const repo = new LocalRepo(h.gitRoot, 'acme/full');
+    const sha = repo.commit('feature/x', { state: 'from-full' });
+    const build = await final(h, (await push(h, repo, 'feature/x', sha)).id);
+    assert.equal(build.state, 'success', build.reason ?? '');
+    assert.equal(build.artifact, `full-feature-x-${sha.slice(0, 8)}.efi`);
+    assert.equal(readFileSync(join(h.config.kernelTarget, build.artifact!), 'utf8'), `kernel-${sha}\n`);
+    assert.equal(readlinkSync(join(h.config.kernelTarget, 'full-feature-x.efi')), build.artifact);
+    assert.equal(build.image, 'acme/full:feature-x');
+    const log = readFileSync(build.logPath!, 'utf8');
+    assert.match(log, /==> step 1\/2: echo building/);
+    assert.match(log, /^building feature\/x$/m);
+    assert.deepEqual(
+      build.steps.map((s) => s.exitCode),
+      [0, 0],
+    );
+    const executor = h.service.executor as FakeExecutor;
+    assert.equal(executor.containers.size, 0);
+    assert.deepEqual(readdirSync(h.config.tmpDirectory), []);
+  });
+
+  it('starts incremental builds from the committed image, after the base build of their branch', async () => {
+    const h = await harness(
+      { 'acme/full': { ...FULL, steps: ['sleep 0.3', ...FULL.steps] }, 'acme/inc': INC },
+      { concurrency: 2 },
+    );
+    const full = new LocalRepo(h.gitRoot, 'acme/full');
+    const inc = new LocalRepo(h.gitRoot, 'acme/inc');
+    const fullBuild = await push(h, full, 'master', full.commit('master', { state: 'made-by-full' }));
+    const incBuild = await push(h, inc, 'master', inc.commit('master', { 'x.c': 'int x;' }));
+    await waitFor(async () => (await state(h, fullBuild.id)) === 'running');
+    assert.equal(await state(h, incBuild.id), 'queued');
+    assert.match(h.service.scheduler.waitReason(incBuild.id) ?? '', /waiting for base build/);
+    const done = await final(h, incBuild.id);
+    assert.equal((await h.service.store.getBuild(fullBuild.id))!.state, 'success');
+    assert.equal(done.state, 'success', done.reason ?? '');
+    assert.match(readFileSync(done.logPath!, 'utf8'), /==> image acme\/full:master/);
+    assert.match(readFileSync(done.logPath!, 'utf8'), /^made-by-full$/m);
+    // A second branch falls back to the master image.
+    const dev = await final(h, (await push(h, inc, 'dev', inc.commit('dev', { 'y.c': '' }))).id);
+    assert.equal(dev.state, 'success', dev.reason ?? '');
+    assert.match(readFileSync(dev.logPath!, 'utf8'), /==> image acme\/full:master/);
+  });
+
+  it('fails with a clear reason: step exit code, missing artifact, unknown commit, no base image', async () => {
+    const h = await harness({
+      'acme/step': { ...FULL, steps: ['echo before', 'exit 3', 'echo never'] },
+      'acme/noart': { ...FULL, steps: ['echo no kernel'] },
+      'acme/full': FULL,
+      'acme/inc': INC,
+    });
+    const reasons: Record<string, string | null> = {};
+    for (const [name, branch] of [
+      ['acme/step', 'm'],
+      ['acme/noart', 'm'],
+      ['acme/inc', 'nobase'],
+    ] as const) {
+      const repo = new LocalRepo(h.gitRoot, name);
+      const b = await final(h, (await push(h, repo, branch, repo.commit(branch, { f: name }))).id);
+      assert.equal(b.state, 'failed');
+      reasons[name] = b.reason;
+    }
+    assert.equal(reasons['acme/step'], 'step 2 (exit 3) exited with code 3');
+    assert.equal(reasons['acme/noart'], 'artifact not found: /target/vmlinuz.efi');
+    assert.equal(reasons['acme/inc'], 'no base image for nobase');
+    const full = new LocalRepo(h.gitRoot, 'acme/full');
+    full.commit('master', { a: '1' });
+    const unknown = await final(h, (await push(h, full, 'master', 'f'.repeat(40))).id);
+    assert.equal(unknown.state, 'failed');
+    assert.match(unknown.reason!, /^commit f{40} not found in /);
+    assert.equal((h.service.executor as FakeExecutor).containers.size, 0);
+    assert.deepEqual(readdirSync(h.config.tmpDirectory), []);
+  });
+
+  it('supersedes queued builds of the same branch; cancels queued and running builds', async () => {
+    const h = await harness({ 'acme/full': { ...FULL, steps: ['sleep 30'] } });
+    const repo = new LocalRepo(h.gitRoot, 'acme/full');
+    h.service.scheduler.pause();
+    const a = await push(h, repo, 'master', repo.commit('master', { a: '1' }));
+    const b = await push(h, repo, 'master', repo.commit('master', { a: '2' }));
+    assert.equal(await state(h, a.id), 'superseded');
+    assert.equal((await h.service.store.getBuild(a.id))!.reason, `superseded by #${b.id}`);
+    const other = await push(h, repo, 'dev', repo.commit('dev', { a: '3' }));
+    assert.equal((await h.service.scheduler.cancel(other.id))!.state, 'cancelled');
+    h.service.scheduler.resume();
+    await waitFor(async () => (await state(h, b.id)) === 'running');
+    await waitFor(() => (h.service.executor as FakeExecutor).containers.size === 1);
+    const cancelled = await h.service.scheduler.cancel(b.id, 'cancelled by request');
+    assert.equal(cancelled!.state, 'cancelled');
+    assert.equal(cancelled!.reason, 'cancelled by request');
+    assert.equal((h.service.executor as FakeExecutor).containers.size, 0);
+    assert.match(readFileSync(cancelled!.logPath!, 'utf8'), /==> cancelled: cancelled by request/);
+  });
+
+  it('with cancel_running, a newer push stops the running build of its branch', async () => {
+    const h = await harness({ 'acme/full': { ...FULL, steps: ['sleep 30'], cancel_running: true } });
+    const repo = new LocalRepo(h.gitRoot, 'acme/full');
+    const a = await push(h, repo, 'master', repo.commit('master', { a: '1' }));
+    await waitFor(async () => (await state(h, a.id)) === 'running');
+    const b = await push(h, repo, 'master', repo.commit('master', { a: '2' }));
+    const old = await final(h, a.id);
+    assert.equal(old.state, 'superseded');
+    assert.equal(old.reason, `superseded by #${b.id}`);
+    await waitFor(async () => (await state(h, b.id)) === 'running');
+  });
+
+  it('fails a build that passes its timeout', async () => {
+    const h = await harness({ 'acme/full': { ...FULL, steps: ['sleep 30'], timeout: '300ms' } });
+    const repo = new LocalRepo(h.gitRoot, 'acme/full');
+    const b = await final(h, (await push(h, repo, 'master', repo.commit('master', { a: '1' }))).id);
+    assert.equal(b.state, 'failed');
+    assert.equal(b.reason, 'timeout after 300ms');
+    assert.equal((h.service.executor as FakeExecutor).containers.size, 0);
+  });
+
+  it('keeps builds queued while the engine is down and runs them when it is back', async () => {
+    const executor = new FakeExecutor();
+    executor.available = false;
+    const h = await harness({ 'acme/full': FULL }, { executor });
+    await h.listen();
+    const repo = new LocalRepo(h.gitRoot, 'acme/full');
+    const b = await push(h, repo, 'master', repo.commit('master', { a: '1' }));
+    await waitFor(() => h.service.scheduler.waitReason(b.id)?.startsWith('build engine unavailable'));
+    const health = await fetch(`${h.url}/healthz`);
+    assert.equal(health.status, 503);
+    const body = (await health.json()) as { status: string; problems: string[] };
+    assert.equal(body.status, 'degraded');
+    assert.match(body.problems[0]!, /fake engine is down/);
+    assert.equal(await state(h, b.id), 'queued');
+    executor.available = true;
+    h.service.scheduler.kick();
+    assert.equal((await final(h, b.id)).state, 'success');
+    assert.equal((await fetch(`${h.url}/healthz`)).status, 200);
+  });
+
+  it('after a crash, marks running builds interrupted, re-queues them once and removes leftovers', async () => {
+    const first = await harness({ 'acme/full': FULL });
+    const repo = new LocalRepo(first.gitRoot, 'acme/full');
+    first.service.scheduler.pause();
+    const b = await push(first, repo, 'master', repo.commit('master', { a: '1' }));
+    // What a kill -9 leaves: the row says running, a container and a temp dir of ours remain.
+    await first.service.store.transition(b.id, ['queued'], 'running', {
+      startedAt: new Date().toISOString(),
+    });
+    await first.close();
+    const executor = new FakeExecutor();
+    await executor.start({ buildId: b.id, image: 'fake/base:latest', env: {}, network: 'none', binds: [] });
+    const second = await harness(
+      { 'acme/full': FULL },
+      { executor, home: first.home, gitRoot: first.gitRoot },
+    );
+    const old = (await second.service.store.getBuild(b.id))!;
+    assert.equal(old.state, 'interrupted');
+    assert.match(old.reason!, /interrupted: the service stopped while it ran; re-queued/);
+    const retry = await waitFor(async () =>
+      (await second.service.store.listHistory({ limit: 5 })).builds.find((x: Build) => x.retryOf === b.id),
+    );
+    assert.equal(retry.state, 'success');
+    assert.equal(retry.attempt, 2);
+    assert.ok(![...executor.containers.values()].some((c) => c.spec.buildId === b.id));
+  });
+
+  it('on stop, lets builds finish within the grace period, then interrupts and re-queues them', async () => {
+    const h = await harness({ 'acme/full': { ...FULL, steps: ['sleep 30'] } });
+    const repo = new LocalRepo(h.gitRoot, 'acme/full');
+    const b = await push(h, repo, 'master', repo.commit('master', { a: '1' }));
+    await waitFor(async () => (await state(h, b.id)) === 'running');
+    const active = await h.service.store.listActive();
+    assert.equal(active.length, 1);
+    await h.service.scheduler.stop(100);
+    const stopped = (await h.service.store.getBuild(b.id))!;
+    assert.equal(stopped.state, 'interrupted');
+    const queued = await h.service.store.listActive();
+    assert.equal(queued.length, 1);
+    assert.equal(queued[0]!.state, 'queued');
+    assert.equal(queued[0]!.retryOf, b.id);
+    assert.equal((h.service.executor as FakeExecutor).containers.size, 0);
+    assert.ok(!existsSync(join(h.config.tmpDirectory, 'x')));
+  });
+});
