@@ -3,7 +3,10 @@ import { Command } from 'commander';
 import { AppError } from './errors.js';
 import { loadConfig, type ConfigProblem } from './config/load-config.js';
 import { describeConfig } from './config/describe-config.js';
+import { collectGarbage } from './artifacts/retention.js';
+import { DockerExecutor } from './executor/docker/docker-executor.js';
 import { createService } from './service.js';
+import { SqliteStore } from './store/sqlite/sqlite-store.js';
 
 function fail(message: string, problems: ConfigProblem[] = []): never {
   process.stderr.write(`autobuilder: ${message}\n`);
@@ -95,6 +98,38 @@ program
     };
     if (!response.ok) fail(`${response.status}: ${body.message ?? 'request failed'}`);
     process.stdout.write(`queued build #${body.id} ${body.links?.monitor ?? ''}\n`);
+  });
+
+program
+  .command('gc')
+  .description('apply retention now: old logs and kernels (never a linked one), dangling images of ours')
+  .option('--keep <n>', 'builds kept per repository and ref (default: retention.keep)')
+  .action(async (options: { keep?: string }) => {
+    const config = load(program.opts().config);
+    const keep = options.keep === undefined ? config.retention.keep : Number(options.keep);
+    if (!Number.isInteger(keep) || keep < 1) fail('--keep must be a whole number >= 1');
+    const store = await SqliteStore.open(config.databasePath);
+    const executor = new DockerExecutor();
+    const engine = await executor.ping().then(
+      () => executor,
+      (error: Error) => {
+        process.stderr.write(`autobuilder: ${error.message}; images are left alone\n`);
+        return null;
+      },
+    );
+    try {
+      const result = await collectGarbage({
+        store,
+        executor: engine,
+        kernelTarget: config.kernelTarget,
+        keep,
+      });
+      process.stdout.write(
+        `pruned ${result.builds} builds: ${result.logs} logs, ${result.kernels} kernels, ${result.images} images\n`,
+      );
+    } finally {
+      await store.close();
+    }
   });
 
 await program.parseAsync(process.argv);

@@ -6,7 +6,10 @@ import { pino, type Logger } from 'pino';
 import type { Config } from './config/config.js';
 import { DockerExecutor } from './executor/docker/docker-executor.js';
 import type { Executor } from './executor/executor.js';
+import { collectGarbage, type GcResult } from './artifacts/retention.js';
+import { CommitStatusReporter } from './forge/github/commit-status.js';
 import { buildApp } from './http/app.js';
+import { Metrics } from './metrics.js';
 import { EventBus } from './live/event-bus.js';
 import { GitMirrors } from './pipeline/git-mirror.js';
 import { Scheduler } from './scheduler/scheduler.js';
@@ -20,6 +23,9 @@ export interface Service {
   bus: EventBus;
   executor: Executor;
   logger: Logger;
+  metrics: Metrics;
+  statuses: CommitStatusReporter | null;
+  gc(): Promise<GcResult>;
   /** Recovers leftovers, starts scheduling and listens; resolves with the address. */
   start(): Promise<string>;
   /** Stops taking new builds, drains within the grace period, closes HTTP and the store. */
@@ -58,7 +64,36 @@ export async function createService(config: Config, options: ServiceOptions = {}
       rules: config.rules,
     },
   });
-  const app = buildApp({ config, store, scheduler, mirrors, bus, executor, logger });
+  const metrics = new Metrics(async () => {
+    const counts = await store.countByState();
+    return { queued: counts.queued, running: counts.running };
+  });
+  const statuses = config.github.token
+    ? new CommitStatusReporter({
+        token: config.github.token,
+        apiUrl: config.github.apiUrl,
+        context: config.github.context,
+        publicUrl: config.publicUrl,
+        logger,
+        onFailure: () => metrics.statusFailures.inc(),
+      })
+    : null;
+  bus.onBuild(({ build }) => {
+    metrics.observe(build);
+    void statuses?.report(build);
+  });
+  const app = buildApp({ config, store, scheduler, mirrors, bus, executor, logger, metrics });
+  const gc = async () => {
+    const result = await collectGarbage({
+      store,
+      executor,
+      kernelTarget: config.kernelTarget,
+      keep: config.retention.keep,
+    });
+    logger.info({ ...result }, 'retention: pruned old build files');
+    return result;
+  };
+  let gcTimer: NodeJS.Timeout | null = null;
   let stopped = false;
   return {
     app,
@@ -67,6 +102,9 @@ export async function createService(config: Config, options: ServiceOptions = {}
     bus,
     executor,
     logger,
+    metrics,
+    statuses,
+    gc,
     async start() {
       if (!config.token) {
         logger.warn(
@@ -74,12 +112,19 @@ export async function createService(config: Config, options: ServiceOptions = {}
         );
       }
       await scheduler.start();
+      gcTimer = setInterval(
+        () => void gc().catch((error: unknown) => logger.error({ err: error }, 'retention failed')),
+        config.retention.intervalMs,
+      );
+      gcTimer.unref();
       return app.listen({ port: config.httpPort, host: config.host });
     },
     async stop(graceMs = config.gracePeriodMs) {
       if (stopped) return;
       stopped = true;
+      if (gcTimer) clearInterval(gcTimer);
       await scheduler.stop(graceMs);
+      await statuses?.drain();
       await app.close();
       await store.close();
     },

@@ -16,6 +16,9 @@ export interface Config {
   gracePeriodMs: number;
   debug: boolean;
   gitUrl: string;
+  github: { token: string; apiUrl: string; context: string };
+  /** Builds kept per repository and ref (their logs and kernels); gc runs every `intervalMs`. */
+  retention: { keep: number; intervalMs: number };
   rules: Map<string, BuildRule>;
   /** Where the config came from: a file path or "built-in Zero-OS defaults". */
   source: string;

@@ -38,6 +38,12 @@ export function describeConfig(config: Config): string {
     grace_period: formatDuration(config.gracePeriodMs),
     debug: config.debug,
     git: { url: config.gitUrl },
+    github: {
+      token: config.github.token ? '(set)' : '(none: no commit statuses)',
+      api_url: config.github.apiUrl,
+      context: config.github.context,
+    },
+    retention: { keep: config.retention.keep, interval: formatDuration(config.retention.intervalMs) },
     repositories,
   })}`;
 }

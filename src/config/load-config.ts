@@ -71,6 +71,7 @@ function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
     if (value !== undefined && value !== '') raw[key] = value;
   }
   if (env.TOKEN === '') raw.token = '';
+  if (env.GITHUB_TOKEN) raw.github = { ...(raw.github as object | undefined), token: env.GITHUB_TOKEN };
   if (env.DEBUG !== undefined && env.DEBUG !== '')
     raw.debug = !['0', 'false', 'no', 'off'].includes(env.DEBUG.toLowerCase());
 }
@@ -132,6 +133,12 @@ function toConfig(data: ParsedConfig, source: string, cwd: string): Config {
     gracePeriodMs: data.grace_period,
     debug: data.debug,
     gitUrl: data.git.url,
+    github: {
+      token: data.github.token,
+      apiUrl: data.github.api_url.replace(/\/+$/, ''),
+      context: data.github.context,
+    },
+    retention: { keep: data.retention.keep, intervalMs: data.retention.interval },
     rules,
     source,
   };

@@ -84,6 +84,21 @@ export const configSchema = z
       .default({
         url: 'https://github.com/{repository}.git',
       }),
+    github: z
+      .object({
+        token: z.string().default(''),
+        api_url: z.string().url().default('https://api.github.com'),
+        context: z.string().min(1).default('autobuilder/{name}'),
+      })
+      .strict()
+      .default({ token: '', api_url: 'https://api.github.com', context: 'autobuilder/{name}' }),
+    retention: z
+      .object({
+        keep: z.number().int().min(1).default(10),
+        interval: duration.default(86_400_000),
+      })
+      .strict()
+      .default({ keep: 10, interval: 86_400_000 }),
     repositories: z.record(z.string().regex(REPOSITORY, 'repository must be owner/name'), ruleSchema),
   })
   .strict();

@@ -59,6 +59,8 @@ export interface Executor {
   /** Commits the container as `image` (repo:tag); the image the tag named before is removed if unused. */
   commit(handle: ContainerHandle, image: string): Promise<{ imageId: string; replaced: string | null }>;
   destroy(handle: ContainerHandle | string): Promise<void>;
+  /** Removes untagged images of ours (left when a tag was committed again); returns how many. */
+  pruneImages(): Promise<number>;
   /** Containers labelled as ours, found on the engine (also those left by a crash). */
   listManaged(): Promise<ManagedContainer[]>;
 }

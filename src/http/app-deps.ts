@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { Executor } from '../executor/executor.js';
 import type { EventBus } from '../live/event-bus.js';
+import type { Metrics } from '../metrics.js';
 import type { GitMirrors } from '../pipeline/git-mirror.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import type { Store } from '../store/store.js';
@@ -14,5 +15,6 @@ export interface AppDeps {
   mirrors: GitMirrors;
   bus: EventBus;
   executor: Executor;
+  metrics: Metrics;
   logger: Logger;
 }

@@ -8,6 +8,7 @@ import { registerHealthRoute } from './routes/health.js';
 import { registerHookRoute } from './routes/hook.js';
 import { registerKernelRoute } from './routes/kernels.js';
 import { registerLogRoutes } from './routes/logs.js';
+import { registerMetricsRoute } from './routes/metrics.js';
 import { registerMonitorRoutes } from './routes/monitor.js';
 
 export function buildApp(deps: AppDeps): FastifyInstance {
@@ -27,5 +28,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerHealthRoute(app, deps);
   registerMonitorRoutes(app, deps);
   registerKernelRoute(app, deps);
+  registerMetricsRoute(app, deps);
   return app;
 }

@@ -120,7 +120,9 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
     if (rule.publish) {
       const name = renderTemplate(rule.publish, values);
       const link = rule.link ? renderTemplate(rule.link, values) : undefined;
-      await publishArtifact(hostArtifact, deps.kernelTarget, name, link);
+      await publishArtifact(hostArtifact, deps.kernelTarget, name, link).catch((error: Error) => {
+        throw new BuildFailure(`publishing ${name} failed: ${error.message}`);
+      });
       artifact = name;
       log.line(`==> published ${name}${link ? ` (link ${link})` : ''}`);
     }
@@ -140,7 +142,7 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
     const reason =
       error instanceof BuildFailure
         ? error.message
-        : `internal error: ${(error as Error).message ?? String(error)}`;
+        : `build engine error: ${(error as Error).message ?? String(error)}`;
     if (!signal.aborted) log.line(`==> failed: ${reason}`);
     return { state: 'failed', reason, artifact: null, image: null };
   } finally {

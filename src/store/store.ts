@@ -55,5 +55,7 @@ export interface Store {
   ): Promise<Build | null>;
   update(id: number, patch: BuildPatch): Promise<Build | null>;
   countByState(): Promise<Record<BuildState, number>>;
+  /** Finished builds that still have a log or a kernel on disk, newest first (for retention). */
+  listWithFiles(): Promise<Build[]>;
   close(): Promise<void>;
 }

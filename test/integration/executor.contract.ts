@@ -20,7 +20,7 @@ function tarOf(files: Record<string, string>): Readable {
   const archive = pack();
   for (const [name, content] of Object.entries(files)) archive.entry({ name }, content);
   archive.finalize();
-  return archive;
+  return archive as unknown as Readable;
 }
 
 async function run(executor: Executor, handle: ContainerHandle, command: string, signal?: AbortSignal) {

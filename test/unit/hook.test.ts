@@ -31,7 +31,7 @@ describe('POST /build/:project/hook', () => {
   });
 
   const post = (body: string | Buffer, headers: Record<string, string>, project = 'initramfs') =>
-    fetch(`${h.url}/build/${project}/hook`, { method: 'POST', body, headers });
+    fetch(`${h.url}/build/${project}/hook`, { method: 'POST', body: body as BodyInit, headers });
   const countBuilds = async () => (await h.service.store.countByState()).queued;
 
   it('records GitHub’s push as a queued build for the exact commit and answers 202 with its links', async () => {

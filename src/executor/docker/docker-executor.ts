@@ -169,6 +169,11 @@ export class DockerExecutor implements Executor {
     }
   }
 
+  async pruneImages(): Promise<number> {
+    const result = await this.docker.pruneImages({ filters: { dangling: ['true'], label: [MANAGED_LABEL] } });
+    return result.ImagesDeleted?.filter((entry) => entry.Deleted).length ?? 0;
+  }
+
   async listManaged(): Promise<ManagedContainer[]> {
     const containers = await this.docker.listContainers({ all: true, filters: { label: [MANAGED_LABEL] } });
     return containers.map((c) => {

@@ -163,6 +163,10 @@ export class FakeExecutor implements Executor {
     this.containers.delete(id);
   }
 
+  async pruneImages(): Promise<number> {
+    return 0;
+  }
+
   async listManaged(): Promise<ManagedContainer[]> {
     return [...this.containers.entries()].map(([id, c]) => ({ id, buildId: c.spec.buildId }));
   }

@@ -256,6 +256,17 @@ export class SqliteStore implements Store {
     return counts;
   }
 
+  async listWithFiles(): Promise<Build[]> {
+    const rows = await this.db
+      .selectFrom('builds')
+      .selectAll()
+      .where('state', 'in', [...FINAL_STATES])
+      .where((eb) => eb.or([eb('log_path', 'is not', null), eb('artifact', 'is not', null)]))
+      .orderBy('id', 'desc')
+      .execute();
+    return rows.map(toBuild);
+  }
+
   async close(): Promise<void> {
     await this.db.destroy();
   }

@@ -1,0 +1,119 @@
+/**
+ * GitHub commit statuses: pending when queued and running, then success / failure / error, with
+ * a link to the build's monitor page. Optional (needs `github.token`). A failed status call is
+ * logged and counted, never fails the build; 5xx answers are retried with back-off and rate
+ * limits are waited out (octokit's retry and throttling plugins).
+ */
+import { Octokit } from '@octokit/core';
+import { retry } from '@octokit/plugin-retry';
+import { throttling } from '@octokit/plugin-throttling';
+import type { Logger } from 'pino';
+import type { Build, BuildState } from '../../domain/build.js';
+import { renderTemplate, templateValues } from '../../domain/template.js';
+
+type GitHubState = 'pending' | 'success' | 'failure' | 'error';
+
+const STATE: Record<BuildState, GitHubState> = {
+  queued: 'pending',
+  running: 'pending',
+  success: 'success',
+  failed: 'failure',
+  cancelled: 'error',
+  superseded: 'error',
+  interrupted: 'error',
+};
+
+export interface CommitStatusOptions {
+  token: string;
+  apiUrl: string;
+  context: string;
+  publicUrl: string;
+  logger: Logger;
+  /** Retries of a 5xx or rate-limited call. */
+  retries?: number;
+  onFailure?: (error: unknown) => void;
+}
+
+export function statusDescription(build: Build): string {
+  const text =
+    build.state === 'queued'
+      ? 'queued'
+      : build.state === 'running'
+        ? 'building'
+        : build.state === 'success'
+          ? `built ${build.artifact ?? ''}`.trim()
+          : `${build.state}${build.reason ? `: ${build.reason}` : ''}`;
+  return text.length > 140 ? `${text.slice(0, 139)}…` : text;
+}
+
+const RetryingOctokit = Octokit.plugin(retry, throttling);
+
+export class CommitStatusReporter {
+  private readonly octokit: InstanceType<typeof RetryingOctokit>;
+  private readonly chains = new Map<number, Promise<void>>();
+  private readonly sent = new Map<number, string>();
+
+  constructor(private readonly options: CommitStatusOptions) {
+    const retries = options.retries ?? 3;
+    this.octokit = new RetryingOctokit({
+      auth: options.token,
+      baseUrl: options.apiUrl,
+      userAgent: 'zero-os-autobuilder',
+      request: { retries, retryAfter: 1 },
+      retry: { doNotRetry: [400, 401, 404, 422] },
+      throttle: {
+        onRateLimit: (_after: number, _request: unknown, _octokit: unknown, count: number) => count < retries,
+        onSecondaryRateLimit: (_after: number, _request: unknown, _octokit: unknown, count: number) =>
+          count < retries,
+      },
+    });
+  }
+
+  /** Queues the status for this build's current state; calls for one build go out in order. */
+  report(build: Build): Promise<void> {
+    const state = STATE[build.state];
+    const key = `${state}|${statusDescription(build)}`;
+    if (this.sent.get(build.id) === key) return this.chains.get(build.id) ?? Promise.resolve();
+    this.sent.set(build.id, key);
+    const previous = this.chains.get(build.id) ?? Promise.resolve();
+    const next = previous.then(() => this.send(build, state));
+    this.chains.set(build.id, next);
+    if (state !== 'pending')
+      void next.finally(() => (this.chains.get(build.id) === next ? this.forget(build.id) : undefined));
+    return next;
+  }
+
+  private forget(id: number): void {
+    this.chains.delete(id);
+    this.sent.delete(id);
+  }
+
+  private async send(build: Build, state: GitHubState): Promise<void> {
+    const [owner = '', repo = ''] = build.repository.split('/');
+    try {
+      await this.octokit.request('POST /repos/{owner}/{repo}/statuses/{sha}', {
+        owner,
+        repo,
+        sha: build.commit,
+        state,
+        target_url: `${this.options.publicUrl}/monitor/builds/${build.id}`,
+        description: statusDescription(build),
+        context: renderTemplate(
+          this.options.context,
+          templateValues(build.repository, build.branch, build.commit),
+        ),
+      });
+    } catch (error) {
+      this.options.onFailure?.(error);
+      this.options.logger.warn(
+        { err: error, build: build.id, state },
+        'could not report the commit status to GitHub',
+      );
+    }
+  }
+
+  /** Waits for every status call under way (for shutdown and tests). */
+  async drain(): Promise<void> {
+    await Promise.all([...this.chains.values()]);
+  }
+}

@@ -1,0 +1,75 @@
+/** Prometheus metrics (prom-client), fed by build events and the HTTP layer; served at /metrics. */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { isFinal, type Build } from './domain/build.js';
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly builds = new Counter({
+    name: 'autobuilder_builds_total',
+    help: 'Finished builds by repository and final state',
+    labelNames: ['repository', 'state'] as const,
+    registers: [this.registry],
+  });
+  readonly buildDuration = new Histogram({
+    name: 'autobuilder_build_duration_seconds',
+    help: 'Wall time of finished builds, from start to end',
+    labelNames: ['repository', 'state'] as const,
+    buckets: [5, 15, 30, 60, 120, 300, 600, 1200, 2400, 3600, 7200],
+    registers: [this.registry],
+  });
+  readonly stepDuration = new Histogram({
+    name: 'autobuilder_step_duration_seconds',
+    help: 'Wall time of build steps',
+    labelNames: ['repository', 'step'] as const,
+    buckets: [1, 5, 15, 30, 60, 300, 900, 1800, 3600],
+    registers: [this.registry],
+  });
+  readonly webhookDuration = new Histogram({
+    name: 'autobuilder_webhook_duration_seconds',
+    help: 'Time to answer webhook requests, by status code',
+    labelNames: ['status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+  readonly engineErrors = new Counter({
+    name: 'autobuilder_engine_errors_total',
+    help: 'Builds that failed because the build engine (Docker) failed under them',
+    registers: [this.registry],
+  });
+  readonly statusFailures = new Counter({
+    name: 'autobuilder_github_status_failures_total',
+    help: 'Commit status calls to GitHub that failed after retries',
+    registers: [this.registry],
+  });
+
+  constructor(queueDepth: () => Promise<{ queued: number; running: number }>) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'autobuilder_' });
+    new Gauge({
+      name: 'autobuilder_queue_depth',
+      help: 'Builds queued and running now',
+      labelNames: ['state'] as const,
+      registers: [this.registry],
+      async collect() {
+        const depth = await queueDepth();
+        this.set({ state: 'queued' }, depth.queued);
+        this.set({ state: 'running' }, depth.running);
+      },
+    });
+  }
+
+  /** Called with every build state change. */
+  observe(build: Build): void {
+    if (!isFinal(build.state)) return;
+    this.builds.inc({ repository: build.repository, state: build.state });
+    if (build.startedAt && build.finishedAt) {
+      const seconds = (Date.parse(build.finishedAt) - Date.parse(build.startedAt)) / 1000;
+      this.buildDuration.observe({ repository: build.repository, state: build.state }, seconds);
+    }
+    for (const step of build.steps) {
+      if (!step.finishedAt) continue;
+      const seconds = (Date.parse(step.finishedAt) - Date.parse(step.startedAt)) / 1000;
+      this.stepDuration.observe({ repository: build.repository, step: String(step.index) }, seconds);
+    }
+    if (build.reason?.startsWith('build engine error')) this.engineErrors.inc();
+  }
+}
