@@ -7,6 +7,7 @@
 import { Octokit } from '@octokit/core';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
+import Bottleneck from 'bottleneck';
 import type { Logger } from 'pino';
 import type { Build, BuildState } from '../../domain/build.js';
 import { renderTemplate, templateValues } from '../../domain/template.js';
@@ -31,6 +32,13 @@ export interface CommitStatusOptions {
   logger: Logger;
   /** Retries of a 5xx or rate-limited call. */
   retries?: number;
+  /**
+   * The unit of back-off: plugin-retry waits (n+1)² units after the n-th 5xx, and a rate limit's
+   * `retry-after` is counted in units. GitHub's seconds by default; tests make it milliseconds.
+   */
+  backoffUnitMs?: number;
+  /** GitHub asks integrators to leave a second between writes; tests shorten it. */
+  writeSpacingMs?: number;
   onFailure?: (error: unknown) => void;
 }
 
@@ -55,13 +63,16 @@ export class CommitStatusReporter {
 
   constructor(private readonly options: CommitStatusOptions) {
     const retries = options.retries ?? 3;
+    const unit = options.backoffUnitMs ?? 1000;
     this.octokit = new RetryingOctokit({
       auth: options.token,
       baseUrl: options.apiUrl,
       userAgent: 'zero-os-autobuilder',
-      request: { retries, retryAfter: 1 },
-      retry: { doNotRetry: [400, 401, 404, 422] },
+      request: { retries },
+      retry: { doNotRetry: [400, 401, 403, 404, 422, 429], retryAfterBaseValue: unit },
       throttle: {
+        retryAfterBaseValue: unit,
+        write: new Bottleneck.Group({ maxConcurrent: 1, minTime: options.writeSpacingMs ?? 1000 }),
         onRateLimit: (_after: number, _request: unknown, _octokit: unknown, count: number) => count < retries,
         onSecondaryRateLimit: (_after: number, _request: unknown, _octokit: unknown, count: number) =>
           count < retries,

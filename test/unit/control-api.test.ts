@@ -1,0 +1,182 @@
+/** The write endpoints and read API over loopback HTTP: auth, trigger, cancel, rebuild, pause, metrics. */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { isFinal } from '../../src/domain/build.js';
+import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
+import { LocalRepo } from '../helpers/git-repo.js';
+import { removeHome, startHarness, waitFor, type Harness } from '../helpers/harness.js';
+
+const TOKEN = 'control-token';
+const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+
+describe('control API', () => {
+  let h: Harness;
+  let repo: LocalRepo;
+  let sha: string;
+  before(async () => {
+    h = await startHarness({
+      token: TOKEN,
+      executor: new FakeExecutor(),
+      repositories: {
+        'acme/os': { image: 'fake/base:latest', checkout: '/src', steps: ['sleep 30'], network: 'none' },
+        'acme/quick': {
+          image: 'fake/base:latest',
+          checkout: '/src',
+          steps: ['echo ok > /target/vmlinuz.efi'],
+          network: 'none',
+          publish: 'q-{short}.efi',
+        },
+      },
+    });
+    await h.listen();
+    repo = new LocalRepo(h.gitRoot, 'acme/os');
+    sha = repo.commit('master', { a: '1' });
+  });
+  after(async () => {
+    await h.close();
+    removeHome(h);
+  });
+  const api = (path: string, init: RequestInit = {}) => fetch(`${h.url}${path}`, init);
+  const json = async (response: Response) => (await response.json()) as Record<string, unknown>;
+
+  it('refuses every write without the bearer token, changing nothing', async () => {
+    for (const path of [
+      '/api/builds',
+      '/api/builds/1/cancel',
+      '/api/builds/1/rebuild',
+      '/api/queue/pause',
+      '/api/queue/resume',
+    ]) {
+      for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: TOKEN }] as Record<
+        string,
+        string
+      >[]) {
+        const response = await api(path, {
+          method: 'POST',
+          headers: { ...headers, 'content-type': 'application/json' },
+          body: '{}',
+        });
+        assert.equal(response.status, 401, path);
+        assert.equal((await json(response)).error, 'UNAUTHORIZED');
+      }
+    }
+    assert.equal((await h.service.store.listActive()).length, 0);
+    assert.equal(h.service.scheduler.isPaused, false);
+  });
+
+  it('triggers a build of a branch head, answers 400/404 on bad input', async () => {
+    const response = await api('/api/builds', {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ repository: 'acme/os', branch: 'master' }),
+    });
+    assert.equal(response.status, 202);
+    const build = await json(response);
+    assert.equal(build.commit, sha);
+    assert.equal(build.project, 'manual');
+    const bad: [unknown, number][] = [
+      [{ repository: 'acme/os' }, 400],
+      [{ repository: '../x', branch: 'master' }, 400],
+      [{ repository: 'acme/os', branch: 'a..b' }, 400],
+      [{ repository: 'acme/os', branch: 'master', commit: 'xyz' }, 400],
+      [{ repository: 'acme/os', branch: 'master', extra: 1 }, 400],
+      [{ repository: 'acme/none', branch: 'master' }, 404],
+      [{ repository: 'acme/os', branch: 'no-such-branch' }, 404],
+    ];
+    for (const [body, status] of bad) {
+      const r = await api('/api/builds', { method: 'POST', headers: auth, body: JSON.stringify(body) });
+      assert.equal(r.status, status, JSON.stringify(body));
+      assert.ok(typeof (await json(r)).message === 'string');
+    }
+    const broken = await api('/api/builds', { method: 'POST', headers: auth, body: '{nope' });
+    assert.equal(broken.status, 400);
+  });
+
+  it('cancels a running build, rebuilds it, and says why in GET /api/builds/:id', async () => {
+    const [running] = await waitFor(async () => {
+      const active = await h.service.store.listActive();
+      return active.some((b) => b.state === 'running')
+        ? active.filter((b) => b.state === 'running')
+        : undefined;
+    });
+    const cancel = await api(`/api/builds/${running!.id}/cancel`, { method: 'POST', headers: auth });
+    assert.equal(cancel.status, 200);
+    const cancelled = await json(cancel);
+    assert.equal(cancelled.state, 'cancelled');
+    assert.equal(cancelled.reason, 'cancelled by request');
+    assert.equal(
+      (await api(`/api/builds/${running!.id}/cancel`, { method: 'POST', headers: auth })).status,
+      409,
+    );
+    const read = await json(await api(`/api/builds/${running!.id}`));
+    assert.equal(read.reason, 'cancelled by request');
+    const rebuild = await api(`/api/builds/${running!.id}/rebuild`, { method: 'POST', headers: auth });
+    assert.equal(rebuild.status, 202);
+    const again = await json(rebuild);
+    assert.equal(again.commit, running!.commit);
+    assert.equal(again.retryOf, running!.id);
+    await h.service.scheduler.cancel(again.id as number);
+  });
+
+  it('pauses and resumes the queue', async () => {
+    assert.deepEqual(await json(await api('/api/queue/pause', { method: 'POST', headers: auth })), {
+      paused: true,
+    });
+    const quick = new LocalRepo(h.gitRoot, 'acme/quick');
+    const r = await api('/api/builds', {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({
+        repository: 'acme/quick',
+        branch: 'master',
+        commit: quick.commit('master', { q: '1' }),
+      }),
+    });
+    const id = (await json(r)).id as number;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const status = await json(await api('/build/status'));
+    assert.equal(status.paused, true);
+    const queued = status.queued as { id: number; waiting: string }[];
+    assert.equal(queued.find((b) => b.id === id)?.waiting, 'queue paused');
+    assert.deepEqual(await json(await api('/api/queue/resume', { method: 'POST', headers: auth })), {
+      paused: false,
+    });
+    const done = await waitFor(async () => {
+      const b = await h.service.store.getBuild(id);
+      return b && isFinal(b.state) ? b : undefined;
+    });
+    assert.equal(done.state, 'success');
+    const history = await json(await api('/build/history?limit=1'));
+    assert.equal((history.builds as { id: number }[])[0]!.id, id);
+    assert.match(String(history.next), /before=/);
+    const log = await api(`/api/builds/${id}/log`);
+    assert.equal(log.headers.get('x-build-state'), 'success');
+    assert.match(await log.text(), /==> success/);
+    const kernel = await api(`/kernels/${done.artifact}`);
+    assert.equal(await kernel.text(), 'ok\n');
+  });
+
+  it('answers bad ids and unknown builds with JSON errors', async () => {
+    for (const [path, status] of [
+      ['/api/builds/abc', 400],
+      ['/api/builds/99999', 404],
+      ['/api/builds/99999/log', 404],
+      ['/build/history?limit=0', 400],
+      ['/build/logs/acme/os/nope', 404],
+      ['/kernels/..%2Fetc', 400],
+      ['/nowhere', 404],
+    ] as const) {
+      const response = await api(path);
+      assert.equal(response.status, status, path);
+      assert.ok((await json(response)).error);
+    }
+  });
+
+  it('exposes Prometheus metrics', async () => {
+    const text = await (await api('/metrics')).text();
+    assert.match(text, /autobuilder_builds_total\{repository="acme\/os",state="cancelled"\} [1-9]/);
+    assert.match(text, /autobuilder_builds_total\{repository="acme\/quick",state="success"\} 1/);
+    assert.match(text, /autobuilder_queue_depth\{state="queued"\} \d+/);
+    assert.match(text, /autobuilder_build_duration_seconds_count/);
+  });
+});
