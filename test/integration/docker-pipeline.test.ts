@@ -68,7 +68,13 @@ describe('Docker pipeline end to end', () => {
           publish: 'steps-{branch}.efi',
           steps: ['echo "$AUTOBUILD_BRANCH" > /target/vmlinuz.efi; test ! -e /tmp/pwned', 'sh /src/step.sh'],
         },
-        'acme/emptybase': { image: TEST_IMAGE, checkout: '/src', steps: ['true'], network: 'none', commit: 'autobuilder-e2e/never:{branch}' },
+        'acme/emptybase': {
+          image: TEST_IMAGE,
+          checkout: '/src',
+          steps: ['true'],
+          network: 'none',
+          commit: 'autobuilder-e2e/never:{branch}',
+        },
         'acme/orphan': { base: 'acme/emptybase', checkout: '/src', steps: ['true'], network: 'none' },
       },
     });
@@ -106,7 +112,10 @@ describe('Docker pipeline end to end', () => {
   const kernel = (name: string) => readFileSync(join(h.config.kernelTarget, name), 'utf8');
 
   it('a push to initramfs publishes its kernel and commits the image of its branch', async () => {
-    const sha = initramfs.commit('master', { 'autobuild/build.sh': BUILD_SCRIPT, 'autobuild/build-core.sh': CORE_SCRIPT });
+    const sha = initramfs.commit('master', {
+      'autobuild/build.sh': BUILD_SCRIPT,
+      'autobuild/build-core.sh': CORE_SCRIPT,
+    });
     const build = await push('zero-os/initramfs', 'master', sha);
     assert.equal(build.state, 'success', `${build.reason}\n${readFileSync(build.logPath!, 'utf8')}`);
     const name = `zero-os-master-generic-${sha.slice(0, 8)}.efi`;
@@ -136,7 +145,10 @@ describe('Docker pipeline end to end', () => {
     const branchBuild = await push('zero-os/core0', 'feature/y', branchSha);
     assert.equal(branchBuild.state, 'success', branchBuild.reason ?? '');
     assert.match(readFileSync(branchBuild.logPath!, 'utf8'), new RegExp(`==> image ${IMAGE_REPO}:master`));
-    assert.equal(readlinkSync(join(h.config.kernelTarget, 'zero-os-feature-y.efi')), `zero-os-feature-y-core0-${branchSha.slice(0, 8)}.efi`);
+    assert.equal(
+      readlinkSync(join(h.config.kernelTarget, 'zero-os-feature-y.efi')),
+      `zero-os-feature-y-core0-${branchSha.slice(0, 8)}.efi`,
+    );
     assertClean();
   });
 
@@ -148,16 +160,27 @@ describe('Docker pipeline end to end', () => {
     const now = (await docker.getImage(`${IMAGE_REPO}:master`).inspect()).Id;
     assert.notEqual(now, before);
     await assert.rejects(docker.getImage(before).inspect(), 'the replaced image is gone');
-    assert.equal(readlinkSync(join(h.config.kernelTarget, 'zero-os-master-generic.efi')), `zero-os-master-generic-${sha.slice(0, 8)}.efi`);
+    assert.equal(
+      readlinkSync(join(h.config.kernelTarget, 'zero-os-master-generic.efi')),
+      `zero-os-master-generic-${sha.slice(0, 8)}.efi`,
+    );
   });
 
   it('fails cleanly: step exit code, missing artifact, no base image, unknown commit', async () => {
     const steps = new LocalRepo(h.gitRoot, 'acme/steps');
-    const failing = await push('acme/steps', 'fail', steps.commit('fail', { 'step.sh': 'echo about to fail; exit 1' }));
+    const failing = await push(
+      'acme/steps',
+      'fail',
+      steps.commit('fail', { 'step.sh': 'echo about to fail; exit 1' }),
+    );
     assert.equal(failing.state, 'failed');
     assert.equal(failing.reason, 'step 2 (sh /src/step.sh) exited with code 1');
     assertClean();
-    const noArtifact = await push('acme/steps', 'noart', steps.commit('noart', { 'step.sh': 'rm /target/vmlinuz.efi' }));
+    const noArtifact = await push(
+      'acme/steps',
+      'noart',
+      steps.commit('noart', { 'step.sh': 'rm /target/vmlinuz.efi' }),
+    );
     assert.equal(noArtifact.reason, 'artifact not found: /target/vmlinuz.efi');
     assertClean();
     const orphan = new LocalRepo(h.gitRoot, 'acme/orphan');
@@ -170,7 +193,12 @@ describe('Docker pipeline end to end', () => {
 
   it('builds hostile branch names safely: no shell sees them, no file lands outside KERNEL_TARGET', async () => {
     const steps = new LocalRepo(h.gitRoot, 'acme/steps');
-    const hostile = ['$(touch${IFS}/tmp/pwned)', 'quote\'s"and`back`ticks', 'ünïcødé/ブランチ', 'semi;colon|pipe&amp'];
+    const hostile = [
+      '$(touch${IFS}/tmp/pwned)',
+      'quote\'s"and`back`ticks',
+      'ünïcødé/ブランチ',
+      'semi;colon|pipe&amp',
+    ];
     for (const branch of hostile) {
       const build = await push('acme/steps', branch, steps.commit(branch, { 'step.sh': 'true' }));
       assert.equal(build.state, 'success', `${branch}: ${build.reason}`);
@@ -179,8 +207,14 @@ describe('Docker pipeline end to end', () => {
     }
     assert.equal(existsSync('/tmp/pwned'), false);
     for (const entry of readdirSync(h.config.kernelTarget)) assert.match(entry, /^[A-Za-z0-9._-]+$/);
-    const traversal = JSON.stringify(pushPayload({ repository: 'acme/steps', branch: '../../x', commit: 'a'.repeat(40) }));
-    const refused = await fetch(`${h.url}/build/e2e/hook`, { method: 'POST', body: traversal, headers: webhookHeaders(traversal, { secret: SECRET }) });
+    const traversal = JSON.stringify(
+      pushPayload({ repository: 'acme/steps', branch: '../../x', commit: 'a'.repeat(40) }),
+    );
+    const refused = await fetch(`${h.url}/build/e2e/hook`, {
+      method: 'POST',
+      body: traversal,
+      headers: webhookHeaders(traversal, { secret: SECRET }),
+    });
     assert.equal(refused.status, 400);
     assertClean();
   });

@@ -25,7 +25,10 @@ function tarOf(files: Record<string, string>): Readable {
 
 async function run(executor: Executor, handle: ContainerHandle, command: string, signal?: AbortSignal) {
   let out = '';
-  const code = await executor.exec(handle, command, { onOutput: (chunk) => (out += chunk.toString()), signal });
+  const code = await executor.exec(handle, command, {
+    onOutput: (chunk) => (out += chunk.toString()),
+    signal,
+  });
   return { code, out };
 }
 
@@ -39,8 +42,10 @@ export function executorContract(name: string, setup: () => Promise<ContractSetu
     after(async () => {
       await s.cleanup?.();
     });
-    const start = (binds: { hostPath: string; containerPath: string }[] = [], env: Record<string, string> = {}) =>
-      s.executor.start({ buildId: ++buildId, image: s.image, env, network: 'none', binds });
+    const start = (
+      binds: { hostPath: string; containerPath: string }[] = [],
+      env: Record<string, string> = {},
+    ) => s.executor.start({ buildId: ++buildId, image: s.image, env, network: 'none', binds });
 
     it('answers ping and knows its image', async () => {
       await s.executor.ping();
@@ -76,7 +81,13 @@ export function executorContract(name: string, setup: () => Promise<ContractSetu
       await s.executor.commit(handle, `${s.commitRepo}:contract`);
       await s.executor.destroy(handle);
       assert.ok((await s.executor.listTags(s.commitRepo)).includes('contract'));
-      const next = await s.executor.start({ buildId: ++buildId, image: `${s.commitRepo}:contract`, env: {}, network: 'none', binds: [] });
+      const next = await s.executor.start({
+        buildId: ++buildId,
+        image: `${s.commitRepo}:contract`,
+        env: {},
+        network: 'none',
+        binds: [],
+      });
       try {
         assert.deepEqual(await run(s.executor, next, 'cat /state/file'), { code: 0, out: 'kept\n' });
       } finally {

@@ -3,7 +3,11 @@ import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
 import { removeImages, requireDocker, TEST_IMAGE } from '../helpers/docker.js';
 import { executorContract } from './executor.contract.js';
 
-executorContract('fake', async () => ({ executor: new FakeExecutor([TEST_IMAGE]), image: TEST_IMAGE, commitRepo: 'contract/fake' }));
+executorContract('fake', async () => ({
+  executor: new FakeExecutor([TEST_IMAGE]),
+  image: TEST_IMAGE,
+  commitRepo: 'contract/fake',
+}));
 
 executorContract('Docker', async () => {
   const docker = await requireDocker();

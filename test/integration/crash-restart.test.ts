@@ -1,0 +1,145 @@
+/**
+ * Fault test: signed pushes keep arriving while the real service process is killed with SIGKILL
+ * and started again, on a real Docker engine. Every accepted push must end as a build with a final
+ * state; no container or temp dir of ours may be left; no finished log may be cut short.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { stringify } from 'yaml';
+import { isFinal, type Build } from '../../src/domain/build.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { ourContainers, requireDocker, TEST_IMAGE } from '../helpers/docker.js';
+import { LocalRepo } from '../helpers/git-repo.js';
+import { waitFor } from '../helpers/harness.js';
+import { pushPayload, webhookHeaders } from '../helpers/webhook.js';
+
+const SECRET = 'fault-secret';
+const PUSHES = 16;
+const KILLS = 3;
+
+describe('kill -9 while pushes arrive', () => {
+  const home = mkdtempSync(join(tmpdir(), 'ab-fault-'));
+  const gitRoot = join(home, 'git');
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const configFile = join(home, 'autobuilder.yaml');
+  let child: ChildProcess | null = null;
+
+  before(async () => {
+    await requireDocker();
+    writeFileSync(
+      configFile,
+      stringify({
+        http_port: port,
+        host: '127.0.0.1',
+        token: SECRET,
+        concurrency: 2,
+        kernel_target: join(home, 'kernels'),
+        logs_directory: join(home, 'logs'),
+        tmp_directory: join(home, 'tmp'),
+        data_directory: join(home, 'data'),
+        database_url: `sqlite:${join(home, 'data', 'autobuilder.db')}`,
+        grace_period: '1s',
+        git: { url: `${gitRoot}/{repository}.git` },
+        repositories: {
+          'acme/os': {
+            image: TEST_IMAGE,
+            checkout: '/src',
+            network: 'none',
+            steps: [
+              'for i in 1 2 3 4 5 6 7 8 9 10; do echo "line $i of $AUTOBUILD_BRANCH"; sleep 0.1; done',
+              'cp /src/kernel /target/vmlinuz.efi',
+            ],
+            publish: 'os-{branch}-{short}.efi',
+          },
+        },
+      }),
+    );
+  });
+
+  after(async () => {
+    child?.kill('SIGKILL');
+  });
+
+  async function startService(): Promise<void> {
+    child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--config', configFile, 'serve'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, TOKEN: '' },
+    });
+    await waitFor(
+      async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.ok,
+      30_000,
+    );
+  }
+
+  it('ends every accepted push in a final state and leaves nothing behind', async () => {
+    const repo = new LocalRepo(gitRoot, 'acme/os');
+    const accepted: number[] = [];
+    let refused = 0;
+    await startService();
+    const killAt = new Set(
+      Array.from({ length: KILLS }, (_, i) => Math.floor(((i + 1) * PUSHES) / (KILLS + 1))),
+    );
+    for (let i = 0; i < PUSHES; i += 1) {
+      const branch = `b${i % 5}`;
+      const sha = repo.commit(branch, { kernel: `kernel ${i}\n` });
+      const body = JSON.stringify(pushPayload({ repository: 'acme/os', branch, commit: sha }));
+      const response = await fetch(`http://127.0.0.1:${port}/build/fault/hook`, {
+        method: 'POST',
+        body,
+        headers: webhookHeaders(body, { secret: SECRET, delivery: `fault-${i}` }),
+      }).catch(() => null);
+      if (response?.status === 202) accepted.push(((await response.json()) as { id: number }).id);
+      else refused += 1;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      if (killAt.has(i)) {
+        child!.kill('SIGKILL');
+        await new Promise((resolve) => child!.once('exit', resolve));
+        await startService();
+      }
+    }
+    const store = await SqliteStore.open(join(home, 'data', 'autobuilder.db'));
+    try {
+      const all = await waitFor(async () => {
+        const active = await store.listActive();
+        if (active.length > 0) return undefined;
+        return (await store.listHistory({ limit: 500 })).builds;
+      }, 180_000);
+      const byId = new Map(all.map((b: Build) => [b.id, b]));
+      const counts: Record<string, number> = {};
+      for (const id of accepted) {
+        const build = byId.get(id);
+        assert.ok(build && isFinal(build.state), `accepted build #${id} is final`);
+        counts[build.state] = (counts[build.state] ?? 0) + 1;
+      }
+      const interrupted = all.filter((b: Build) => b.state === 'interrupted');
+      for (const b of interrupted) {
+        const retry = all.find((r: Build) => r.retryOf === b.id);
+        assert.ok(
+          retry ? isFinal(retry.state) : b.attempt > 1,
+          `interrupted #${b.id} was re-queued and finished`,
+        );
+      }
+      for (const b of all.filter((x: Build) => x.state === 'success')) {
+        const log = readFileSync(b.logPath!, 'utf8');
+        assert.match(log, /line 10 of /, `log of #${b.id} is whole`);
+        assert.match(log, /==> success\n$/, `log of #${b.id} ends with its result`);
+      }
+      await waitFor(() => ourContainers().length === 0, 30_000);
+      assert.deepEqual(readdirSync(join(home, 'tmp')), []);
+      process.stdout.write(
+        `# fault test: ${PUSHES} pushes, ${accepted.length} accepted, ${refused} refused while down, ${KILLS} kill -9, ` +
+          `${all.length} builds recorded, final states of accepted: ${JSON.stringify(counts)}, ` +
+          `${interrupted.length} interrupted and re-queued\n`,
+      );
+      assert.ok(accepted.length >= PUSHES - KILLS * 2, 'most pushes were accepted');
+    } finally {
+      await store.close();
+    }
+    child!.kill('SIGTERM');
+    await new Promise((resolve) => child!.once('exit', resolve));
+  });
+});
