@@ -3,7 +3,9 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { AppDeps } from './app-deps.js';
 import { BODY_LIMIT, registerRawBodies } from './body.js';
 import { registerErrorHandling } from './error-handler.js';
+import { registerAssetRoutes } from './routes/assets.js';
 import { registerBuildRoutes } from './routes/builds.js';
+import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoute } from './routes/health.js';
 import { registerHookRoute } from './routes/hook.js';
 import { registerKernelRoute } from './routes/kernels.js';
@@ -17,7 +19,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     bodyLimit: BODY_LIMIT,
     disableRequestLogging: !deps.config.debug,
     requestIdHeader: 'x-request-id',
-    routerOptions: { maxParamLength: 1000 },
+    routerOptions: { maxParamLength: 20_000 },
   });
   registerRawBodies(app);
   registerErrorHandling(app);
@@ -27,6 +29,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerLogRoutes(app, deps);
   registerHealthRoute(app, deps);
   registerMonitorRoutes(app, deps);
+  registerEventRoutes(app, deps);
+  registerAssetRoutes(app, deps);
   registerKernelRoute(app, deps);
   registerMetricsRoute(app, deps);
   return app;

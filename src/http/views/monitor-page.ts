@@ -117,10 +117,12 @@ export function renderBuildPage(build: Build, canControl: boolean): string {
       >${build.reason ? html`: <span class="reason">${build.reason}</span>` : ''}
       ${build.artifact ? html` — kernel <a href="/kernels/${encodeURIComponent(build.artifact)}">${build.artifact}</a>` : ''}
     </p>
-    <p class="controls">
+    <p class="controls" data-needs-token="${canControl ? 'false' : 'true'}">
       <a href="/api/builds/${build.id}/log" download="build-${build.id}.log">raw log</a>
       <button id="cancel" ${canControl ? '' : 'disabled title="needs the token"'}>cancel</button>
       <button id="rebuild" ${canControl ? '' : 'disabled title="needs the token"'}>rebuild</button>
+      ${canControl ? '' : html`<a href="#" id="set-token">set token</a>`}
+      <span id="control-result" role="status"></span>
     </p>
     <h2>Commits</h2>
     <ul id="commits">
@@ -146,6 +148,7 @@ export function renderBuildPage(build: Build, canControl: boolean): string {
     <p id="log-note" hidden>
       Only the last lines are shown. <a href="/api/builds/${build.id}/log">Show the full log</a>.
     </p>
-    <pre id="log" data-build="${build.id}"></pre>`;
+    <pre id="log" data-build="${build.id}"></pre>
+    <button id="follow" hidden>follow the end of the log</button>`;
   return layout(`#${build.id} ${build.repository} ${build.branch}`, body, 'build.js');
 }

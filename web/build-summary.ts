@@ -1,0 +1,61 @@
+/**
+ * Redraws the build page's state, summary and steps from a build record (GET /api/builds/:id or an
+ * `event: build`). Everything is built with DOM calls and textContent: commit messages, reasons and
+ * commands come from pushes and logs.
+ */
+export interface StepView {
+  index: number;
+  command: string;
+  exitCode?: number;
+}
+
+export interface BuildView {
+  id: number;
+  state: string;
+  reason: string | null;
+  artifact: string | null;
+  steps: StepView[];
+  links: { artifact: string | null };
+}
+
+export const FINAL_STATES = ['success', 'failed', 'cancelled', 'superseded', 'interrupted'];
+
+function element<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, className?: string) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  if (className) node.className = className;
+  return node;
+}
+
+export function renderSummary(build: BuildView): void {
+  document.querySelector<HTMLElement>('h1[data-build]')?.setAttribute('data-state', build.state);
+  const summary = document.querySelector<HTMLElement>('#summary');
+  if (!summary) return;
+  summary.className = `state-${build.state}`;
+  const state = element('span', build.state);
+  state.id = 'state';
+  const parts: Node[] = [state];
+  if (build.reason) parts.push(document.createTextNode(': '), element('span', build.reason, 'reason'));
+  if (build.artifact) {
+    const link = element('a', build.artifact);
+    link.href = `/kernels/${encodeURIComponent(build.artifact)}`;
+    parts.push(document.createTextNode(' — kernel '), link);
+  }
+  summary.replaceChildren(...parts);
+}
+
+export function renderSteps(build: BuildView): void {
+  const list = document.querySelector<HTMLElement>('#steps');
+  if (!list) return;
+  list.replaceChildren(
+    ...build.steps.map((step) => {
+      const item = element('li', `${step.command} `);
+      item.append(
+        step.exitCode === undefined
+          ? element('em', 'running')
+          : element('span', `exit ${step.exitCode}`, 'exit'),
+      );
+      return item;
+    }),
+  );
+}
