@@ -42,7 +42,7 @@ export function registerHookRoute(app: FastifyInstance, deps: AppDeps): void {
     if (!LABEL.test(project))
       throw new AppError('BAD_REQUEST', 'project must be 1-100 characters of [A-Za-z0-9._-]');
     if (config.token) {
-      const problem = await checkSignature(
+      const problem = checkSignature(
         config.token,
         Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),
         {
