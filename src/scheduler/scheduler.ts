@@ -151,6 +151,7 @@ export class Scheduler {
 
   /** Why each queued build is waiting, as of the last scheduling pass. */
   waitReason(id: number): string | null {
+    if (this.paused) return 'queue paused';
     return this.waiting.get(id) ?? null;
   }
 
@@ -203,6 +204,8 @@ export class Scheduler {
 
   private async pump(): Promise<void> {
     const { store, executor, rules, concurrency } = this.options;
+    // Paused or stopping: nothing can start, so the queue need not be read (waitReason says why).
+    if (this.paused || this.stopping) return;
     const active = await store.listActive();
     const queued = active.filter((b) => b.state === 'queued');
     if (queued.length === 0) return;
@@ -217,7 +220,7 @@ export class Scheduler {
       return;
     }
     const running = [...this.running.values()].map((r) => r.build);
-    const plan = planQueue(queued, running, concurrency, rules, this.paused || this.stopping);
+    const plan = planQueue(queued, running, concurrency, rules);
     this.waiting = plan.waiting;
     for (const build of plan.start) await this.launch(build);
   }

@@ -1,0 +1,62 @@
+/** Worker thread of bench/webhook-ack.ts: sends signed 8 KB pushes at a fixed concurrency. */
+import { parentPort, workerData } from 'node:worker_threads';
+import { pushPayload, sign } from '../test/helpers/webhook.js';
+import { percentile } from './report.js';
+
+const { url, concurrency, offset, requests, secret } = workerData as {
+  url: string;
+  concurrency: number;
+  offset: number;
+  requests: number;
+  secret: string;
+};
+
+function payload(i: number): string {
+  const base = pushPayload({
+    repository: 'bench/os',
+    branch: `b${i % 50}`,
+    commit: (i.toString(16) + 'a'.repeat(40)).slice(0, 40),
+    message: 'x'.repeat(200),
+  });
+  const commits = Array.from({ length: 20 }, (_, k) => ({
+    id: 'b'.repeat(40),
+    message: `commit ${k} ${'m'.repeat(300)}`,
+    url: 'https://github.com/bench/os/commit/x',
+    author: { name: 'Bench' },
+  }));
+  return JSON.stringify({ ...base, commits });
+}
+
+const latencies: number[] = [];
+let next = 0;
+let errors = 0;
+const started = performance.now();
+await Promise.all(
+  Array.from({ length: concurrency }, async () => {
+    while (next < requests) {
+      const i = offset + next++;
+      const body = payload(i);
+      const t = performance.now();
+      const response = await fetch(url, {
+        method: 'POST',
+        body,
+        headers: {
+          'content-type': 'application/json',
+          'x-github-event': 'push',
+          'x-github-delivery': `bench-${i}`,
+          'x-hub-signature-256': sign(secret, body),
+        },
+      });
+      await response.arrayBuffer();
+      if (response.status !== 202 && response.status !== 200) errors += 1;
+      latencies.push(performance.now() - t);
+    }
+  }),
+);
+const seconds = (performance.now() - started) / 1000;
+parentPort!.postMessage({
+  rps: requests / seconds,
+  p50: percentile(latencies, 50),
+  p99: percentile(latencies, 99),
+  errors,
+});
