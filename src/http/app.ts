@@ -1,5 +1,5 @@
 /** `buildApp(deps)`: the HTTP service, without opening a port (tests drive it with inject()). */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { AppDeps } from './app-deps.js';
 import { BODY_LIMIT, registerRawBodies } from './body.js';
 import { registerErrorHandling } from './error-handler.js';
@@ -17,7 +17,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
-    disableRequestLogging: !deps.config.debug,
+    logController: new LogController({ disableRequestLogging: !deps.config.debug }),
     requestIdHeader: 'x-request-id',
     routerOptions: { maxParamLength: 20_000 },
   });

@@ -63,31 +63,35 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
     log.line(
       `==> build #${build.id}: ${build.repository} ${build.refType} ${build.branch} at ${build.commit}`,
     );
-    const missing = await deps.mirrors.ensureCommit(build.repository, build.commit, (l) =>
-      log.line(`    ${l}`),
-    );
-    if (missing) throw new BuildFailure(missing);
+    // Fetching the source and starting the container do not depend on each other: do both at once.
+    const source = deps.mirrors.ensureCommit(build.repository, build.commit, (l) => log.line(`    ${l}`));
+    const container = (async () => {
+      const image = await resolveImage(deps.executor, deps.rules, rule, build.branch, (l) =>
+        log.line(`    ${l}`),
+      );
+      log.line(`==> image ${image}`);
+      checkAborted(signal);
+      await mkdir(deps.tmpDirectory, { recursive: true });
+      tempDir = await mkdtemp(join(deps.tmpDirectory, `${TEMP_PREFIX}${build.id}-`));
+      handle = await deps.executor.start({
+        buildId: build.id,
+        image,
+        env: buildEnv(build, rule),
+        network: rule.network,
+        memoryBytes: rule.memoryBytes,
+        binds: [{ hostPath: tempDir, containerPath: '/target' }],
+      });
+      return handle;
+    })();
+    const [fetched, started] = await Promise.allSettled([source, container]);
+    if (fetched.status === 'rejected') throw fetched.reason;
+    if (fetched.value) throw new BuildFailure(fetched.value);
+    if (started.status === 'rejected') throw started.reason;
     checkAborted(signal);
-
-    const image = await resolveImage(deps.executor, deps.rules, rule, build.branch, (l) =>
-      log.line(`    ${l}`),
-    );
-    log.line(`==> image ${image}`);
-    checkAborted(signal);
-
-    await mkdir(deps.tmpDirectory, { recursive: true });
-    tempDir = await mkdtemp(join(deps.tmpDirectory, `${TEMP_PREFIX}${build.id}-`));
-    handle = await deps.executor.start({
-      buildId: build.id,
-      image,
-      env: buildEnv(build, rule),
-      network: rule.network,
-      memoryBytes: rule.memoryBytes,
-      binds: [{ hostPath: tempDir, containerPath: '/target' }],
-    });
+    const running = started.value;
     log.line(`==> source ${build.commit} into ${rule.checkout}`);
     await deps.executor.putArchive(
-      handle,
+      running,
       '/',
       deps.mirrors.archive(build.repository, build.commit, rule.checkout.replace(/^\/+|\/+$/g, '')),
     );
@@ -99,7 +103,7 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
       steps.push(step);
       ctx.onSteps(steps);
       log.line(`==> step ${index + 1}/${rule.steps.length}: ${command}`);
-      const exitCode = await deps.executor.exec(handle, command, {
+      const exitCode = await deps.executor.exec(running, command, {
         env: buildEnv(build, rule),
         workingDir: rule.checkout,
         onOutput: (chunk, stream) => log.output(chunk, stream),
@@ -115,7 +119,7 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
     }
 
     let artifact: string | null = null;
-    const hostArtifact = join(tempDir, rule.artifact.slice('/target/'.length));
+    const hostArtifact = join(tempDir!, rule.artifact.slice('/target/'.length));
     if (!existsSync(hostArtifact)) throw new BuildFailure(`artifact not found: ${rule.artifact}`);
     if (rule.publish) {
       const name = renderTemplate(rule.publish, values);
@@ -131,7 +135,7 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
     if (rule.commit) {
       checkAborted(signal);
       committed = renderTemplate(rule.commit, values).replace(/^[^:]+/, (repo) => repo.toLowerCase());
-      const { replaced } = await deps.executor.commit(handle, committed);
+      const { replaced } = await deps.executor.commit(running, committed);
       log.line(
         `==> committed image ${committed}${replaced ? ` (removed previous ${replaced.slice(0, 19)})` : ''}`,
       );
