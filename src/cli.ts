@@ -74,7 +74,7 @@ program
   .command('trigger <repository> <branch>')
   .description('queue a build without GitHub, through the running service')
   .option('--commit <sha>', 'the exact commit (default: the branch head after a fetch)')
-  .option('--url <url>', 'service URL (default: http://localhost:$HTTP_PORT)')
+  .option('--url <url>', 'service URL (default: http://127.0.0.1:<http_port>)')
   .action(async (repository: string, branch: string, options: { commit?: string; url?: string }) => {
     const config = load(program.opts().config);
     const url = (options.url ?? `http://127.0.0.1:${config.httpPort}`).replace(/\/+$/, '');

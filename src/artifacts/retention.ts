@@ -47,7 +47,12 @@ export async function collectGarbage(options: {
   const { store, kernelTarget } = options;
   const linked = await linkedKernels(kernelTarget);
   const result: GcResult = { builds: 0, logs: 0, kernels: 0, images: 0 };
-  for (const build of buildsToPrune(await store.listWithFiles(), options.keep)) {
+  const withFiles = await store.listWithFiles();
+  const prune = buildsToPrune(withFiles, options.keep);
+  // A rebuild of the same commit publishes the same file: keep it while a kept build lists it.
+  const pruned = new Set(prune.map((b) => b.id));
+  for (const build of withFiles) if (!pruned.has(build.id) && build.artifact) linked.add(build.artifact);
+  for (const build of prune) {
     const keepKernel = build.artifact !== null && linked.has(build.artifact);
     if (!build.logPath && keepKernel) continue;
     if (build.logPath) {

@@ -4,7 +4,7 @@
  * DATABASE_URL). Every problem is reported at once, each with its key path.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { AppError } from '../errors.js';
 import type { BuildRule } from '../domain/rule.js';
@@ -123,11 +123,14 @@ function toConfig(data: ParsedConfig, source: string, cwd: string): Config {
     host: data.host,
     publicUrl: (data.public_url ?? `http://localhost:${data.http_port}`).replace(/\/+$/, ''),
     token: data.token,
-    kernelTarget: resolve(cwd, data.kernel_target),
-    logsDirectory: resolve(cwd, data.logs_directory),
-    tmpDirectory: resolve(cwd, data.tmp_directory),
+    kernelTarget: resolve(cwd, data.kernel_target ?? join(dataDirectory, 'kernels')),
+    logsDirectory: resolve(cwd, data.logs_directory ?? join(dataDirectory, 'logs')),
+    tmpDirectory: resolve(cwd, data.tmp_directory ?? join(dataDirectory, 'tmp')),
     dataDirectory,
-    databasePath: resolve(cwd, data.database_url.slice('sqlite:'.length)),
+    databasePath: resolve(
+      cwd,
+      data.database_url?.slice('sqlite:'.length) ?? join(dataDirectory, 'autobuilder.db'),
+    ),
     concurrency: data.concurrency,
     requeueInterrupted: data.requeue_interrupted,
     gracePeriodMs: data.grace_period,

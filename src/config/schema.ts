@@ -66,14 +66,14 @@ export const configSchema = z
     host: z.string().default('0.0.0.0'),
     public_url: z.string().url().optional(),
     token: z.string().default(''),
-    kernel_target: z.string().min(1).default('./data/kernels'),
-    logs_directory: z.string().min(1).default('./data/logs'),
-    tmp_directory: z.string().min(1).default('./data/tmp'),
+    kernel_target: z.string().min(1).optional(),
+    logs_directory: z.string().min(1).optional(),
+    tmp_directory: z.string().min(1).optional(),
     data_directory: z.string().min(1).default('./data'),
     database_url: z
       .string()
       .regex(/^sqlite:.+/, 'only sqlite:<path> is supported yet')
-      .default('sqlite:./data/autobuilder.db'),
+      .optional(),
     concurrency: z.number().int().min(1).max(64).default(1),
     requeue_interrupted: z.number().int().min(0).max(10).default(1),
     grace_period: duration.default(30_000),

@@ -88,7 +88,11 @@ export function registerBuildRoutes(app: FastifyInstance, deps: AppDeps): void {
     const input = parsed.data;
     const rule = config.rules.get(input.repository);
     if (!rule) throw new AppError('NOT_FOUND', `repository ${input.repository} is not configured`);
-    const commit = input.commit ?? (await mirrors.resolveBranch(input.repository, input.branch));
+    const commit =
+      input.commit ??
+      (await mirrors.resolveBranch(input.repository, input.branch).catch((error: Error) => {
+        throw new AppError('UPSTREAM_FAILED', error.message);
+      }));
     if (!commit) throw new AppError('NOT_FOUND', `branch ${input.branch} not found in ${input.repository}`);
     const { build } = await scheduler.enqueue({
       project: input.project,
