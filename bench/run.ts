@@ -1,0 +1,23 @@
+/** `npm run bench`: every benchmark, one summary line per figure, results into docs/benchmarks.md. */
+import { benchIncremental } from './incremental-payoff.js';
+import { benchLogPipeline } from './log-pipeline.js';
+import { machine, writeSection } from './report.js';
+import { benchScaleOfState } from './scale-of-state.js';
+import { benchStartOverhead } from './start-overhead.js';
+import { benchWebhook } from './webhook-ack.js';
+
+const only = process.argv[2];
+const benchmarks: [string, string, () => Promise<string[]>][] = [
+  ['webhook', 'Webhook acknowledgement', benchWebhook],
+  ['start', 'Start overhead', benchStartOverhead],
+  ['log', 'Log pipeline', benchLogPipeline],
+  ['incremental', 'Incremental payoff', benchIncremental],
+  ['state', 'Scale of state', benchScaleOfState],
+];
+
+for (const [key, title, run] of benchmarks) {
+  if (only && only !== key) continue;
+  process.stdout.write(`\n# ${title}\n`);
+  const lines = await run();
+  writeSection(title, `${machine()}\n\n\`\`\`\n${lines.join('\n')}\n\`\`\``);
+}
