@@ -7,9 +7,6 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { FakeExecutor } from '../src/executor/fake/fake-executor.js';
-import { BuildLog } from '../src/live/build-log.js';
-import { removeHome, startHarness } from '../test/helpers/harness.js';
 
 export type ServerKind = 'service' | 'bare';
 export type ServerMessage = { type: 'ready'; url: string } | { type: 'done'; lines: number; rssPeak: number };
@@ -17,6 +14,12 @@ export interface RunRequest {
   type: 'run';
   seconds: number;
   rate: number;
+}
+
+interface LineServer {
+  url: string;
+  line: (text: string) => void;
+  close: () => Promise<void>;
 }
 
 const now = () => performance.timeOrigin + performance.now();
@@ -35,11 +38,11 @@ async function publishSteadily(rate: number, seconds: number, publish: (n: numbe
   return total;
 }
 
-async function startService(): Promise<{
-  url: string;
-  line: (text: string) => void;
-  close: () => Promise<void>;
-}> {
+async function startService(): Promise<LineServer> {
+  // Imported here so the baseline process never loads the service and its RSS stays a bare server's.
+  const { FakeExecutor } = await import('../src/executor/fake/fake-executor.js');
+  const { BuildLog } = await import('../src/live/build-log.js');
+  const { removeHome, startHarness } = await import('../test/helpers/harness.js');
   const h = await startHarness({
     executor: new FakeExecutor(),
     repositories: { 'bench/log': { image: 'fake/base:latest', checkout: '/src', steps: ['true'] } },
@@ -76,15 +79,12 @@ async function startService(): Promise<{
   };
 }
 
-async function startBare(): Promise<{
-  url: string;
-  line: (text: string) => void;
-  close: () => Promise<void>;
-}> {
+async function startBare(): Promise<LineServer> {
   const clients = new Set<ServerResponse>();
   let offset = 0;
   const server = createServer((request, response) => {
     response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    response.flushHeaders();
     request.socket.setNoDelay(true);
     clients.add(response);
     response.on('close', () => clients.delete(response));
