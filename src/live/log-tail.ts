@@ -144,23 +144,29 @@ export class LogTail {
 
   private deliver(event: LogEvent): void {
     if (this.stopped) return;
+    // BuildLog writes a line over 64 KB in pieces; a piece cut inside a character decodes with
+    // U+FFFD and its text no longer has the bytes of the file. The file has them: read those.
+    if (event.text.includes('\uFFFD')) return this.readSync();
     let bytes = Buffer.from(event.text, 'utf8');
     const end = event.offset + bytes.length;
     if (end <= this.sent) return;
-    if (event.offset > this.sent) this.fillGap(event.offset);
+    // Bytes between what was sent and this chunk: only if the bus skipped some.
+    if (event.offset > this.sent) this.readSync(event.offset);
     if (event.offset < this.sent) bytes = bytes.subarray(this.sent - event.offset);
     this.emit(bytes, end);
   }
 
-  /** Bytes between what was sent and a live chunk: only if the bus skipped some; read them. */
-  private fillGap(until: number): void {
+  /** Sends the file from what was sent up to `until`, or to its end (then to a character boundary). */
+  private readSync(until?: number): void {
     const path = this.options.path();
-    if (!path) return;
-    const buffer = Buffer.alloc(until - this.sent);
+    const end = until ?? fileSize(path);
+    if (!path || end <= this.sent) return;
+    const buffer = Buffer.alloc(end - this.sent);
     const fd = openSync(path, 'r');
     try {
       const read = readSync(fd, buffer, 0, buffer.length, this.sent);
-      this.emit(buffer.subarray(0, read));
+      const usable = until === undefined ? utf8SafeLength(buffer.subarray(0, read)) : read;
+      this.emit(buffer.subarray(0, usable));
     } finally {
       closeSync(fd);
     }
