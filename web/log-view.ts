@@ -73,17 +73,28 @@ export class LogView {
     if (this.following) this.scrollToEnd();
   }
 
+  /**
+   * Trims back to `maxLines` once the page holds a tenth more, so the (possibly large) oldest
+   * chunk is not re-cut on every append.
+   */
   private dropOldest(): void {
+    if (this.lines <= this.maxLines + Math.ceil(this.maxLines / 10)) return;
     const log = this.parts.log;
     const before = log.scrollHeight;
-    let dropped = false;
-    while (this.chunks.length > 1 && this.lines - this.chunks[0]!.lines >= this.maxLines) {
-      const oldest = this.chunks.shift()!;
-      oldest.node.remove();
-      this.lines -= oldest.lines;
-      dropped = true;
+    while (this.lines > this.maxLines) {
+      const oldest = this.chunks[0]!;
+      const excess = this.lines - this.maxLines;
+      if (oldest.lines <= excess && this.chunks.length > 1) {
+        this.chunks.shift();
+        oldest.node.remove();
+        this.lines -= oldest.lines;
+      } else {
+        oldest.node.data = lastLines(oldest.node.data, oldest.lines - excess);
+        this.lines -= oldest.lines - countLines(oldest.node.data);
+        oldest.lines = countLines(oldest.node.data);
+        break;
+      }
     }
-    if (!dropped) return;
     this.markCapped();
     // Keep what a reader who scrolled up is looking at in place while lines above it go.
     if (!this.following) log.scrollTop -= before - log.scrollHeight;

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
+import { BuildLog } from '../../src/live/build-log.js';
 import { EventBus } from '../../src/live/event-bus.js';
 import { LogTail, type LogChunk } from '../../src/live/log-tail.js';
 import { LocalRepo } from '../helpers/git-repo.js';
@@ -309,5 +310,52 @@ describe('live monitor', { skip }, () => {
       bytes += Buffer.byteLength((JSON.parse(event.data) as { text: string }).text);
       assert.equal(Number(event.id), bytes);
     }
+  });
+
+  it('keeps the last 5000 lines and follows the end only while the reader is at the bottom', async () => {
+    // A build driven by hand (the scheduler paused), so the test decides when each line comes.
+    const { store, bus, scheduler } = harness.service;
+    scheduler.pause();
+    const { build } = await store.createBuild({
+      ...{ project: 'test', repository: REPOSITORY, refType: 'branch', branch: 'manual', kind: 'full' },
+      ...{ commit: 'b'.repeat(40), pusher: null, deliveryId: null, commits: [] },
+    });
+    const logPath = join(harness.config.logsDirectory, `manual-${build.id}.log`);
+    const startedAt = new Date().toISOString();
+    bus.publishBuild((await store.transition(build.id, ['queued'], 'running', { startedAt, logPath }))!);
+    const log = new BuildLog(logPath, build.id, bus);
+    let printed = 0;
+    const print = (count: number) => {
+      for (let i = 0; i < count; i++) log.line(`row ${++printed}`);
+    };
+    print(6000);
+    await page.goto(`${harness.url}/monitor/builds/${build.id}`);
+    const view = page.locator('#log');
+    const shown = async () => ((await view.textContent()) ?? '').split('\n').filter(Boolean);
+    await waitFor(async () => (await shown()).at(-1) === 'row 6000', 10_000);
+    assert.equal((await shown()).length, 5000);
+    assert.equal((await shown())[0], 'row 1001');
+    assert.equal(await page.locator('#log-note').isVisible(), true, 'says that lines were left out');
+    const geometry = () =>
+      view.evaluate((e) => ({ top: e.scrollTop, bottom: e.scrollHeight - e.clientHeight }));
+    await waitFor(async () => ((g) => g.top >= g.bottom - 8)(await geometry()), 5_000);
+
+    await view.evaluate((e) => (e.scrollTop = 200)); // the reader scrolls up
+    await page.locator('#follow').waitFor({ state: 'visible', timeout: 5_000 });
+    print(20);
+    await waitFor(async () => (await shown()).at(-1) === `row ${printed}`, 5_000);
+    assert.ok(Math.abs((await geometry()).top - 200) < 8, 'stays where the reader is');
+
+    await page.locator('#follow').click();
+    print(600); // past the cap: old lines go while following
+    await waitFor(async () => (await shown()).at(-1) === `row ${printed}`, 5_000);
+    await waitFor(async () => ((g) => g.top >= g.bottom - 8)(await geometry()), 5_000);
+    assert.ok((await shown()).length <= 5500);
+
+    log.close();
+    const ended = await store.transition(build.id, ['running'], 'success', { finishedAt: startedAt });
+    bus.publishBuild(ended!);
+    scheduler.resume();
+    await page.locator('#log[data-ended="true"]').waitFor({ timeout: 5_000 });
   });
 });
