@@ -13,6 +13,7 @@ export async function requireDocker(): Promise<Docker> {
     throw new Error(
       `These tests need a running Docker engine with the image ${TEST_IMAGE} ` +
         `(run .ci/run, or start dockerd and scripts/build-test-image.sh): ${(error as Error).message}`,
+      { cause: error },
     );
   }
   return docker;
@@ -20,9 +21,13 @@ export async function requireDocker(): Promise<Docker> {
 
 /** Containers labelled as ours, by `docker ps -a` as a user would check. */
 export function ourContainers(): string[] {
-  return execFileSync('docker', ['ps', '-a', '--filter', 'label=org.zero-os.autobuilder', '--format', '{{.ID}} {{.Labels}}'], {
-    encoding: 'utf8',
-  })
+  return execFileSync(
+    'docker',
+    ['ps', '-a', '--filter', 'label=org.zero-os.autobuilder', '--format', '{{.ID}} {{.Labels}}'],
+    {
+      encoding: 'utf8',
+    },
+  )
     .split('\n')
     .filter(Boolean);
 }
@@ -30,6 +35,10 @@ export function ourContainers(): string[] {
 export async function removeImages(docker: Docker, repo: string): Promise<void> {
   const images = await docker.listImages({ filters: { reference: [repo] } });
   for (const image of images) {
-    for (const tag of image.RepoTags ?? []) await docker.getImage(tag).remove({ force: true }).catch(() => undefined);
+    for (const tag of image.RepoTags ?? [])
+      await docker
+        .getImage(tag)
+        .remove({ force: true })
+        .catch(() => undefined);
   }
 }

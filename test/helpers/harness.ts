@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
 import type { Config } from '../../src/config/config.js';
+import { isFinal, type Build } from '../../src/domain/build.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import type { Executor } from '../../src/executor/executor.js';
 import { createService, type Service } from '../../src/service.js';
@@ -92,4 +93,33 @@ export async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/** Waits until build `id` reaches a final state and returns it. */
+export function waitForFinal(h: Harness, id: number, ms = 20_000): Promise<Build> {
+  return waitFor(async () => {
+    const build = await h.service.store.getBuild(id);
+    return build && isFinal(build.state) ? build : undefined;
+  }, ms);
+}
+
+/** Queues a build as a push would, without HTTP. */
+export async function enqueuePush(
+  h: Harness,
+  repository: string,
+  branch: string,
+  commit: string,
+): Promise<Build> {
+  const { build } = await h.service.scheduler.enqueue({
+    project: 't',
+    repository,
+    refType: 'branch',
+    branch,
+    commit,
+    kind: h.config.rules.get(repository)?.base ? 'incremental' : 'full',
+    pusher: null,
+    deliveryId: null,
+    commits: [],
+  });
+  return build;
 }

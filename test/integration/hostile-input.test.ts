@@ -7,9 +7,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
-import { isFinal } from '../../src/domain/build.js';
 import { LocalRepo } from '../helpers/git-repo.js';
-import { removeHome, startHarness, waitFor, type Harness } from '../helpers/harness.js';
+import { removeHome, startHarness, type Harness, waitForFinal } from '../helpers/harness.js';
 import { pushPayload, sign, webhookHeaders } from '../helpers/webhook.js';
 
 const SECRET = 'hostile-secret';
@@ -234,10 +233,7 @@ describe('hostile input through the real HTTP server', () => {
     }
     assert.equal(ids.size, 1);
     const [id] = [...ids];
-    const build = await waitFor(async () => {
-      const b = await h.service.store.getBuild(id!);
-      return b && isFinal(b.state) ? b : undefined;
-    });
+    const build = await waitForFinal(h, id!);
     assert.equal(build.state, 'success', build.reason ?? '');
     assert.equal(build.branch, branch);
     assert.match(build.artifact!, /^os-[A-Za-z0-9._-]+\.efi$/);

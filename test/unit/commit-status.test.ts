@@ -4,12 +4,12 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
-import { isFinal } from '../../src/domain/build.js';
 import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
 import { CommitStatusReporter } from '../../src/forge/github/commit-status.js';
 import { LocalRepo } from '../helpers/git-repo.js';
-import { removeHome, startHarness, waitFor } from '../helpers/harness.js';
+import { removeHome, startHarness, waitForFinal } from '../helpers/harness.js';
 import type { Build } from '../../src/domain/build.js';
+import { makeBuild } from '../helpers/build-fixture.js';
 
 interface Received {
   path: string;
@@ -43,29 +43,8 @@ class FakeGitHub {
   }
 }
 
-const build = (state: Build['state'], reason: string | null = null): Build => ({
-  id: 7,
-  project: 'p',
-  repository: 'zero-os/core0',
-  refType: 'branch',
-  branch: 'master',
-  commit: 'a'.repeat(40),
-  kind: 'incremental',
-  state,
-  reason,
-  pusher: null,
-  deliveryId: null,
-  commits: [],
-  steps: [],
-  artifact: 'k.efi',
-  image: null,
-  logPath: null,
-  retryOf: null,
-  attempt: 1,
-  createdAt: '',
-  startedAt: null,
-  finishedAt: null,
-});
+const build = (state: Build['state'], reason: string | null = null): Build =>
+  makeBuild({ id: 7, repository: 'zero-os/core0', kind: 'incremental', state, reason, artifact: 'k.efi' });
 
 describe('GitHub commit statuses', () => {
   const github = new FakeGitHub();
@@ -152,10 +131,7 @@ describe('GitHub commit statuses', () => {
         deliveryId: null,
         commits: [],
       });
-      const done = await waitFor(async () => {
-        const b = await h.service.store.getBuild(queued.id);
-        return b && isFinal(b.state) ? b : undefined;
-      });
+      const done = await waitForFinal(h, queued.id);
       assert.equal(done.state, 'success');
       await h.service.statuses!.drain();
       assert.ok(github.received.length > 0);

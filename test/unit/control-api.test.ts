@@ -1,10 +1,11 @@
 /** The write endpoints and read API over loopback HTTP: auth, trigger, cancel, rebuild, pause, metrics. */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { isFinal } from '../../src/domain/build.js';
 import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
 import { LocalRepo } from '../helpers/git-repo.js';
-import { removeHome, startHarness, waitFor, type Harness } from '../helpers/harness.js';
+import { removeHome, startHarness, waitFor, type Harness, waitForFinal } from '../helpers/harness.js';
 
 const TOKEN = 'control-token';
 const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
@@ -141,10 +142,7 @@ describe('control API', () => {
     assert.deepEqual(await json(await api('/api/queue/resume', { method: 'POST', headers: auth })), {
       paused: false,
     });
-    const done = await waitFor(async () => {
-      const b = await h.service.store.getBuild(id);
-      return b && isFinal(b.state) ? b : undefined;
-    });
+    const done = await waitForFinal(h, id);
     assert.equal(done.state, 'success');
     const history = await json(await api('/build/history?limit=1'));
     assert.equal((history.builds as { id: number }[])[0]!.id, id);
@@ -172,10 +170,33 @@ describe('control API', () => {
     }
   });
 
+  it('autobuilder trigger queues a build through the API, and fails clearly when it cannot', async () => {
+    const quick = new LocalRepo(h.gitRoot, 'acme/quick');
+    const sha = quick.commit('cli', { c: '1' });
+    const cli = ['--import', 'tsx', 'src/cli.ts', '--config', join(h.home, 'autobuilder.yaml')];
+    // Asynchronous on purpose: the service answering the CLI runs in this very process.
+    const run = (args: string[]) =>
+      new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, [...cli, ...args], { encoding: 'utf8' }, (error, stdout, stderr) =>
+          resolve({ status: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+        );
+      });
+    const ok = await run(['trigger', 'acme/quick', 'cli', '--commit', sha, '--url', h.url]);
+    assert.equal(ok.status, 0, ok.stderr);
+    const id = Number(/queued build #(\d+)/.exec(ok.stdout)?.[1]);
+    assert.equal((await h.service.store.getBuild(id))?.commit, sha);
+    const bad = await run(['trigger', 'acme/none', 'cli', '--url', h.url]);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /404: repository acme\/none is not configured/);
+    const down = await run(['trigger', 'acme/quick', 'cli', '--url', 'http://127.0.0.1:9']);
+    assert.equal(down.status, 1);
+    assert.match(down.stderr, /cannot reach/);
+  });
+
   it('exposes Prometheus metrics', async () => {
     const text = await (await api('/metrics')).text();
     assert.match(text, /autobuilder_builds_total\{repository="acme\/os",state="cancelled"\} [1-9]/);
-    assert.match(text, /autobuilder_builds_total\{repository="acme\/quick",state="success"\} 1/);
+    assert.match(text, /autobuilder_builds_total\{repository="acme\/quick",state="success"\} [1-9]/);
     assert.match(text, /autobuilder_queue_depth\{state="queued"\} \d+/);
     assert.match(text, /autobuilder_build_duration_seconds_count/);
   });

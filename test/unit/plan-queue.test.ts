@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import type { Build } from '../../src/domain/build.js';
 import type { BuildRule } from '../../src/domain/rule.js';
 import { planQueue } from '../../src/scheduler/plan-queue.js';
+import { makeBuild } from '../helpers/build-fixture.js';
 
 let nextId = 1;
 function build(
@@ -11,29 +12,7 @@ function build(
   state: Build['state'] = 'queued',
   kind: Build['kind'] = 'full',
 ): Build {
-  return {
-    id: nextId++,
-    project: 'p',
-    repository,
-    refType: 'branch',
-    branch,
-    commit: 'a'.repeat(40),
-    kind,
-    state,
-    reason: null,
-    pusher: null,
-    deliveryId: null,
-    commits: [],
-    steps: [],
-    artifact: null,
-    image: null,
-    logPath: null,
-    retryOf: null,
-    attempt: 1,
-    createdAt: '',
-    startedAt: null,
-    finishedAt: null,
-  };
+  return makeBuild({ id: nextId++, repository, branch, state, kind });
 }
 const rule = (repository: string, base?: string) =>
   ({

@@ -3,10 +3,10 @@ import { existsSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { buildsToPrune } from '../../src/artifacts/retention.js';
-import { isFinal, type Build } from '../../src/domain/build.js';
+import type { Build } from '../../src/domain/build.js';
 import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
 import { LocalRepo } from '../helpers/git-repo.js';
-import { removeHome, startHarness, waitFor } from '../helpers/harness.js';
+import { removeHome, startHarness, waitForFinal } from '../helpers/harness.js';
 
 describe('retention', () => {
   it('keeps the newest N per repository and ref', () => {
@@ -60,12 +60,7 @@ describe('retention', () => {
           deliveryId: null,
           commits: [],
         });
-        builds.push(
-          await waitFor(async () => {
-            const b = await h.service.store.getBuild(build.id);
-            return b && isFinal(b.state) ? b : undefined;
-          }),
-        );
+        builds.push(await waitForFinal(h, build.id));
       }
       // Point the stable link back at the oldest kernel, as if newer ones were rolled back.
       const oldest = builds[0]!;

@@ -6,10 +6,17 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readlinkSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { isFinal, type Build } from '../../src/domain/build.js';
+import type { Build } from '../../src/domain/build.js';
 import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
 import { LocalRepo } from '../helpers/git-repo.js';
-import { removeHome, startHarness, waitFor, type Harness } from '../helpers/harness.js';
+import {
+  enqueuePush,
+  removeHome,
+  startHarness,
+  waitFor,
+  waitForFinal,
+  type Harness,
+} from '../helpers/harness.js';
 
 const FULL = {
   image: 'fake/base:latest',
@@ -46,25 +53,9 @@ afterEach(async () => {
   harnesses = [];
 });
 
-async function push(h: Harness, repo: LocalRepo, branch: string, commit: string) {
-  const { build } = await h.service.scheduler.enqueue({
-    project: 't',
-    repository: repo.repository,
-    refType: 'branch',
-    branch,
-    commit,
-    kind: h.config.rules.get(repo.repository)?.base ? 'incremental' : 'full',
-    pusher: null,
-    deliveryId: null,
-    commits: [],
-  });
-  return build;
-}
-const final = (h: Harness, id: number) =>
-  waitFor(async () => {
-    const b = await h.service.store.getBuild(id);
-    return b && isFinal(b.state) ? b : undefined;
-  });
+const push = (h: Harness, repo: LocalRepo, branch: string, commit: string) =>
+  enqueuePush(h, repo.repository, branch, commit);
+const final = (h: Harness, id: number) => waitForFinal(h, id);
 const state = async (h: Harness, id: number) => (await h.service.store.getBuild(id))!.state;
 
 describe('Scheduler', () => {
@@ -202,6 +193,23 @@ describe('Scheduler', () => {
     h.service.scheduler.kick();
     assert.equal((await final(h, b.id)).state, 'success');
     assert.equal((await fetch(`${h.url}/healthz`)).status, 200);
+  });
+
+  it('fails a build whose engine dies under it, naming the engine', async () => {
+    const executor = new FakeExecutor();
+    const h = await harness({ 'acme/full': FULL }, { executor });
+    executor.exec = async () => {
+      throw new Error('connect ENOENT /var/run/docker.sock');
+    };
+    const repo = new LocalRepo(h.gitRoot, 'acme/full');
+    const b = await final(h, (await push(h, repo, 'master', repo.commit('master', { a: '1' }))).id);
+    assert.equal(b.state, 'failed');
+    assert.equal(b.reason, 'build engine error: connect ENOENT /var/run/docker.sock');
+    assert.equal(executor.containers.size, 0);
+    const metrics = await h.service.metrics.registry.getSingleMetricAsString(
+      'autobuilder_engine_errors_total',
+    );
+    assert.match(metrics, /autobuilder_engine_errors_total 1/);
   });
 
   it('after a crash, marks running builds interrupted, re-queues them once and removes leftovers', async () => {
