@@ -359,3 +359,53 @@ describe('live monitor', { skip }, () => {
     await page.locator('#log[data-ended="true"]').waitFor({ timeout: 5_000 });
   });
 });
+
+describe('build controls when the service has a token', { skip }, () => {
+  let harness: Harness;
+  let browser: Browser;
+
+  before(async () => {
+    harness = await startHarness({
+      token: 'secret',
+      executor: new FakeExecutor(),
+      repositories: { [REPOSITORY]: { image: 'fake/base:latest', checkout: '/src', steps: ['sleep 60'] } },
+    });
+    await harness.listen();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await harness?.close();
+    if (harness) removeHome(harness);
+  });
+
+  it('enables cancel and rebuild once a token is set, and sends it', async () => {
+    const repo = new LocalRepo(harness.gitRoot, REPOSITORY);
+    const commit = repo.commit('master', { 'file.txt': 'x' }, 'long build');
+    const body = JSON.stringify(pushPayload({ repository: REPOSITORY, branch: 'master', commit }));
+    const headers = webhookHeaders(body, { secret: 'secret' });
+    const pushed = await fetch(`${harness.url}/build/test/hook`, { method: 'POST', headers, body });
+    const { id } = (await pushed.json()) as { id: number };
+    const page = await browser.newPage();
+    await page.goto(`${harness.url}/monitor/builds/${id}`);
+    assert.equal(await page.locator('#cancel').isDisabled(), true, 'no token stored yet');
+    assert.equal(await page.locator('#rebuild').isDisabled(), true);
+
+    page.once('dialog', (dialog) => void dialog.accept('wrong'));
+    await page.locator('#set-token').click();
+    await page.locator('#cancel:enabled').waitFor({ timeout: 5_000 });
+    await page.locator('#cancel').click();
+    await page.locator('#control-result', { hasText: 'refused' }).waitFor({ timeout: 5_000 });
+
+    page.once('dialog', (dialog) => void dialog.accept('secret'));
+    await page.locator('#set-token').click();
+    assert.equal(await page.evaluate(() => localStorage.getItem('autobuilder.token')), 'secret');
+    await page.locator('#cancel').click();
+    await page.locator('#state', { hasText: 'cancelled' }).waitFor({ timeout: 10_000 });
+    assert.equal(await page.locator('#cancel').isDisabled(), true, 'nothing left to cancel');
+    await page.locator('#rebuild').click();
+    await page.locator('#control-result a', { hasText: `#${id + 1}` }).waitFor({ timeout: 5_000 });
+    await harness.service.scheduler.cancel(id + 1);
+  });
+});
