@@ -6,6 +6,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { get, type IncomingMessage } from 'node:http';
+import { loadavg } from 'node:os';
 import { fail, figure, machine, percentile, writeSection } from './report.js';
 import type { RunRequest, ServerKind, ServerMessage } from './log-server.js';
 
@@ -108,10 +109,12 @@ export async function benchLogLatency(): Promise<string[]> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  // Other work on this machine shows in the tails (p99) first; the load says how quiet it was.
+  const load = loadavg()[0]!.toFixed(2);
   const lines = await benchLogLatency();
   writeSection(
     'Log latency',
-    `${machine()}; ${RATE} lines/s for ${SECONDS} s per run, each line from BuildLog.line() (file write + bus) ` +
+    `${machine()}, load average ${load} at the start; ${RATE} lines/s for ${SECONDS} s per run, each line from BuildLog.line() (file write + bus) ` +
       `to a client's socket over /api/builds/:id/log/stream on loopback; latency is publish to receive, ` +
       `RSS the server process's peak. Baseline: a bare node:http server relaying the same lines as SSE.\n\n` +
       `\`\`\`\n${lines.join('\n')}\n\`\`\``,

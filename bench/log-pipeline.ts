@@ -4,7 +4,7 @@
  * figure is the service's alone); bytes on disk against bytes printed.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -48,7 +48,9 @@ export async function benchLogPipeline(): Promise<string[]> {
       },
     }),
   );
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--config', configFile, 'serve'], {
+  // The service as `npm start` runs it: compiled JavaScript in its own process.
+  if (!existsSync('dist/cli.js')) fail('dist/cli.js is missing: run `npm run build` first');
+  const child = spawn(process.execPath, ['dist/cli.js', '--config', configFile, 'serve'], {
     stdio: 'ignore',
   });
   try {

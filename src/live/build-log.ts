@@ -28,13 +28,17 @@ export class BuildLog {
   private emit(bytes: Buffer): void {
     if (this.closed || bytes.length === 0) return;
     writeSync(this.fd, bytes);
-    this.bus.publishLog({ buildId: this.buildId, offset: this.offset, text: bytes.toString('utf8') });
+    // Decoding costs memory and time on logs of hundreds of MB: only when someone is watching.
+    if (this.bus.hasLogListeners(this.buildId)) {
+      this.bus.publishLog({ buildId: this.buildId, offset: this.offset, text: bytes.toString('utf8') });
+    }
     this.offset += bytes.length;
   }
 
   /** Raw output from a stream; complete lines are written now, a partial line waits for its end. */
   output(chunk: Buffer, stream = 'stdout'): void {
-    const data = Buffer.concat([this.pending.get(stream) ?? Buffer.alloc(0), chunk]);
+    const pending = this.pending.get(stream);
+    const data = pending && pending.length > 0 ? Buffer.concat([pending, chunk]) : chunk;
     const lastNewline = data.lastIndexOf(0x0a);
     if (lastNewline === -1 && data.length < MAX_PENDING) {
       this.pending.set(stream, data);

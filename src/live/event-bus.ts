@@ -37,6 +37,10 @@ export class EventBus {
     return () => this.emitter.off('build', listener);
   }
 
+  hasLogListeners(buildId: number): boolean {
+    return this.emitter.listenerCount(`log:${buildId}`) > 0;
+  }
+
   onLog(buildId: number, listener: (event: LogEvent) => void): () => void {
     this.emitter.on(`log:${buildId}`, listener);
     return () => this.emitter.off(`log:${buildId}`, listener);
