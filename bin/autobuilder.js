@@ -2,6 +2,7 @@
 // The compiled CLI (dist/, built by `npm ci` through the prepare script), else the TypeScript
 // sources through tsx.
 import { existsSync } from 'node:fs';
+import { URL } from 'node:url';
 
 const compiled = new URL('../dist/cli.js', import.meta.url);
 if (existsSync(compiled)) {
