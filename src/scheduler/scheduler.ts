@@ -7,7 +7,6 @@
  *   containers and temp dirs of ours left by a crash are removed;
  * - while the engine is down, builds stay queued and start when it is back.
  */
-import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { isFinal, type Build, type BuildState, type NewBuild } from '../domain/build.js';
@@ -16,9 +15,11 @@ import type { BuildRule } from '../domain/rule.js';
 import type { Executor } from '../executor/executor.js';
 import { BuildLog } from '../live/build-log.js';
 import type { EventBus } from '../live/event-bus.js';
-import { runPipeline, TEMP_PREFIX, type PipelineDeps } from '../pipeline/pipeline.js';
+import { runPipeline, type PipelineDeps } from '../pipeline/pipeline.js';
 import type { CreatedBuild, Store } from '../store/store.js';
 import { planQueue } from './plan-queue.js';
+export { toNewBuild } from './recovery.js';
+import { interruptBuild, recoverLeftovers, type RecoveryDeps } from './recovery.js';
 
 export interface SchedulerOptions {
   store: Store;
@@ -60,41 +61,13 @@ export class Scheduler {
 
   /** Recovers from a previous run (crash or stop), then starts what can start. */
   async start(): Promise<void> {
-    const { store, executor, logger } = this.options;
-    for (const build of await store.listActive()) {
-      if (build.state === 'running')
-        await this.interrupt(build, 'interrupted: the service stopped while it ran');
-    }
-    try {
-      for (const container of await executor.listManaged()) await executor.destroy(container.id);
-    } catch (error) {
-      logger.warn({ err: error }, 'could not list or remove leftover containers');
-    }
-    const entries = await readdir(this.options.tmpDirectory).catch(() => [] as string[]);
-    for (const entry of entries.filter((e) => e.startsWith(TEMP_PREFIX))) {
-      await rm(join(this.options.tmpDirectory, entry), { recursive: true, force: true });
-    }
+    await recoverLeftovers(this.recoveryDeps());
     this.kick();
   }
 
-  /** Marks a build interrupted and, within the configured count, queues it again. */
-  private async interrupt(build: Build, reason: string): Promise<void> {
-    const { store, bus, requeueInterrupted } = this.options;
-    const again = build.attempt <= requeueInterrupted;
-    const stopped = await store.transition(build.id, ['running', 'queued'], 'interrupted', {
-      reason: again ? `${reason}; re-queued` : reason,
-      finishedAt: new Date().toISOString(),
-    });
-    if (!stopped) return;
-    bus.publishBuild(stopped);
-    if (again) {
-      const { build: retry } = await store.createBuild({
-        ...toNewBuild(stopped),
-        retryOf: stopped.id,
-        attempt: stopped.attempt + 1,
-      });
-      bus.publishBuild(retry);
-    }
+  private recoveryDeps(): RecoveryDeps {
+    const { store, bus, executor, logger, tmpDirectory, requeueInterrupted } = this.options;
+    return { store, bus, executor, logger, tmpDirectory, requeueInterrupted };
   }
 
   async enqueue(input: NewBuild): Promise<CreatedBuild> {
@@ -277,7 +250,7 @@ export class Scheduler {
       if (stop) log.line(`==> ${state}: ${reason}`);
       if (state === 'interrupted') {
         log.close();
-        await this.interrupt(build, reason ?? 'interrupted');
+        await interruptBuild(this.recoveryDeps(), build, reason ?? 'interrupted');
         return;
       }
       const finished = await store.transition(build.id, ['running'], state, {
@@ -301,19 +274,3 @@ export class Scheduler {
     }
   }
 }
-
-function toNewBuild(build: Build): NewBuild {
-  return {
-    project: build.project,
-    repository: build.repository,
-    refType: build.refType,
-    branch: build.branch,
-    commit: build.commit,
-    kind: build.kind,
-    pusher: build.pusher,
-    deliveryId: null,
-    commits: build.commits,
-  };
-}
-
-export { toNewBuild };

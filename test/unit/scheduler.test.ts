@@ -239,6 +239,25 @@ describe('Scheduler', () => {
     assert.ok(![...executor.containers.values()].some((c) => c.spec.buildId === b.id));
   });
 
+  it('does not re-queue an interrupted build when a newer push to its branch is queued', async () => {
+    const first = await harness({ 'acme/full': FULL });
+    const repo = new LocalRepo(first.gitRoot, 'acme/full');
+    first.service.scheduler.pause();
+    const old = await push(first, repo, 'master', repo.commit('master', { a: '1' }));
+    await first.service.store.transition(old.id, ['queued'], 'running', {
+      startedAt: new Date().toISOString(),
+    });
+    const newer = await push(first, repo, 'master', repo.commit('master', { a: '2' }));
+    await first.close();
+    const second = await harness({ 'acme/full': FULL }, { home: first.home, gitRoot: first.gitRoot });
+    const stopped = (await second.service.store.getBuild(old.id))!;
+    assert.equal(stopped.state, 'superseded');
+    assert.match(stopped.reason!, new RegExp(`superseded by #${newer.id}$`));
+    assert.equal((await final(second, newer.id)).state, 'success');
+    const all = (await second.service.store.listHistory({ limit: 10 })).builds;
+    assert.ok(!all.some((b) => b.retryOf === old.id), 'no retry of the older commit');
+  });
+
   it('on stop, lets builds finish within the grace period, then interrupts and re-queues them', async () => {
     const h = await harness({ 'acme/full': { ...FULL, steps: ['sleep 30'] } });
     const repo = new LocalRepo(h.gitRoot, 'acme/full');

@@ -1,0 +1,88 @@
+/**
+ * What a restart or a stop does to builds that were running: they become `interrupted` and, up to
+ * `requeueInterrupted` times, are queued again, unless a newer push to their ref is already
+ * queued, which then supersedes them. Containers and temp dirs of ours left by a crash go.
+ */
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Build, NewBuild } from '../domain/build.js';
+import type { Executor } from '../executor/executor.js';
+import type { EventBus } from '../live/event-bus.js';
+import { TEMP_PREFIX } from '../pipeline/pipeline.js';
+import type { Store } from '../store/store.js';
+
+export interface RecoveryDeps {
+  store: Store;
+  bus: EventBus;
+  executor: Executor;
+  logger: Logger;
+  tmpDirectory: string;
+  requeueInterrupted: number;
+}
+
+export function toNewBuild(build: Build): NewBuild {
+  return {
+    project: build.project,
+    repository: build.repository,
+    refType: build.refType,
+    branch: build.branch,
+    commit: build.commit,
+    kind: build.kind,
+    pusher: build.pusher,
+    deliveryId: null,
+    commits: build.commits,
+  };
+}
+
+export async function interruptBuild(deps: RecoveryDeps, build: Build, reason: string): Promise<void> {
+  const { store, bus } = deps;
+  const finishedAt = new Date().toISOString();
+  const newer = (await store.listActive()).find(
+    (b) =>
+      b.state === 'queued' &&
+      b.repository === build.repository &&
+      b.branch === build.branch &&
+      b.id > build.id,
+  );
+  if (newer) {
+    const superseded = await store.transition(build.id, ['running', 'queued'], 'superseded', {
+      reason: `${reason}; superseded by #${newer.id}`,
+      finishedAt,
+    });
+    if (superseded) bus.publishBuild(superseded);
+    return;
+  }
+  const again = build.attempt <= deps.requeueInterrupted;
+  const stopped = await store.transition(build.id, ['running', 'queued'], 'interrupted', {
+    reason: again ? `${reason}; re-queued` : reason,
+    finishedAt,
+  });
+  if (!stopped) return;
+  bus.publishBuild(stopped);
+  if (again) {
+    const { build: retry } = await store.createBuild({
+      ...toNewBuild(stopped),
+      retryOf: stopped.id,
+      attempt: stopped.attempt + 1,
+    });
+    bus.publishBuild(retry);
+  }
+}
+
+/** At start: running builds are interrupted; leftover containers and temp dirs of ours removed. */
+export async function recoverLeftovers(deps: RecoveryDeps): Promise<void> {
+  for (const build of await deps.store.listActive()) {
+    if (build.state === 'running')
+      await interruptBuild(deps, build, 'interrupted: the service stopped while it ran');
+  }
+  try {
+    for (const container of await deps.executor.listManaged()) await deps.executor.destroy(container.id);
+  } catch (error) {
+    deps.logger.warn({ err: error }, 'could not list or remove leftover containers');
+  }
+  const entries = await readdir(deps.tmpDirectory).catch(() => [] as string[]);
+  for (const entry of entries.filter((e) => e.startsWith(TEMP_PREFIX))) {
+    await rm(join(deps.tmpDirectory, entry), { recursive: true, force: true });
+  }
+}
