@@ -1,6 +1,8 @@
 /** `npm run bench`: every benchmark, one summary line per figure, results into docs/benchmarks.md. */
 import { benchIncremental } from './incremental-payoff.js';
+import { benchLogLatency } from './log-latency.js';
 import { benchLogPipeline } from './log-pipeline.js';
+import { loadavg } from 'node:os';
 import { machine, writeSection } from './report.js';
 import { benchScaleOfState } from './scale-of-state.js';
 import { benchStartOverhead } from './start-overhead.js';
@@ -11,6 +13,7 @@ const benchmarks: [string, string, () => Promise<string[]>][] = [
   ['webhook', 'Webhook acknowledgement', benchWebhook],
   ['start', 'Start overhead', benchStartOverhead],
   ['log', 'Log pipeline', benchLogPipeline],
+  ['latency', 'Log latency', benchLogLatency],
   ['incremental', 'Incremental payoff', benchIncremental],
   ['state', 'Scale of state', benchScaleOfState],
 ];
@@ -18,6 +21,10 @@ const benchmarks: [string, string, () => Promise<string[]>][] = [
 for (const [key, title, run] of benchmarks) {
   if (only && only !== key) continue;
   process.stdout.write(`\n# ${title}\n`);
+  const load = loadavg()[0]!.toFixed(2);
   const lines = await run();
-  writeSection(title, `${machine()}\n\n\`\`\`\n${lines.join('\n')}\n\`\`\``);
+  writeSection(
+    title,
+    `${machine()}, load average ${load} at the start\n\n\`\`\`\n${lines.join('\n')}\n\`\`\``,
+  );
 }

@@ -131,10 +131,15 @@ export class FakeExecutor implements Executor {
       } else if ((match = /^sleep ([\d.]+)$/.exec(part))) {
         const ms = Number(match[1]) * 1000;
         const aborted = await new Promise<boolean>((resolve) => {
-          const timer = setTimeout(() => resolve(false), ms);
-          options.signal?.addEventListener('abort', () => (clearTimeout(timer), resolve(true)), {
-            once: true,
-          });
+          const onAbort = () => {
+            clearTimeout(timer);
+            resolve(true);
+          };
+          const timer = setTimeout(() => {
+            options.signal?.removeEventListener('abort', onAbort);
+            resolve(false);
+          }, ms);
+          options.signal?.addEventListener('abort', onAbort, { once: true });
         });
         if (aborted) return 137;
       } else if ((match = /^exit (\d+)$/.exec(part))) return Number(match[1]);
