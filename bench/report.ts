@@ -1,4 +1,5 @@
 /** Shared bits of the benchmarks: percentiles, the summary line format, and docs/benchmarks.md sections. */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 
@@ -20,9 +21,18 @@ export function figure(name: string, value: number, unit: string, baseline?: num
   return line;
 }
 
+function dockerVersion(): string {
+  try {
+    return execFileSync('docker', ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unavailable';
+  }
+}
+
 export function machine(): string {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  return `${cpu}, ${cpus().length} cores, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
+  const date = new Date().toISOString().slice(0, 10);
+  return `${cpu}, ${cpus().length} cores, Node ${process.version}, Docker ${dockerVersion()}, ${date}`;
 }
 
 /** Replaces (or appends) the section `## title` of docs/benchmarks.md. */

@@ -6,6 +6,8 @@
 export interface StepView {
   index: number;
   command: string;
+  startedAt: string;
+  finishedAt?: string;
   exitCode?: number;
 }
 
@@ -17,6 +19,8 @@ export interface BuildView {
   steps: StepView[];
   links: { artifact: string | null };
 }
+
+import { formatElapsed } from './duration.js';
 
 export const FINAL_STATES = ['success', 'failed', 'cancelled', 'superseded', 'interrupted'];
 
@@ -50,11 +54,18 @@ export function renderSteps(build: BuildView): void {
   list.replaceChildren(
     ...build.steps.map((step) => {
       const item = element('li', `${step.command} `);
-      item.append(
-        step.exitCode === undefined
-          ? element('em', 'running')
-          : element('span', `exit ${step.exitCode}`, 'exit'),
-      );
+      if (step.exitCode === undefined || !step.finishedAt) {
+        const running = element('em', 'running');
+        const elapsed = element('span', '', 'step-time');
+        elapsed.dataset.started = step.startedAt;
+        item.append(running, document.createTextNode(' '), elapsed);
+      } else {
+        const took = formatElapsed(Date.parse(step.finishedAt) - Date.parse(step.startedAt));
+        item.append(
+          element('span', `exit ${step.exitCode}`, 'exit'),
+          element('span', ` in ${took}`, 'step-time'),
+        );
+      }
       return item;
     }),
   );

@@ -5,6 +5,7 @@
 import { stripAnsi } from './ansi.js';
 import { BuildControls } from './build-controls.js';
 import { FINAL_STATES, renderSteps, renderSummary, type BuildView } from './build-summary.js';
+import { updateElapsed } from './duration.js';
 import { LogView } from './log-view.js';
 
 const log = document.querySelector<HTMLElement>('#log')!;
@@ -47,3 +48,7 @@ buildEvents.addEventListener('open', () => {
     .then((build) => build && show(build))
     .catch(() => undefined);
 });
+
+// Running steps show how long they have been running.
+const steps = document.querySelector<HTMLElement>('#steps');
+if (steps) setInterval(() => updateElapsed(steps), 1000);

@@ -28,7 +28,9 @@ export function planQueue(
       waiting.set(build.id, 'queue paused');
       continue;
     }
-    const sameRef = busy.find((b) => b.repository === build.repository && b.branch === build.branch);
+    const sameRef = busy.find(
+      (b) => b.repository === build.repository && b.refType === build.refType && b.branch === build.branch,
+    );
     if (sameRef) {
       waiting.set(build.id, `same branch busy (#${sameRef.id})`);
       continue;

@@ -42,6 +42,7 @@ export async function interruptBuild(deps: RecoveryDeps, build: Build, reason: s
     (b) =>
       b.state === 'queued' &&
       b.repository === build.repository &&
+      b.refType === build.refType &&
       b.branch === build.branch &&
       b.id > build.id,
   );

@@ -77,7 +77,11 @@ export class Scheduler {
     for (const old of created.superseded) this.options.bus.publishBuild(old);
     if (this.options.rules.get(input.repository)?.cancelRunning) {
       for (const run of this.running.values()) {
-        if (run.build.repository === input.repository && run.build.branch === input.branch) {
+        if (
+          run.build.repository === input.repository &&
+          run.build.refType === input.refType &&
+          run.build.branch === input.branch
+        ) {
           run.controller.abort({
             state: 'superseded',
             reason: `superseded by #${created.build.id}`,

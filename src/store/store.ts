@@ -32,9 +32,15 @@ export interface HistoryPage {
 }
 
 export interface Store {
-  /** Records the build (and its delivery) and supersedes older queued builds of its ref, atomically. */
+  /**
+   * Records the build (and its delivery) and supersedes older queued builds of the same repository,
+   * ref type and ref, atomically. A delivery id that made a build before returns that build.
+   */
   createBuild(build: NewBuild): Promise<CreatedBuild>;
-  /** Records a delivery that made no build; a second call with the same id changes nothing. */
+  /**
+   * Records a delivery that made no build. Again for the same id: the reason is updated, unless
+   * the delivery made a build meanwhile. A later `createBuild` with that id turns it into a build.
+   */
   recordIgnored(deliveryId: string, event: string, reason: string): Promise<Delivery>;
   findDelivery(deliveryId: string): Promise<Delivery | null>;
   getBuild(id: number): Promise<Build | null>;

@@ -264,3 +264,47 @@ describe('POST /build/:project/hook', () => {
     assert.equal(response.status, 400);
   });
 });
+
+describe('redelivery after a config change', () => {
+  it('builds a push that was ignored when its repository was not configured yet', async () => {
+    const body = JSON.stringify(
+      pushPayload({ repository: 'acme/late', branch: 'master', commit: '9'.repeat(40) }),
+    );
+    const first = await startHarness({ repositories: { 'acme/os': RULE }, executor: new FakeExecutor() });
+    await first.listen();
+    const ignored = await fetch(`${first.url}/build/p/hook`, {
+      method: 'POST',
+      body,
+      headers: webhookHeaders(body, { delivery: 'late-1' }),
+    });
+    assert.deepEqual(await ignored.json(), { ignored: 'repository not configured' });
+    await first.close();
+    const second = await startHarness({
+      repositories: { 'acme/os': RULE, 'acme/late': RULE },
+      executor: new FakeExecutor(),
+      home: first.home,
+      gitRoot: first.gitRoot,
+    });
+    try {
+      second.service.scheduler.pause();
+      await second.listen();
+      const built = await fetch(`${second.url}/build/p/hook`, {
+        method: 'POST',
+        body,
+        headers: webhookHeaders(body, { delivery: 'late-1' }),
+      });
+      assert.equal(built.status, 202);
+      const { id } = (await built.json()) as { id: number };
+      assert.equal((await second.service.store.findDelivery('late-1'))?.buildId, id);
+      const again = await fetch(`${second.url}/build/p/hook`, {
+        method: 'POST',
+        body,
+        headers: webhookHeaders(body, { delivery: 'late-1' }),
+      });
+      assert.equal(((await again.json()) as { id: number; duplicate: boolean }).id, id);
+    } finally {
+      await second.close();
+      removeHome(second);
+    }
+  });
+});

@@ -54,12 +54,26 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.equal(delivery?.buildId, [...ids][0]);
     });
 
-    it('records ignored deliveries once', async () => {
-      const first = await store.recordIgnored('d-2', 'issues', 'event "issues" is not handled');
-      const second = await store.recordIgnored('d-2', 'issues', 'something else');
-      assert.equal(first.reason, second.reason);
-      assert.equal(second.outcome, 'ignored');
+    it('records ignored deliveries, and turns one into a build when it builds later', async () => {
+      const first = await store.recordIgnored('d-2', 'push', 'repository not configured');
+      assert.equal(first.outcome, 'ignored');
+      const again = await store.recordIgnored('d-2', 'push', 'ref deleted');
+      assert.equal(again.reason, 'ref deleted');
+      const { build, created } = await store.createBuild(newBuild({ branch: 'late', deliveryId: 'd-2' }));
+      assert.equal(created, true);
+      const delivery = await store.findDelivery('d-2');
+      assert.equal(delivery?.outcome, 'build');
+      assert.equal(delivery?.buildId, build.id);
+      const ignoredAfter = await store.recordIgnored('d-2', 'push', 'late ignore');
+      assert.equal(ignoredAfter.outcome, 'build', 'a delivery that built stays a build');
       assert.equal(await store.findDelivery('nope'), null);
+    });
+
+    it('keeps a tag and a branch of the same name apart', async () => {
+      const { build: branch } = await store.createBuild(newBuild({ branch: 'v9', refType: 'branch' }));
+      const { superseded } = await store.createBuild(newBuild({ branch: 'v9', refType: 'tag' }));
+      assert.equal(superseded.length, 0);
+      assert.equal((await store.getBuild(branch.id))!.state, 'queued');
     });
 
     it('supersedes older queued builds of the same ref, not running ones or other refs', async () => {

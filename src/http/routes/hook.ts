@@ -59,7 +59,9 @@ export function registerHookRoute(app: FastifyInstance, deps: AppDeps): void {
       throw new AppError('BAD_REQUEST', 'X-GitHub-Delivery must be 1-100 characters of [A-Za-z0-9-]');
     }
     const seen = deliveryId ? await store.findDelivery(deliveryId) : null;
-    if (seen) return answerDelivery(reply, seen);
+    // A redelivery of a push that made a build answers that build; one that was ignored is looked
+    // at again, since the config may have changed since (GitHub's "Redeliver" after a fix).
+    if (seen?.outcome === 'build') return answerDelivery(reply, seen);
 
     if (event === 'ping') return reply.status(200).send({ pong: true });
     if (event !== 'push')

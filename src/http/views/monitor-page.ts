@@ -15,13 +15,17 @@ function commitLink(build: Build): SafeHtml {
   return html`<a class="sha" href="${url}">${build.commit.slice(0, 8)}</a>`;
 }
 
-function duration(build: Build): string {
-  if (!build.startedAt) return '';
-  const end = build.finishedAt ? Date.parse(build.finishedAt) : Date.now();
-  const seconds = Math.max(0, Math.round((end - Date.parse(build.startedAt)) / 1000));
+function elapsed(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
   return seconds >= 60
     ? `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`
     : `${seconds}s`;
+}
+
+function duration(build: Build): string {
+  if (!build.startedAt) return '';
+  const end = build.finishedAt ? Date.parse(build.finishedAt) : Date.now();
+  return elapsed(end - Date.parse(build.startedAt));
 }
 
 function currentStep(build: Build): string {
@@ -140,7 +144,14 @@ export function renderBuildPage(build: Build, canControl: boolean): string {
         (s) =>
           html`<li>
             ${s.command}
-            ${s.exitCode === undefined ? html`<em>running</em>` : html`<span class="exit">exit ${s.exitCode}</span>`}
+            ${
+              s.exitCode === undefined || !s.finishedAt
+                ? html`<em>running</em> <span class="step-time" data-started="${s.startedAt}"></span>`
+                : html`<span class="exit">exit ${s.exitCode}</span
+                    ><span class="step-time">
+                      in ${elapsed(Date.parse(s.finishedAt) - Date.parse(s.startedAt))}</span
+                    >`
+            }
           </li>`,
       )}
     </ol>

@@ -103,7 +103,6 @@ export class SqliteStore implements Store {
             .executeTakeFirstOrThrow();
           return { build: toBuild(row), created: false, superseded: [] };
         }
-        if (seen) throw new Error(`delivery ${input.deliveryId} was recorded as ignored`);
       }
       const now = this.now().toISOString();
       const row = await trx
@@ -137,12 +136,17 @@ export class SqliteStore implements Store {
             reason: null,
             received_at: now,
           })
+          // A delivery ignored before (say, its repository was not configured yet) builds now.
+          .onConflict((oc) =>
+            oc.column('delivery_id').doUpdateSet({ outcome: 'build', build_id: row.id, reason: null }),
+          )
           .execute();
       }
       const superseded = await trx
         .updateTable('builds')
         .set({ state: 'superseded', reason: `superseded by #${row.id}`, finished_at: now })
         .where('repository', '=', input.repository)
+        .where('ref_type', '=', input.refType)
         .where('branch', '=', input.branch)
         .where('state', '=', 'queued')
         .where('id', '<', row.id)
@@ -163,7 +167,9 @@ export class SqliteStore implements Store {
         reason,
         received_at: this.now().toISOString(),
       })
-      .onConflict((oc) => oc.column('delivery_id').doNothing())
+      .onConflict((oc) =>
+        oc.column('delivery_id').doUpdateSet({ reason }).where('deliveries.outcome', '=', 'ignored'),
+      )
       .execute();
     return (await this.findDelivery(deliveryId))!;
   }
