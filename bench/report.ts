@@ -23,7 +23,9 @@ export function figure(name: string, value: number, unit: string, baseline?: num
 
 function dockerVersion(): string {
   try {
-    return execFileSync('docker', ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8' }).trim();
+    return execFileSync('docker', ['version', '--format', '{{.Server.Version}}'], {
+      encoding: 'utf8',
+    }).trim();
   } catch {
     return 'unavailable';
   }
