@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { FakeExecutor } from '../src/executor/fake/fake-executor.js';
 import { removeHome, startHarness } from '../test/helpers/harness.js';
-import { figure, percentile } from './report.js';
+import { fail, figure } from './report.js';
+import { runLoad } from './run-load.js';
 
 const BIG = Number(process.env.BENCH_BUILDS ?? 100_000);
 const REQUESTS = 300;
@@ -63,20 +64,21 @@ async function measure(count: number) {
     repositories: { 'org/repo0': { image: 'fake/base:latest', checkout: '/s', steps: ['true'] } },
   });
   const url = await again.listen();
-  const timings: Record<string, number[]> = { history: [], status: [] };
   try {
-    for (let i = 0; i < REQUESTS; i += 1) {
-      for (const [name, path] of [
-        ['history', '/build/history'],
-        ['status', '/build/status'],
-      ] as const) {
-        const t = performance.now();
-        const response = await fetch(`${url}${path}`);
-        await response.arrayBuffer();
-        timings[name]!.push(performance.now() - t);
-      }
-    }
-    return { timings, bytes: statSync(dbPath).size };
+    const history = await runLoad({
+      url: `${url}/build/history`,
+      concurrency: 1,
+      requests: REQUESTS,
+      offset: 0,
+    });
+    const status = await runLoad({
+      url: `${url}/build/status`,
+      concurrency: 1,
+      requests: REQUESTS,
+      offset: 0,
+    });
+    if (history.errors + status.errors > 0) fail(`${history.errors + status.errors} requests failed`);
+    return { history, status, bytes: statSync(dbPath).size };
   } finally {
     await again.close();
     removeHome(again);
@@ -87,24 +89,9 @@ export async function benchScaleOfState(): Promise<string[]> {
   const small = await measure(100);
   const big = await measure(BIG);
   return [
-    figure(
-      `history p50 with ${BIG} builds`,
-      percentile(big.timings.history!, 50),
-      'ms',
-      percentile(small.timings.history!, 50),
-    ),
-    figure(
-      `history p99 with ${BIG} builds`,
-      percentile(big.timings.history!, 99),
-      'ms',
-      percentile(small.timings.history!, 99),
-    ),
-    figure(
-      `status p99 with ${BIG} builds`,
-      percentile(big.timings.status!, 99),
-      'ms',
-      percentile(small.timings.status!, 99),
-    ),
+    figure(`history p50 with ${BIG} builds`, big.history.p50, 'ms', small.history.p50),
+    figure(`history p99 with ${BIG} builds`, big.history.p99, 'ms', small.history.p99),
+    figure(`status p99 with ${BIG} builds`, big.status.p99, 'ms', small.status.p99),
     figure(`database size with ${BIG} builds`, big.bytes / 1024 / 1024, 'MB', small.bytes / 1024 / 1024),
   ];
 }

@@ -3,34 +3,17 @@
  * service (SQLite file, real HTTP on loopback), baseline a bare fastify answering 200 to the same
  * requests. Counts rows afterwards: no push lost or doubled.
  */
-import { Worker } from 'node:worker_threads';
 import Fastify from 'fastify';
 import { FakeExecutor } from '../src/executor/fake/fake-executor.js';
 import { removeHome, startHarness } from '../test/helpers/harness.js';
 import { fail, figure, machine, writeSection } from './report.js';
+import { runLoad } from './run-load.js';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
 const SECRET = 'bench-secret';
 
-interface LoadResult {
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
-
-/** The load runs in a worker thread, so client and server each get a core of this 2-core machine. */
-function load(url: string, concurrency: number, offset: number): Promise<LoadResult> {
-  const script = new URL('./webhook-load.ts', import.meta.url).href;
-  const worker = new Worker(
-    `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(script)}); });`,
-    { eval: true, workerData: { url, concurrency, offset, requests: REQUESTS, secret: SECRET } },
-  );
-  return new Promise((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
-  });
-}
+const load = (url: string, concurrency: number, offset: number) =>
+  runLoad({ url, concurrency, offset, requests: REQUESTS, secret: SECRET });
 
 export async function benchWebhook(): Promise<string[]> {
   const h = await startHarness({
