@@ -7,6 +7,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { get, type IncomingMessage } from 'node:http';
 import { loadavg } from 'node:os';
+import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS } from '../test/helpers/chromium.js';
 import { fail, figure, machine, percentile, writeSection } from './report.js';
 import type { RunRequest, ServerKind, ServerMessage } from './log-server.js';
 
@@ -58,6 +60,50 @@ function connect(url: string, latencies: number[], counted: { lines: number }): 
   });
 }
 
+/**
+ * The same stream in a real headless Chromium: the build page of the running build, where a
+ * MutationObserver notes when each line lands in the log element.
+ */
+async function measureBrowser(): Promise<Measurement> {
+  const child = fork(new URL('./log-server.ts', import.meta.url).pathname, ['service'], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  try {
+    const ready = await nextMessage(child);
+    if (ready.type !== 'ready') throw new Error(`unexpected ${ready.type}`);
+    const page = await browser.newPage();
+    await page.addInitScript(() => {
+      const arrivals: number[] = [];
+      (window as unknown as { arrivals: number[] }).arrivals = arrivals;
+      new MutationObserver((mutations) => {
+        const at = performance.timeOrigin + performance.now();
+        for (const mutation of mutations) {
+          for (const node of mutation.addedNodes) {
+            for (const match of (node.textContent ?? '').matchAll(/tick \d+ ([\d.]+)/g))
+              arrivals.push(at - Number(match[1]));
+          }
+        }
+      }).observe(document, { childList: true, subtree: true, characterData: true });
+    });
+    await page.goto(ready.url.replace(/\/api\/builds\/(\d+)\/log\/stream.*$/, '/monitor/builds/$1'));
+    await page.waitForSelector('#log');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const done = nextMessage(child);
+    child.send({ type: 'run', seconds: SECONDS, rate: RATE } satisfies RunRequest);
+    const result = await done;
+    if (result.type !== 'done') throw new Error(`unexpected ${result.type}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const latencies = await page.evaluate(() => (window as unknown as { arrivals: number[] }).arrivals);
+    return { latencies, received: latencies.length, sent: result.lines, rssPeak: result.rssPeak };
+  } finally {
+    await browser.close();
+    child.send({ type: 'exit' });
+    await new Promise((resolve) => child.once('exit', resolve));
+  }
+}
+
 async function measure(kind: ServerKind, clients: number): Promise<Measurement> {
   const child = fork(new URL('./log-server.ts', import.meta.url).pathname, [kind], {
     execArgv: ['--import', 'tsx'],
@@ -88,6 +134,7 @@ async function measure(kind: ServerKind, clients: number): Promise<Measurement> 
 
 export async function benchLogLatency(): Promise<string[]> {
   const lines: string[] = [];
+  let nodeClient: Measurement | undefined;
   for (const clients of CLIENT_COUNTS) {
     const baseline = await measure('bare', clients);
     const service = await measure('service', clients);
@@ -104,6 +151,22 @@ export async function benchLogLatency(): Promise<string[]> {
       lines.push(figure(`${label} p${p} latency`, value, 'ms', percentile(baseline.latencies, p)));
     }
     lines.push(figure(`${label} server RSS`, service.rssPeak / 2 ** 20, 'MB', baseline.rssPeak / 2 ** 20));
+    if (clients === 1) nodeClient = service;
+  }
+  // Baseline for the browser: the Node SSE client on the same service, measured above.
+  const browser = await measureBrowser();
+  if (browser.received !== browser.sent)
+    fail(`browser: ${browser.received} of ${browser.sent} lines arrived`);
+  for (const p of [50, 99]) {
+    const value = percentile(browser.latencies, p);
+    lines.push(
+      figure(
+        `log ${RATE} lines/s, Chromium build page p${p} latency`,
+        value,
+        'ms',
+        percentile(nodeClient!.latencies, p),
+      ),
+    );
   }
   return lines;
 }
