@@ -6,7 +6,7 @@ import { describeConfig } from './config/describe-config.js';
 import { collectGarbage } from './artifacts/retention.js';
 import { DockerExecutor } from './executor/docker/docker-executor.js';
 import { createService } from './service.js';
-import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { openStore } from './store/open-store.js';
 
 function fail(message: string, problems: ConfigProblem[] = []): never {
   process.stderr.write(`autobuilder: ${message}\n`);
@@ -108,7 +108,7 @@ program
     const config = load(program.opts().config);
     const keep = options.keep === undefined ? config.retention.keep : Number(options.keep);
     if (!Number.isInteger(keep) || keep < 1) fail('--keep must be a whole number >= 1');
-    const store = await SqliteStore.open(config.databasePath);
+    const store = await openStore(config.databaseUrl);
     const executor = new DockerExecutor();
     const engine = await executor.ping().then(
       () => executor,

@@ -13,7 +13,7 @@ import { Metrics } from './metrics.js';
 import { EventBus } from './live/event-bus.js';
 import { GitMirrors } from './pipeline/git-mirror.js';
 import { Scheduler } from './scheduler/scheduler.js';
-import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 
 export interface Service {
@@ -42,7 +42,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     await mkdir(dir, { recursive: true });
   }
   const logger = options.logger ?? pino({ level: config.debug ? 'debug' : 'info' });
-  const store = await SqliteStore.open(config.databasePath);
+  const store = await openStore(config.databaseUrl);
   const executor = options.executor ?? new DockerExecutor();
   const bus = new EventBus();
   const mirrors = new GitMirrors(join(config.dataDirectory, 'mirrors'), config.gitUrl);

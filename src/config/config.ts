@@ -10,7 +10,8 @@ export interface Config {
   logsDirectory: string;
   tmpDirectory: string;
   dataDirectory: string;
-  databasePath: string;
+  /** `sqlite:<absolute path>` or `postgres://…`. */
+  databaseUrl: string;
   concurrency: number;
   requeueInterrupted: number;
   gracePeriodMs: number;

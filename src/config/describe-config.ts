@@ -32,7 +32,7 @@ export function describeConfig(config: Config): string {
     logs_directory: config.logsDirectory,
     tmp_directory: config.tmpDirectory,
     data_directory: config.dataDirectory,
-    database_url: `sqlite:${config.databasePath}`,
+    database_url: config.databaseUrl.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@'),
     concurrency: config.concurrency,
     requeue_interrupted: config.requeueInterrupted,
     grace_period: formatDuration(config.gracePeriodMs),

@@ -127,10 +127,9 @@ function toConfig(data: ParsedConfig, source: string, cwd: string): Config {
     logsDirectory: resolve(cwd, data.logs_directory ?? join(dataDirectory, 'logs')),
     tmpDirectory: resolve(cwd, data.tmp_directory ?? join(dataDirectory, 'tmp')),
     dataDirectory,
-    databasePath: resolve(
-      cwd,
-      data.database_url?.slice('sqlite:'.length) ?? join(dataDirectory, 'autobuilder.db'),
-    ),
+    databaseUrl: data.database_url?.startsWith('postgres')
+      ? data.database_url
+      : `sqlite:${resolve(cwd, data.database_url?.slice('sqlite:'.length) ?? join(dataDirectory, 'autobuilder.db'))}`,
     concurrency: data.concurrency,
     requeueInterrupted: data.requeue_interrupted,
     gracePeriodMs: data.grace_period,

@@ -72,7 +72,10 @@ export const configSchema = z
     data_directory: z.string().min(1).default('./data'),
     database_url: z
       .string()
-      .regex(/^sqlite:.+/, 'only sqlite:<path> is supported yet')
+      .regex(
+        /^(sqlite:.+|postgres(ql)?:\/\/.+)$/,
+        'use sqlite:<path> or postgres://user:password@host/database',
+      )
       .optional(),
     concurrency: z.number().int().min(1).max(64).default(1),
     requeue_interrupted: z.number().int().min(0).max(10).default(1),

@@ -39,7 +39,7 @@ describe('loadConfig', () => {
     assert.equal(core0.base, 'zero-os/initramfs');
     assert.equal(core0.link, 'zero-os-{branch}.efi');
     assert.match(core0.steps[0]!, /gig-build-cores\.sh "\$AUTOBUILD_BRANCH"/);
-    assert.equal(config.databasePath, join(dir, 'data/autobuilder.db'));
+    assert.equal(config.databaseUrl, `sqlite:${join(dir, 'data/autobuilder.db')}`);
     assert.equal(config.concurrency, 1);
   });
 
@@ -64,7 +64,7 @@ describe('loadConfig', () => {
     assert.equal(config.logsDirectory, '/srv/l');
     assert.equal(config.tmpDirectory, '/srv/t');
     assert.equal(config.debug, true);
-    assert.equal(config.databasePath, '/srv/db.sqlite');
+    assert.equal(config.databaseUrl, 'sqlite:/srv/db.sqlite');
     assert.equal(config.rules.size, 3, 'a file without repositories keeps the Zero-OS rules');
   });
 

@@ -1,12 +1,16 @@
-/** Schema migrations, applied in order at start by kysely's Migrator. */
+/** Schema migrations, applied in order at start by kysely's Migrator; the same for both databases. */
 import { sql, type Kysely, type Migration } from 'kysely';
 
-export const MIGRATIONS: Record<string, Migration> = {
+export type Dialect = 'sqlite' | 'postgres';
+
+export const migrations = (dialect: Dialect): Record<string, Migration> => ({
   '0001_builds_and_deliveries': {
     async up(db: Kysely<unknown>) {
       await db.schema
         .createTable('builds')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('id', dialect === 'postgres' ? 'serial' : 'integer', (c) =>
+          dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
+        )
         .addColumn('project', 'text', (c) => c.notNull())
         .addColumn('repository', 'text', (c) => c.notNull())
         .addColumn('ref_type', 'text', (c) => c.notNull())
@@ -45,4 +49,4 @@ export const MIGRATIONS: Record<string, Migration> = {
         .execute();
     },
   },
-};
+});
