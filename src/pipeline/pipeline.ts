@@ -118,10 +118,11 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
         throw new BuildFailure(`step ${index + 1} (${command}) exited with code ${exitCode}`);
     }
 
+    // A rule that publishes needs its artifact; one that only commits an image does not.
     let artifact: string | null = null;
-    const hostArtifact = join(tempDir!, rule.artifact.slice('/target/'.length));
-    if (!existsSync(hostArtifact)) throw new BuildFailure(`artifact not found: ${rule.artifact}`);
     if (rule.publish) {
+      const hostArtifact = join(tempDir!, rule.artifact.slice('/target/'.length));
+      if (!existsSync(hostArtifact)) throw new BuildFailure(`artifact not found: ${rule.artifact}`);
       const name = renderTemplate(rule.publish, values);
       const link = rule.link ? renderTemplate(rule.link, values) : undefined;
       await publishArtifact(hostArtifact, deps.kernelTarget, name, link).catch((error: Error) => {

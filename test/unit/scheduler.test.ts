@@ -104,6 +104,22 @@ describe('Scheduler', () => {
     assert.match(readFileSync(dev.logPath!, 'utf8'), /==> image acme\/full:master/);
   });
 
+  it('a rule without publish needs no artifact: it only commits its image', async () => {
+    const h = await harness({
+      'acme/base': {
+        image: 'fake/base:latest',
+        checkout: '/src',
+        steps: ['true'],
+        commit: 'acme/base:{branch}',
+      },
+    });
+    const repo = new LocalRepo(h.gitRoot, 'acme/base');
+    const b = await final(h, (await push(h, repo, 'master', repo.commit('master', { a: '1' }))).id);
+    assert.equal(b.state, 'success', b.reason ?? '');
+    assert.equal(b.artifact, null);
+    assert.equal(b.image, 'acme/base:master');
+  });
+
   it('fails with a clear reason: step exit code, missing artifact, unknown commit, no base image', async () => {
     const h = await harness({
       'acme/step': { ...FULL, steps: ['echo before', 'exit 3', 'echo never'] },
