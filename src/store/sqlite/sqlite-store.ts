@@ -2,9 +2,31 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, SqliteDialect, type SqliteDatabase as SqliteDatabaseLike } from 'kysely';
 import { KyselyStore } from '../kysely/kysely-store.js';
 import type { Database } from '../kysely/schema.js';
+
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * kysely prepares every query anew; better-sqlite3 statements can be reused, and preparing was a
+ * tenth of a webhook's CPU time. The queries are parametrised, so there are few distinct ones.
+ */
+function withStatementCache(sqlite: SqliteDatabase.Database): SqliteDatabaseLike {
+  const cache = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare: (text: string) => {
+      let statement = cache.get(text);
+      if (!statement) {
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.clear();
+        statement = sqlite.prepare(text);
+        cache.set(text, statement);
+      }
+      return statement;
+    },
+  };
+}
 
 export class SqliteStore extends KyselyStore {
   static async open(path: string, now: () => Date = () => new Date()): Promise<SqliteStore> {
@@ -13,7 +35,7 @@ export class SqliteStore extends KyselyStore {
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
     await KyselyStore.migrate(db, 'sqlite');
     return new SqliteStore(db, now);
   }
