@@ -67,19 +67,13 @@ export interface Build {
 }
 
 /** What a new build is made from: a push, a manual trigger, a rebuild. */
-export interface NewBuild {
-  project: string;
-  repository: string;
-  refType: RefType;
-  branch: string;
-  commit: string;
-  kind: BuildKind;
-  pusher: string | null;
-  deliveryId: string | null;
-  commits: PushedCommit[];
+export type NewBuild = Pick<
+  Build,
+  'project' | 'repository' | 'refType' | 'branch' | 'commit' | 'kind' | 'pusher' | 'deliveryId' | 'commits'
+> & {
   retryOf?: number | null;
   attempt?: number;
-}
+};
 
 export function shortSha(commit: string): string {
   return commit.slice(0, 8);
