@@ -5,6 +5,7 @@ import { loadConfig, type ConfigProblem } from './config/load-config.js';
 import { describeConfig } from './config/describe-config.js';
 import { collectGarbage } from './artifacts/retention.js';
 import { DockerExecutor } from './executor/docker/docker-executor.js';
+import { serviceInstance } from './config/service-instance.js';
 import { createService } from './service.js';
 import { openStore } from './store/open-store.js';
 
@@ -109,7 +110,7 @@ program
     const keep = options.keep === undefined ? config.retention.keep : Number(options.keep);
     if (!Number.isInteger(keep) || keep < 1) fail('--keep must be a whole number >= 1');
     const store = await openStore(config.databaseUrl);
-    const executor = new DockerExecutor();
+    const executor = new DockerExecutor(undefined, serviceInstance(config));
     const engine = await executor.ping().then(
       () => executor,
       (error: Error) => {

@@ -10,6 +10,7 @@ import { collectGarbage, type GcResult } from './artifacts/retention.js';
 import { CommitStatusReporter } from './forge/github/commit-status.js';
 import { buildApp } from './http/app.js';
 import { Metrics } from './metrics.js';
+import { serviceInstance } from './config/service-instance.js';
 import { EventBus } from './live/event-bus.js';
 import { GitMirrors } from './pipeline/git-mirror.js';
 import { Scheduler } from './scheduler/scheduler.js';
@@ -43,7 +44,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
   }
   const logger = options.logger ?? pino({ level: config.debug ? 'debug' : 'info' });
   const store = await openStore(config.databaseUrl);
-  const executor = options.executor ?? new DockerExecutor();
+  const executor = options.executor ?? new DockerExecutor(undefined, serviceInstance(config));
   const bus = new EventBus();
   const mirrors = new GitMirrors(join(config.dataDirectory, 'mirrors'), config.gitUrl);
   const scheduler = new Scheduler({

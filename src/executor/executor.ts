@@ -11,6 +11,8 @@ import type { Readable } from 'node:stream';
 
 export const MANAGED_LABEL = 'org.zero-os.autobuilder';
 export const BUILD_LABEL = 'org.zero-os.autobuilder.build';
+/** Which service made the container: leftovers are removed only by the service that made them. */
+export const INSTANCE_LABEL = 'org.zero-os.autobuilder.instance';
 
 export interface ContainerSpec {
   buildId: number;

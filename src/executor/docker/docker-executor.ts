@@ -3,6 +3,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import Docker from 'dockerode';
 import {
   BUILD_LABEL,
+  INSTANCE_LABEL,
   ExecutorUnavailable,
   MANAGED_LABEL,
   type ContainerHandle,
@@ -24,7 +25,14 @@ function envList(env: Record<string, string>): string[] {
 }
 
 export class DockerExecutor implements Executor {
-  constructor(private readonly docker: Docker = new Docker()) {}
+  /**
+   * `instance` names this service (see serviceInstance()), so that two services sharing one
+   * engine never remove each other's containers as leftovers.
+   */
+  constructor(
+    private readonly docker: Docker = new Docker(),
+    private readonly instance = 'default',
+  ) {}
 
   async ping(): Promise<void> {
     try {
@@ -73,7 +81,11 @@ export class DockerExecutor implements Executor {
       Cmd: IDLE_COMMAND,
       Env: envList(spec.env),
       WorkingDir: spec.workingDir,
-      Labels: { [MANAGED_LABEL]: 'true', [BUILD_LABEL]: String(spec.buildId) },
+      Labels: {
+        [MANAGED_LABEL]: 'true',
+        [BUILD_LABEL]: String(spec.buildId),
+        [INSTANCE_LABEL]: this.instance,
+      },
       HostConfig: {
         NetworkMode: spec.network,
         Memory: spec.memoryBytes,
@@ -175,7 +187,10 @@ export class DockerExecutor implements Executor {
   }
 
   async listManaged(): Promise<ManagedContainer[]> {
-    const containers = await this.docker.listContainers({ all: true, filters: { label: [MANAGED_LABEL] } });
+    const containers = await this.docker.listContainers({
+      all: true,
+      filters: { label: [MANAGED_LABEL, `${INSTANCE_LABEL}=${this.instance}`] },
+    });
     return containers.map((c) => {
       const label = c.Labels[BUILD_LABEL];
       return { id: c.Id, buildId: label && /^\d+$/.test(label) ? Number(label) : null };
