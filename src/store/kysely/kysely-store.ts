@@ -71,7 +71,7 @@ export class KyselyStore implements Store {
     private readonly now: Clock,
   ) {}
 
-  /** Applies the migrations; on failure the connection is closed and the error thrown. */
+  /** Applies the migrations; throws what failed (the caller closes the connection). */
   protected static async migrate(db: Kysely<Database>, dialect: Dialect, schema?: string): Promise<void> {
     const migrator = new Migrator({
       db,
@@ -79,10 +79,7 @@ export class KyselyStore implements Store {
       ...(schema ? { migrationTableSchema: schema } : {}),
     });
     const { error } = await migrator.migrateToLatest();
-    if (error) {
-      await db.destroy();
-      throw error;
-    }
+    if (error) throw error;
   }
 
   async createBuild(input: NewBuild): Promise<CreatedBuild> {

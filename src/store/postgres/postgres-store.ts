@@ -14,6 +14,9 @@ export interface PostgresOptions {
   now?: () => Date;
 }
 
+/** An arbitrary, fixed advisory lock key for migrations. */
+const MIGRATION_LOCK = 7_261_001;
+
 export class PostgresStore extends KyselyStore {
   static async open(url: string, options: PostgresOptions = {}): Promise<PostgresStore> {
     const pool = new pg.Pool({ connectionString: url, max: 10 });
@@ -24,12 +27,21 @@ export class PostgresStore extends KyselyStore {
     }
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     try {
-      if (schema) await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(db);
+      // Servers starting together must not create the schema or tables at the same time:
+      // PostgreSQL's IF NOT EXISTS is not safe against that. One at a time, under a lock.
+      await db.connection().execute(async (conn) => {
+        await sql`SELECT pg_advisory_lock(${MIGRATION_LOCK})`.execute(conn);
+        try {
+          if (schema) await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(conn);
+          await KyselyStore.migrate(conn, 'postgres', schema);
+        } finally {
+          await sql`SELECT pg_advisory_unlock(${MIGRATION_LOCK})`.execute(conn);
+        }
+      });
     } catch (error) {
       await db.destroy();
       throw error;
     }
-    await KyselyStore.migrate(db, 'postgres', schema);
     return new PostgresStore(db, options.now ?? (() => new Date()));
   }
 }

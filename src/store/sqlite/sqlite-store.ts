@@ -36,7 +36,12 @@ export class SqliteStore extends KyselyStore {
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-    await KyselyStore.migrate(db, 'sqlite');
+    try {
+      await KyselyStore.migrate(db, 'sqlite');
+    } catch (error) {
+      await db.destroy();
+      throw error;
+    }
     return new SqliteStore(db, now);
   }
 }
