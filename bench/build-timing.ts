@@ -1,8 +1,8 @@
 /** Helpers for the Docker benchmarks: a push through the service and timing of plain `docker run`. */
 import { spawn } from 'node:child_process';
-import { isFinal, type Build } from '../src/domain/build.js';
+import type { Build } from '../src/domain/build.js';
 import type { Harness } from '../test/helpers/harness.js';
-import { waitFor } from '../test/helpers/harness.js';
+import { waitForFinal } from '../test/helpers/harness.js';
 import { pushPayload, webhookHeaders } from '../test/helpers/webhook.js';
 
 export async function pushAndWait(
@@ -19,10 +19,7 @@ export async function pushAndWait(
     headers: webhookHeaders(body, { secret: secret || undefined }),
   });
   const { id } = (await response.json()) as { id: number };
-  return waitFor(async () => {
-    const b = await h.service.store.getBuild(id);
-    return b && isFinal(b.state) ? b : undefined;
-  }, 600_000);
+  return waitForFinal(h, id, 600_000);
 }
 
 export function buildSeconds(build: Build): number {

@@ -58,6 +58,26 @@ export class GitMirrors {
     return next;
   }
 
+  /** Creates the mirror when missing and fetches it; resolves null, or why the fetch failed. */
+  private async fetch(path: string, url: string, log: (line: string) => void): Promise<string | null> {
+    try {
+      if (!existsSync(path)) {
+        const partial = `${path}.partial-${process.pid}`;
+        rmSync(partial, { recursive: true, force: true });
+        mkdirSync(partial, { recursive: true });
+        await this.git(partial, ['init', '--bare', '--quiet']);
+        await this.git(partial, ['remote', 'add', '--mirror=fetch', 'origin', '--', url]);
+        renameSync(partial, path);
+      }
+      log(`fetching ${url}`);
+      await this.git(path, ['fetch', '--prune', '--quiet', 'origin']);
+      return null;
+    } catch (error) {
+      const message = ((error as { stderr?: string }).stderr || (error as Error).message).trim();
+      return `git fetch of ${url} failed: ${message.split('\n').slice(-3).join(' ')}`;
+    }
+  }
+
   /**
    * Makes sure the mirror holds `sha`, fetching when it does not. Resolves null when it does,
    * else the reason it could not be had.
@@ -67,21 +87,8 @@ export class GitMirrors {
     return this.exclusive(path, async () => {
       if (await this.hasCommit(path, sha)) return null;
       const url = renderGitUrl(this.urlTemplate, repository);
-      try {
-        if (!existsSync(path)) {
-          const partial = `${path}.partial-${process.pid}`;
-          rmSync(partial, { recursive: true, force: true });
-          mkdirSync(partial, { recursive: true });
-          await this.git(partial, ['init', '--bare', '--quiet']);
-          await this.git(partial, ['remote', 'add', '--mirror=fetch', 'origin', '--', url]);
-          renameSync(partial, path);
-        }
-        log(`fetching ${url}`);
-        await this.git(path, ['fetch', '--prune', '--quiet', 'origin']);
-      } catch (error) {
-        const message = ((error as { stderr?: string }).stderr || (error as Error).message).trim();
-        return `git fetch of ${url} failed: ${message.split('\n').slice(-3).join(' ')}`;
-      }
+      const failure = await this.fetch(path, url, log);
+      if (failure) return failure;
       return (await this.hasCommit(path, sha)) ? null : `commit ${sha} not found in ${url}`;
     });
   }
@@ -102,8 +109,10 @@ export class GitMirrors {
   /** The commit a branch points to after a fetch, or null when there is no such branch. */
   async resolveBranch(repository: string, branch: string): Promise<string | null> {
     const path = this.mirrorPath(repository);
-    const failure = await this.ensureCommit(repository, '0'.repeat(40), () => undefined);
-    if (failure && !failure.startsWith('commit ')) throw new Error(failure);
+    const failure = await this.exclusive(path, () =>
+      this.fetch(path, renderGitUrl(this.urlTemplate, repository), () => undefined),
+    );
+    if (failure) throw new Error(failure);
     try {
       return (
         (
