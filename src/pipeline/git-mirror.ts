@@ -69,6 +69,9 @@ export class GitMirrors {
         await this.git(partial, ['remote', 'add', '--mirror=fetch', 'origin', '--', url]);
         renameSync(partial, path);
       }
+      // The config may have moved the sources since the mirror was made: every fetch uses the URL
+      // it gives now, never the one the mirror was created with.
+      await this.git(path, ['remote', 'set-url', 'origin', '--', url]);
       log(`fetching ${url}`);
       await this.git(path, ['fetch', '--prune', '--quiet', 'origin']);
       return null;

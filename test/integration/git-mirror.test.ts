@@ -1,0 +1,36 @@
+/** The host-side git mirror against real local bare repositories. */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { GitMirrors } from '../../src/pipeline/git-mirror.js';
+import { gitRoot, LocalRepo } from '../helpers/git-repo.js';
+
+test('every fetch follows the git.url the config gives now, not the one the mirror was made with', async (t) => {
+  const oldRoot = gitRoot();
+  const newRoot = gitRoot();
+  const mirrorRoot = gitRoot();
+  t.after(() => [oldRoot, newRoot, mirrorRoot].forEach((d) => rmSync(d, { recursive: true, force: true })));
+  const before = new LocalRepo(oldRoot, 'acme/os');
+  const first = before.commit('master', { a: '1' });
+  const lines: string[] = [];
+  assert.equal(
+    await new GitMirrors(mirrorRoot, `${oldRoot}/{repository}.git`).ensureCommit('acme/os', first, () => {}),
+    null,
+  );
+
+  // The sources moved: a new host with a commit the old one never had; the old one is gone.
+  const after = new LocalRepo(newRoot, 'acme/os');
+  const moved = after.commit('master', { b: '2' });
+  rmSync(oldRoot, { recursive: true, force: true });
+  const mirrors = new GitMirrors(mirrorRoot, `${newRoot}/{repository}.git`);
+  assert.equal(await mirrors.ensureCommit('acme/os', moved, (l) => lines.push(l)), null);
+  assert.deepEqual(lines, [`fetching ${newRoot}/acme/os.git`]);
+  const remote = execFileSync('git', ['remote', 'get-url', 'origin'], {
+    cwd: mirrors.mirrorPath('acme/os'),
+    encoding: 'utf8',
+  }).trim();
+  assert.equal(remote, join(newRoot, 'acme/os.git'));
+  assert.equal(await mirrors.resolveBranch('acme/os', 'master'), moved);
+});
