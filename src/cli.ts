@@ -6,6 +6,7 @@ import { describeConfig } from './config/describe-config.js';
 import { collectGarbage } from './artifacts/retention.js';
 import { DockerExecutor } from './executor/docker/docker-executor.js';
 import { serviceInstance } from './config/service-instance.js';
+import { setUpHooks } from './forge/github/webhook-setup.js';
 import { createService } from './service.js';
 import { openStore } from './store/open-store.js';
 
@@ -131,6 +132,39 @@ program
     } finally {
       await store.close();
     }
+  });
+
+const githubCommand = program.command('github').description('set up the GitHub side');
+githubCommand
+  .command('hooks')
+  .description(
+    'create or fix the push webhook of every configured repository (needs github.token and public_url)',
+  )
+  .option('--dry-run', 'print what would change, change nothing')
+  .option('--rotate-secret', 'write the secret again on hooks that exist (GitHub never shows it back)')
+  .action(async (options: { dryRun?: boolean; rotateSecret?: boolean }) => {
+    const config = load(program.opts().config);
+    if (!config.github.token) fail('github.token (env GITHUB_TOKEN) is needed to manage webhooks');
+    const host = new URL(config.publicUrl).hostname;
+    if (/^(localhost|127\.|\[::1\]$|0\.0\.0\.0$)/.test(host)) {
+      fail(`public_url is ${config.publicUrl}: set it to the address GitHub reaches this service at`);
+    }
+    const changes = await setUpHooks({
+      token: config.github.token,
+      apiUrl: config.github.apiUrl,
+      publicUrl: config.publicUrl,
+      secret: config.token,
+      repositories: [...config.rules.keys()],
+      dryRun: options.dryRun,
+      rotateSecret: options.rotateSecret,
+    });
+    const verb = options.dryRun ? { create: 'would create', update: 'would update' } : {};
+    for (const change of changes) {
+      const action = (verb as Record<string, string>)[change.action] ?? change.action;
+      process.stdout.write(`${change.repository}: ${action} ${change.url} (${change.detail})\n`);
+    }
+    if (!config.token) process.stdout.write('note: no webhook secret is set (TOKEN): hooks are unsigned\n');
+    if (changes.some((c) => c.action === 'error')) process.exit(1);
   });
 
 await program.parseAsync(process.argv);
