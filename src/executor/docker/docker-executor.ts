@@ -40,15 +40,17 @@ export class DockerExecutor implements Executor {
   /**
    * `instance` names this service (see serviceInstance()), so that two services sharing one
    * engine never remove each other's containers as leftovers.
+   * `timeouts` are the deadlines of Engine API calls (tests shorten them).
    */
   constructor(
     private readonly docker: Docker = new Docker(),
     private readonly instance = 'default',
+    private readonly timeouts: typeof ENGINE_TIMEOUTS = ENGINE_TIMEOUTS,
   ) {}
 
   async ping(): Promise<void> {
     try {
-      await withTimeout('ping', ENGINE_TIMEOUTS.call, () => this.docker.ping());
+      await withTimeout('ping', this.timeouts.call, () => this.docker.ping());
     } catch (error) {
       throw new ExecutorUnavailable(`Docker engine not reachable: ${(error as Error).message}`);
     }
@@ -79,7 +81,7 @@ export class DockerExecutor implements Executor {
   }
 
   async listTags(repo: string): Promise<string[]> {
-    const images = await withTimeout('list images', ENGINE_TIMEOUTS.call, (abortSignal) =>
+    const images = await withTimeout('list images', this.timeouts.call, (abortSignal) =>
       this.docker.listImages({ filters: { reference: [repo] }, abortSignal }),
     );
     return images
@@ -90,7 +92,7 @@ export class DockerExecutor implements Executor {
 
   async start(spec: ContainerSpec): Promise<ContainerHandle> {
     const caps = capabilitySets(spec.capAdd ?? []);
-    const container = await withTimeout('create container', ENGINE_TIMEOUTS.call, (abortSignal) =>
+    const container = await withTimeout('create container', this.timeouts.call, (abortSignal) =>
       this.docker.createContainer({
         Image: spec.image,
         Entrypoint: [],
@@ -118,7 +120,7 @@ export class DockerExecutor implements Executor {
     );
     const handle = { id: container.id, buildId: spec.buildId };
     try {
-      await withTimeout('start container', ENGINE_TIMEOUTS.call, (abortSignal) =>
+      await withTimeout('start container', this.timeouts.call, (abortSignal) =>
         container.start({ abortSignal }),
       );
     } catch (error) {
@@ -135,7 +137,7 @@ export class DockerExecutor implements Executor {
   async exec(handle: ContainerHandle, command: string, options: ExecOptions): Promise<number> {
     const container = this.docker.getContainer(handle.id);
     if (options.signal?.aborted) return 137;
-    const exec = await withTimeout('exec create', ENGINE_TIMEOUTS.call, (abortSignal) =>
+    const exec = await withTimeout('exec create', this.timeouts.call, (abortSignal) =>
       container.exec({
         // The engine reads stdout and stderr from two pipes and reorders them (FACTS: lines
         // displaced by up to 150 places); on one pipe the log is in the order the step printed.
@@ -147,7 +149,7 @@ export class DockerExecutor implements Executor {
         abortSignal,
       }),
     );
-    const stream = await withTimeout('exec start', ENGINE_TIMEOUTS.call, (abortSignal) =>
+    const stream = await withTimeout('exec start', this.timeouts.call, (abortSignal) =>
       exec.start({ hijack: true, stdin: false, abortSignal }),
     );
     let outputError: unknown = null;
@@ -161,7 +163,7 @@ export class DockerExecutor implements Executor {
       }
     });
     const onAbort = () => {
-      withTimeout('kill', ENGINE_TIMEOUTS.call, (abortSignal) => container.kill({ abortSignal })).catch(
+      withTimeout('kill', this.timeouts.call, (abortSignal) => container.kill({ abortSignal })).catch(
         () => undefined,
       );
       stream.destroy();
@@ -189,7 +191,7 @@ export class DockerExecutor implements Executor {
   private async exitCode(exec: Docker.Exec): Promise<number> {
     const deadline = Date.now() + STREAM_END_GRACE_MS;
     for (;;) {
-      const info = await withTimeout('exec inspect', ENGINE_TIMEOUTS.call, (abortSignal) =>
+      const info = await withTimeout('exec inspect', this.timeouts.call, (abortSignal) =>
         exec.inspect({ abortSignal }),
       );
       if (!info.Running && typeof info.ExitCode === 'number') return info.ExitCode;
@@ -207,12 +209,12 @@ export class DockerExecutor implements Executor {
     const colon = image.lastIndexOf(':');
     const repo = colon > image.lastIndexOf('/') ? image.slice(0, colon) : image;
     const tag = colon > image.lastIndexOf('/') ? image.slice(colon + 1) : 'latest';
-    const previous = await withTimeout('image inspect', ENGINE_TIMEOUTS.call, () =>
+    const previous = await withTimeout('image inspect', this.timeouts.call, () =>
       this.docker.getImage(image).inspect(),
     )
       .then((info) => info.Id)
       .catch(() => null);
-    const result = (await withTimeout('commit', ENGINE_TIMEOUTS.commit, (abortSignal) =>
+    const result = (await withTimeout('commit', this.timeouts.commit, (abortSignal) =>
       this.docker
         .getContainer(handle.id)
         .commit({ repo, tag, changes: 'CMD ["/bin/sh"]', pause: true, abortSignal }),
@@ -220,7 +222,7 @@ export class DockerExecutor implements Executor {
     let replaced: string | null = null;
     if (previous && previous !== result.Id) {
       // The old image is now dangling; an incremental build may still run on it (409), then it stays.
-      replaced = await withTimeout('image remove', ENGINE_TIMEOUTS.remove, (abortSignal) =>
+      replaced = await withTimeout('image remove', this.timeouts.remove, (abortSignal) =>
         this.docker.getImage(previous).remove({ abortSignal }),
       )
         .then(() => previous)
@@ -232,7 +234,7 @@ export class DockerExecutor implements Executor {
   async destroy(handle: ContainerHandle | string): Promise<void> {
     const id = typeof handle === 'string' ? handle : handle.id;
     try {
-      await withTimeout('container remove', ENGINE_TIMEOUTS.remove, (abortSignal) =>
+      await withTimeout('container remove', this.timeouts.remove, (abortSignal) =>
         this.docker.getContainer(id).remove({ force: true, v: true, abortSignal }),
       );
     } catch (error) {
@@ -244,14 +246,14 @@ export class DockerExecutor implements Executor {
   }
 
   async pruneImages(): Promise<number> {
-    const result = await withTimeout('prune images', ENGINE_TIMEOUTS.remove, (abortSignal) =>
+    const result = await withTimeout('prune images', this.timeouts.remove, (abortSignal) =>
       this.docker.pruneImages({ filters: { dangling: ['true'], label: [MANAGED_LABEL] }, abortSignal }),
     );
     return result.ImagesDeleted?.filter((entry) => entry.Deleted).length ?? 0;
   }
 
   async listManaged(): Promise<ManagedContainer[]> {
-    const containers = await withTimeout('list containers', ENGINE_TIMEOUTS.call, (abortSignal) =>
+    const containers = await withTimeout('list containers', this.timeouts.call, (abortSignal) =>
       this.docker.listContainers({
         all: true,
         filters: { label: [MANAGED_LABEL, `${INSTANCE_LABEL}=${this.instance}`] },
