@@ -169,6 +169,8 @@ export class DockerExecutor implements Executor {
       stream.destroy();
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
+    // Aborted while the exec was being created or started: the listener above will never fire.
+    if (options.signal?.aborted) onAbort();
     try {
       await new Promise<void>((resolve) => {
         stream.on('data', (chunk: Buffer) => demuxer.push(chunk));
