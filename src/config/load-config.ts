@@ -113,7 +113,10 @@ function toConfig(data: ParsedConfig, source: string, cwd: string): Config {
       link: rule.link,
       commit: rule.commit,
       timeoutMs: rule.timeout,
-      memoryBytes: rule.memory,
+      memoryBytes: rule.memory ?? data.memory,
+      pidsLimit: rule.pids_limit ?? data.pids_limit,
+      capAdd: rule.cap_add,
+      logMaxBytes: rule.log_max_size ?? data.log_max_size,
       cancelRunning: rule.cancel_running,
     });
   }

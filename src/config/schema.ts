@@ -1,6 +1,12 @@
 /** The YAML config file, validated with zod. Keys are snake_case as users write them. */
 import { z } from 'zod';
 import { parseDuration, parseMemory } from '../domain/duration.js';
+import {
+  DEFAULT_LOG_MAX_BYTES,
+  DEFAULT_MEMORY_BYTES,
+  DEFAULT_PIDS_LIMIT,
+  normaliseCapability,
+} from '../domain/limits.js';
 import { unknownPlaceholders } from '../domain/template.js';
 
 import { REPOSITORY_PATTERN as REPOSITORY } from '../domain/repository.js';
@@ -34,6 +40,13 @@ const memory = z.union([z.number().int().positive(), z.string()]).transform((val
   return bytes;
 });
 
+const pidsLimit = z.number().int().min(16, 'at least 16 (the build shell and its steps need some)');
+
+const capability = z
+  .string()
+  .regex(/^(CAP_)?[A-Z][A-Z_]*$/i, 'a capability name such as NET_RAW')
+  .transform(normaliseCapability);
+
 const absolutePath = z.string().regex(/^\/[^\0]*$/, 'must be an absolute path in the container');
 
 export const ruleSchema = z
@@ -56,6 +69,9 @@ export const ruleSchema = z
     commit: template.regex(/^[a-z0-9{][a-z0-9._/{}-]*(:[A-Za-z0-9._{}-]+)?$/, 'not an image name').optional(),
     timeout: duration.default(45 * 60_000),
     memory: memory.optional(),
+    pids_limit: pidsLimit.optional(),
+    cap_add: z.array(capability).default([]),
+    log_max_size: memory.optional(),
     cancel_running: z.boolean().default(false),
   })
   .strict();
@@ -81,6 +97,9 @@ export const configSchema = z
     requeue_interrupted: z.number().int().min(0).max(10).default(1),
     grace_period: duration.default(30_000),
     debug: z.boolean().default(false),
+    memory: memory.default(DEFAULT_MEMORY_BYTES),
+    pids_limit: pidsLimit.default(DEFAULT_PIDS_LIMIT),
+    log_max_size: memory.default(DEFAULT_LOG_MAX_BYTES),
     git: z
       .object({ url: z.string().min(1).default('https://github.com/{repository}.git') })
       .strict()

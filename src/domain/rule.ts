@@ -14,7 +14,12 @@ export interface BuildRule {
   link?: string;
   commit?: string;
   timeoutMs: number;
-  memoryBytes?: number;
+  /** Limits of the build container and its log (defaults in limits.ts). */
+  memoryBytes: number;
+  pidsLimit: number;
+  /** Capabilities given back from DROPPED_CAPABILITIES (upper case, without `CAP_`). */
+  capAdd: string[];
+  logMaxBytes: number;
   cancelRunning: boolean;
 }
 

@@ -19,7 +19,14 @@ export interface ContainerSpec {
   image: string;
   env: Record<string, string>;
   network: string;
+  /**
+   * Limits; an unset one gets its default from src/domain/limits.ts (limits are never off).
+   * Every container also runs with `no-new-privileges` and without DROPPED_CAPABILITIES.
+   */
   memoryBytes?: number;
+  pidsLimit?: number;
+  /** Capabilities given back (e.g. `NET_RAW`), from the rule's `cap_add`. */
+  capAdd?: string[];
   /** Host directory → container path. */
   binds: { hostPath: string; containerPath: string }[];
   workingDir?: string;
@@ -56,7 +63,12 @@ export interface Executor {
   start(spec: ContainerSpec): Promise<ContainerHandle>;
   /** Extracts a tar stream into the container at `path` (an existing directory, `/` is fine). */
   putArchive(handle: ContainerHandle, path: string, tar: Readable): Promise<void>;
-  /** Runs `sh -c command`; resolves with its exit code. */
+  /**
+   * Runs `sh -c command`; resolves with its exit code. Output reaches `onOutput` frame by frame in
+   * the order the engine sent it. The Docker executor merges stderr into stdout at the source
+   * (`exec 2>&1`), as only one pipe keeps the order the command printed in. Throws (an engine error, not an exit code) when the stream ends
+   * while the command still runs.
+   */
   exec(handle: ContainerHandle, command: string, options: ExecOptions): Promise<number>;
   /** Commits the container as `image` (repo:tag); the image the tag named before is removed if unused. */
   commit(handle: ContainerHandle, image: string): Promise<{ imageId: string; replaced: string | null }>;

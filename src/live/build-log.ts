@@ -1,42 +1,102 @@
 /**
  * One build's log file. Output is written with a synchronous write as each complete line arrives
  * (a crash loses at most the line being written) and published on the bus with its byte offset.
- * stdout and stderr are buffered separately up to a newline so their lines never interleave.
+ * stdout and stderr are buffered separately up to a newline so their lines never interleave
+ * mid-line; complete lines are written in the order they arrive.
+ *
+ * The log is bounded (`maxBytes`) and never throws: it is written from the executor's stream
+ * callbacks, where an exception would take the whole service down. When the cap is reached, or a
+ * write fails (ENOSPC, EIO), it stops writing, remembers why in `failure` and calls `onFailure`
+ * once; the scheduler then fails that build, and only that build.
  */
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { DEFAULT_LOG_MAX_BYTES, formatBytes } from '../domain/limits.js';
 import type { EventBus } from './event-bus.js';
 
 /** A line longer than this is written in pieces rather than held in memory. */
 const MAX_PENDING = 64 * 1024;
 
+export interface BuildLogOptions {
+  /** Bytes of output the log may hold; the marker line that ends a full log comes on top. */
+  maxBytes?: number;
+  /** Called once, with the reason the build fails, when the log stops accepting output. */
+  onFailure?: (reason: string) => void;
+}
+
+function describeError(error: unknown): string {
+  const { code, message } = error as NodeJS.ErrnoException;
+  return code && !message.startsWith(code) ? `${code} ${message}` : message;
+}
+
 export class BuildLog {
-  private readonly fd: number;
+  private fd: number | null = null;
   private offset = 0;
   private readonly pending = new Map<string, Buffer>();
   private closed = false;
+  private readonly maxBytes: number;
+  /** Why the log stopped accepting output; null while it works. */
+  failure: string | null = null;
 
   constructor(
     readonly path: string,
     private readonly buildId: number,
     private readonly bus: EventBus,
+    private readonly options: BuildLogOptions = {},
   ) {
-    mkdirSync(dirname(path), { recursive: true });
-    this.fd = openSync(path, 'a');
+    this.maxBytes = options.maxBytes ?? DEFAULT_LOG_MAX_BYTES;
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      this.fd = openSync(path, 'a');
+    } catch (error) {
+      this.fail(`log write failed: ${describeError(error)}`);
+    }
   }
 
-  private emit(bytes: Buffer): void {
-    if (this.closed || bytes.length === 0) return;
-    writeSync(this.fd, bytes);
+  private fail(reason: string): void {
+    if (this.failure) return;
+    this.failure = reason;
+    this.pending.clear();
+    this.options.onFailure?.(reason);
+  }
+
+  /** Writes all of `bytes` or fails the log; false when nothing more may be written. */
+  private write(bytes: Buffer): boolean {
+    if (this.fd === null) return false;
+    try {
+      let done = 0;
+      while (done < bytes.length) done += writeSync(this.fd, bytes, done);
+    } catch (error) {
+      this.fail(`log write failed: ${describeError(error)}`);
+      return false;
+    }
     // Decoding costs memory and time on logs of hundreds of MB: only when someone is watching.
     if (this.bus.hasLogListeners(this.buildId)) {
       this.bus.publishLog({ buildId: this.buildId, offset: this.offset, text: bytes.toString('utf8') });
     }
     this.offset += bytes.length;
+    return true;
+  }
+
+  private emit(bytes: Buffer): void {
+    if (this.closed || this.failure || bytes.length === 0) return;
+    const room = this.maxBytes - this.offset;
+    if (bytes.length <= room) {
+      this.write(bytes);
+      return;
+    }
+    // What fits is kept, cut at the last line end that fits, so the marker starts a line.
+    const fits = bytes.subarray(0, room);
+    const newline = fits.lastIndexOf(0x0a);
+    if (newline >= 0 && !this.write(fits.subarray(0, newline + 1))) return;
+    const reason = `log limit exceeded (${formatBytes(this.maxBytes)})`;
+    if (this.write(Buffer.from(`\n==> ${reason}: the build is stopped, later output is not kept\n`)))
+      this.fail(reason);
   }
 
   /** Raw output from a stream; complete lines are written now, a partial line waits for its end. */
   output(chunk: Buffer, stream = 'stdout'): void {
+    if (this.failure) return;
     const pending = this.pending.get(stream);
     const data = pending && pending.length > 0 ? Buffer.concat([pending, chunk]) : chunk;
     const lastNewline = data.lastIndexOf(0x0a);
@@ -67,6 +127,12 @@ export class BuildLog {
     if (this.closed) return;
     this.flush();
     this.closed = true;
-    closeSync(this.fd);
+    if (this.fd !== null) {
+      try {
+        closeSync(this.fd);
+      } catch {
+        // A close error (delayed EIO) changes nothing for a log that is done.
+      }
+    }
   }
 }

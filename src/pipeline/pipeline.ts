@@ -14,6 +14,7 @@ import type { BuildLog } from '../live/build-log.js';
 import type { GitMirrors } from './git-mirror.js';
 import { BuildFailure } from './build-failure.js';
 import { resolveImage } from './resolve-image.js';
+import { untilAborted } from './until-aborted.js';
 
 export interface PipelineDeps {
   executor: Executor;
@@ -59,13 +60,14 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
   const values = templateValues(build.repository, build.branch, build.commit);
   let handle: ContainerHandle | null = null;
   let tempDir: string | null = null;
+  let container: Promise<ContainerHandle> | null = null;
   try {
     log.line(
       `==> build #${build.id}: ${build.repository} ${build.refType} ${build.branch} at ${build.commit}`,
     );
     // Fetching the source and starting the container do not depend on each other: do both at once.
     const source = deps.mirrors.ensureCommit(build.repository, build.commit, (l) => log.line(`    ${l}`));
-    const container = (async () => {
+    container = (async () => {
       const image = await resolveImage(deps.executor, deps.rules, rule, build.branch, (l) =>
         log.line(`    ${l}`),
       );
@@ -79,21 +81,26 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
         env: buildEnv(build, rule),
         network: rule.network,
         memoryBytes: rule.memoryBytes,
+        pidsLimit: rule.pidsLimit,
+        capAdd: rule.capAdd,
         binds: [{ hostPath: tempDir, containerPath: '/target' }],
       });
       return handle;
     })();
-    const [fetched, started] = await Promise.allSettled([source, container]);
+    const [fetched, started] = await untilAborted(signal, Promise.allSettled([source, container]));
     if (fetched.status === 'rejected') throw fetched.reason;
     if (fetched.value) throw new BuildFailure(fetched.value);
     if (started.status === 'rejected') throw started.reason;
     checkAborted(signal);
     const running = started.value;
     log.line(`==> source ${build.commit} into ${rule.checkout}`);
-    await deps.executor.putArchive(
-      running,
-      '/',
-      deps.mirrors.archive(build.repository, build.commit, rule.checkout.replace(/^\/+|\/+$/g, '')),
+    await untilAborted(
+      signal,
+      deps.executor.putArchive(
+        running,
+        '/',
+        deps.mirrors.archive(build.repository, build.commit, rule.checkout.replace(/^\/+|\/+$/g, '')),
+      ),
     );
 
     const steps: StepRecord[] = [];
@@ -125,9 +132,13 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
       if (!existsSync(hostArtifact)) throw new BuildFailure(`artifact not found: ${rule.artifact}`);
       const name = renderTemplate(rule.publish, values);
       const link = rule.link ? renderTemplate(rule.link, values) : undefined;
-      await publishArtifact(hostArtifact, deps.kernelTarget, name, link).catch((error: Error) => {
-        throw new BuildFailure(`publishing ${name} failed: ${error.message}`);
-      });
+      checkAborted(signal);
+      await untilAborted(
+        signal,
+        publishArtifact(hostArtifact, deps.kernelTarget, name, link).catch((error: Error) => {
+          throw new BuildFailure(`publishing ${name} failed: ${error.message}`);
+        }),
+      );
       artifact = name;
       log.line(`==> published ${name}${link ? ` (link ${link})` : ''}`);
     }
@@ -136,7 +147,7 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
     if (rule.commit) {
       checkAborted(signal);
       committed = renderTemplate(rule.commit, values).replace(/^[^:]+/, (repo) => repo.toLowerCase());
-      const { replaced } = await deps.executor.commit(running, committed);
+      const { replaced } = await untilAborted(signal, deps.executor.commit(running, committed));
       log.line(
         `==> committed image ${committed}${replaced ? ` (removed previous ${replaced.slice(0, 19)})` : ''}`,
       );
@@ -153,5 +164,12 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
   } finally {
     if (handle) await deps.executor.destroy(handle).catch(() => undefined);
     if (tempDir) await rm(tempDir, { recursive: true, force: true }).catch(() => undefined);
+    if (!handle && container) {
+      // Aborted while the container was still being made: remove it (and its dir) once it exists.
+      void container
+        .then((late) => deps.executor.destroy(late))
+        .catch(() => undefined)
+        .finally(() => tempDir && rm(tempDir, { recursive: true, force: true }).catch(() => undefined));
+    }
   }
 }

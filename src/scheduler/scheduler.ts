@@ -229,7 +229,11 @@ export class Scheduler {
 
   private async execute(build: Build, rule: BuildRule, controller: AbortController): Promise<void> {
     const { store, bus, logger } = this.options;
-    const log = new BuildLog(build.logPath!, build.id, bus);
+    // A full log or a failed log write (ENOSPC, EIO) fails this build, never the service.
+    const log = new BuildLog(build.logPath!, build.id, bus, {
+      maxBytes: rule.logMaxBytes,
+      onFailure: (reason) => controller.abort({ state: 'failed', reason } satisfies Stop),
+    });
     const timeout = setTimeout(
       () =>
         controller.abort({

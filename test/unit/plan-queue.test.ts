@@ -25,6 +25,10 @@ const rule = (repository: string, base?: string) =>
     network: 'none',
     artifact: '/target/k',
     timeoutMs: 1000,
+    memoryBytes: 1024 ** 3,
+    pidsLimit: 256,
+    capAdd: [],
+    logMaxBytes: 1024 ** 2,
     cancelRunning: false,
   }) satisfies BuildRule;
 const rules = new Map([

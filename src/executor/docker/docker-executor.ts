@@ -1,6 +1,7 @@
 /** The Executor on a real Docker engine, through dockerode. */
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
+import { capabilitySets, DEFAULT_MEMORY_BYTES, DEFAULT_PIDS_LIMIT } from '../../domain/limits.js';
 import {
   BUILD_LABEL,
   INSTANCE_LABEL,
@@ -12,9 +13,20 @@ import {
   type Executor,
   type ManagedContainer,
 } from '../executor.js';
+import { ENGINE_TIMEOUTS, withTimeout } from './engine-timeout.js';
+import { FrameDemuxer } from './frame-demuxer.js';
 
 /** Waits for exec without running anything of its own; exits on SIGTERM. */
 const IDLE_COMMAND = ['/bin/sh', '-c', 'trap "exit 0" TERM INT; while :; do sleep 3600 & wait $!; done'];
+
+/**
+ * How long an exec may still show as running after its output stream ended: the engine records
+ * the exit code before it closes the streams, this only absorbs a slow engine.
+ */
+const STREAM_END_GRACE_MS = 2000;
+
+/** Prepended to every step: its stderr goes to the same pipe as its stdout. */
+const MERGE_STDERR = 'exec 2>&1\n';
 
 function statusOf(error: unknown): number | undefined {
   return (error as { statusCode?: number }).statusCode;
@@ -28,15 +40,17 @@ export class DockerExecutor implements Executor {
   /**
    * `instance` names this service (see serviceInstance()), so that two services sharing one
    * engine never remove each other's containers as leftovers.
+   * `timeouts` are the deadlines of Engine API calls (tests shorten them).
    */
   constructor(
     private readonly docker: Docker = new Docker(),
     private readonly instance = 'default',
+    private readonly timeouts: typeof ENGINE_TIMEOUTS = ENGINE_TIMEOUTS,
   ) {}
 
   async ping(): Promise<void> {
     try {
-      await this.docker.ping();
+      await withTimeout('ping', this.timeouts.call, () => this.docker.ping());
     } catch (error) {
       throw new ExecutorUnavailable(`Docker engine not reachable: ${(error as Error).message}`);
     }
@@ -67,7 +81,9 @@ export class DockerExecutor implements Executor {
   }
 
   async listTags(repo: string): Promise<string[]> {
-    const images = await this.docker.listImages({ filters: { reference: [repo] } });
+    const images = await withTimeout('list images', this.timeouts.call, (abortSignal) =>
+      this.docker.listImages({ filters: { reference: [repo] }, abortSignal }),
+    );
     return images
       .flatMap((image) => image.RepoTags ?? [])
       .filter((tag) => tag.startsWith(`${repo}:`))
@@ -75,29 +91,40 @@ export class DockerExecutor implements Executor {
   }
 
   async start(spec: ContainerSpec): Promise<ContainerHandle> {
-    const container = await this.docker.createContainer({
-      Image: spec.image,
-      Entrypoint: [],
-      Cmd: IDLE_COMMAND,
-      Env: envList(spec.env),
-      WorkingDir: spec.workingDir,
-      Labels: {
-        [MANAGED_LABEL]: 'true',
-        [BUILD_LABEL]: String(spec.buildId),
-        [INSTANCE_LABEL]: this.instance,
-      },
-      HostConfig: {
-        NetworkMode: spec.network,
-        Memory: spec.memoryBytes,
-        Binds: spec.binds.map((bind) => `${bind.hostPath}:${bind.containerPath}`),
-        Init: false,
-      },
-    });
+    const caps = capabilitySets(spec.capAdd ?? []);
+    const container = await withTimeout('create container', this.timeouts.call, (abortSignal) =>
+      this.docker.createContainer({
+        Image: spec.image,
+        Entrypoint: [],
+        Cmd: IDLE_COMMAND,
+        Env: envList(spec.env),
+        WorkingDir: spec.workingDir,
+        Labels: {
+          [MANAGED_LABEL]: 'true',
+          [BUILD_LABEL]: String(spec.buildId),
+          [INSTANCE_LABEL]: this.instance,
+        },
+        HostConfig: {
+          NetworkMode: spec.network,
+          Memory: spec.memoryBytes ?? DEFAULT_MEMORY_BYTES,
+          PidsLimit: spec.pidsLimit ?? DEFAULT_PIDS_LIMIT,
+          // setuid binaries a build drops into its image cannot raise its privileges.
+          SecurityOpt: ['no-new-privileges'],
+          CapDrop: caps.drop,
+          CapAdd: caps.add,
+          Binds: spec.binds.map((bind) => `${bind.hostPath}:${bind.containerPath}`),
+          Init: false,
+        },
+        abortSignal,
+      }),
+    );
     const handle = { id: container.id, buildId: spec.buildId };
     try {
-      await container.start();
+      await withTimeout('start container', this.timeouts.call, (abortSignal) =>
+        container.start({ abortSignal }),
+      );
     } catch (error) {
-      await this.destroy(handle);
+      await this.destroy(handle).catch(() => undefined);
       throw error;
     }
     return handle;
@@ -110,26 +137,43 @@ export class DockerExecutor implements Executor {
   async exec(handle: ContainerHandle, command: string, options: ExecOptions): Promise<number> {
     const container = this.docker.getContainer(handle.id);
     if (options.signal?.aborted) return 137;
-    const exec = await container.exec({
-      Cmd: ['sh', '-c', command],
-      Env: envList(options.env ?? {}),
-      WorkingDir: options.workingDir,
-      AttachStdout: true,
-      AttachStderr: true,
+    const exec = await withTimeout('exec create', this.timeouts.call, (abortSignal) =>
+      container.exec({
+        // The engine reads stdout and stderr from two pipes and reorders them (FACTS: lines
+        // displaced by up to 150 places); on one pipe the log is in the order the step printed.
+        Cmd: ['sh', '-c', `${MERGE_STDERR}${command}`],
+        Env: envList(options.env ?? {}),
+        WorkingDir: options.workingDir,
+        AttachStdout: true,
+        AttachStderr: true,
+        abortSignal,
+      }),
+    );
+    const stream = await withTimeout('exec start', this.timeouts.call, (abortSignal) =>
+      exec.start({ hijack: true, stdin: false, abortSignal }),
+    );
+    let outputError: unknown = null;
+    const demuxer = new FrameDemuxer((payload, kind) => {
+      try {
+        options.onOutput(payload, kind);
+      } catch (error) {
+        // A throwing consumer ends this exec with an error; it must not escape a stream event.
+        outputError ??= error;
+        stream.destroy();
+      }
     });
-    const stream = await exec.start({ hijack: true, stdin: false });
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    stdout.on('data', (chunk: Buffer) => options.onOutput(chunk, 'stdout'));
-    stderr.on('data', (chunk: Buffer) => options.onOutput(chunk, 'stderr'));
-    this.docker.modem.demuxStream(stream, stdout, stderr);
     const onAbort = () => {
-      container.kill().catch(() => undefined);
+      withTimeout('kill', this.timeouts.call, (abortSignal) => container.kill({ abortSignal })).catch(
+        () => undefined,
+      );
       stream.destroy();
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
+    // Aborted while the exec was being created or started: the listener above will never fire.
+    if (options.signal?.aborted) onAbort();
     try {
       await new Promise<void>((resolve) => {
+        stream.on('data', (chunk: Buffer) => demuxer.push(chunk));
         stream.on('end', resolve);
         stream.on('close', resolve);
         stream.on('error', () => resolve());
@@ -138,8 +182,26 @@ export class DockerExecutor implements Executor {
       options.signal?.removeEventListener('abort', onAbort);
     }
     if (options.signal?.aborted) return 137;
-    const info = await exec.inspect();
-    return info.ExitCode ?? 137;
+    if (outputError) throw outputError;
+    return this.exitCode(exec);
+  }
+
+  /**
+   * The exit code once the output stream has ended. A stream that ends while the command still
+   * runs was cut (engine restarted, connection dropped): that is an engine error, not the step's.
+   */
+  private async exitCode(exec: Docker.Exec): Promise<number> {
+    const deadline = Date.now() + STREAM_END_GRACE_MS;
+    for (;;) {
+      const info = await withTimeout('exec inspect', this.timeouts.call, (abortSignal) =>
+        exec.inspect({ abortSignal }),
+      );
+      if (!info.Running && typeof info.ExitCode === 'number') return info.ExitCode;
+      if (Date.now() >= deadline) {
+        throw new Error('the output stream of the step ended while the step was still running');
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 
   async commit(
@@ -149,20 +211,22 @@ export class DockerExecutor implements Executor {
     const colon = image.lastIndexOf(':');
     const repo = colon > image.lastIndexOf('/') ? image.slice(0, colon) : image;
     const tag = colon > image.lastIndexOf('/') ? image.slice(colon + 1) : 'latest';
-    const previous = await this.docker
-      .getImage(image)
-      .inspect()
+    const previous = await withTimeout('image inspect', this.timeouts.call, () =>
+      this.docker.getImage(image).inspect(),
+    )
       .then((info) => info.Id)
       .catch(() => null);
-    const result = (await this.docker
-      .getContainer(handle.id)
-      .commit({ repo, tag, changes: 'CMD ["/bin/sh"]', pause: true })) as { Id: string };
+    const result = (await withTimeout('commit', this.timeouts.commit, (abortSignal) =>
+      this.docker
+        .getContainer(handle.id)
+        .commit({ repo, tag, changes: 'CMD ["/bin/sh"]', pause: true, abortSignal }),
+    )) as { Id: string };
     let replaced: string | null = null;
     if (previous && previous !== result.Id) {
       // The old image is now dangling; an incremental build may still run on it (409), then it stays.
-      replaced = await this.docker
-        .getImage(previous)
-        .remove()
+      replaced = await withTimeout('image remove', this.timeouts.remove, (abortSignal) =>
+        this.docker.getImage(previous).remove({ abortSignal }),
+      )
         .then(() => previous)
         .catch(() => null);
     }
@@ -172,7 +236,9 @@ export class DockerExecutor implements Executor {
   async destroy(handle: ContainerHandle | string): Promise<void> {
     const id = typeof handle === 'string' ? handle : handle.id;
     try {
-      await this.docker.getContainer(id).remove({ force: true, v: true });
+      await withTimeout('container remove', this.timeouts.remove, (abortSignal) =>
+        this.docker.getContainer(id).remove({ force: true, v: true, abortSignal }),
+      );
     } catch (error) {
       const status = statusOf(error);
       if (status === 404) return;
@@ -182,15 +248,20 @@ export class DockerExecutor implements Executor {
   }
 
   async pruneImages(): Promise<number> {
-    const result = await this.docker.pruneImages({ filters: { dangling: ['true'], label: [MANAGED_LABEL] } });
+    const result = await withTimeout('prune images', this.timeouts.remove, (abortSignal) =>
+      this.docker.pruneImages({ filters: { dangling: ['true'], label: [MANAGED_LABEL] }, abortSignal }),
+    );
     return result.ImagesDeleted?.filter((entry) => entry.Deleted).length ?? 0;
   }
 
   async listManaged(): Promise<ManagedContainer[]> {
-    const containers = await this.docker.listContainers({
-      all: true,
-      filters: { label: [MANAGED_LABEL, `${INSTANCE_LABEL}=${this.instance}`] },
-    });
+    const containers = await withTimeout('list containers', this.timeouts.call, (abortSignal) =>
+      this.docker.listContainers({
+        all: true,
+        filters: { label: [MANAGED_LABEL, `${INSTANCE_LABEL}=${this.instance}`] },
+        abortSignal,
+      }),
+    );
     return containers.map((c) => {
       const label = c.Labels[BUILD_LABEL];
       return { id: c.Id, buildId: label && /^\d+$/.test(label) ? Number(label) : null };

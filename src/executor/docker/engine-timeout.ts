@@ -1,0 +1,44 @@
+/**
+ * Every Engine API call has a deadline: a wedged engine (or socket) must fail the build with an
+ * engine error, never hold it, its cancel and the service's shutdown forever. Exec output streams
+ * are not bounded here: they run as long as the step, which the build's timeout bounds.
+ */
+export const ENGINE_TIMEOUTS = {
+  /** inspect, create, kill, exec create/start/inspect. */
+  call: 60_000,
+  /** Removing a container deletes its writable layer, which can be large. */
+  remove: 5 * 60_000,
+  /** Committing copies the container's changes into an image layer (GBs for a full build). */
+  commit: 15 * 60_000,
+};
+
+export class EngineTimeout extends Error {
+  constructor(what: string, ms: number) {
+    super(`Docker engine did not answer ${what} within ${ms / 1000}s`);
+    this.name = 'EngineTimeout';
+  }
+}
+
+/**
+ * Runs `call` with a signal that aborts the request at the deadline (dockerode's `abortSignal`),
+ * and gives up on it then even if the request ignores the signal.
+ */
+export async function withTimeout<T>(
+  what: string,
+  ms: number,
+  call: (abortSignal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      reject(new EngineTimeout(what, ms));
+    }, ms);
+  });
+  try {
+    return await Promise.race([call(controller.signal), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
