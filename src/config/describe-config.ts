@@ -19,6 +19,7 @@ export function describeConfig(config: Config): string {
         ...(rule.commit ? { commit: rule.commit } : {}),
         timeout: formatDuration(rule.timeoutMs),
         ...(rule.memoryBytes ? { memory: rule.memoryBytes } : {}),
+        artifact_max_size: rule.artifactMaxBytes,
         cancel_running: rule.cancelRunning,
       },
     ]),

@@ -114,6 +114,7 @@ function toConfig(data: ParsedConfig, source: string, cwd: string): Config {
       commit: rule.commit,
       timeoutMs: rule.timeout,
       memoryBytes: rule.memory,
+      artifactMaxBytes: rule.artifact_max_size ?? data.artifact_max_size,
       cancelRunning: rule.cancel_running,
     });
   }

@@ -34,6 +34,8 @@ const memory = z.union([z.number().int().positive(), z.string()]).transform((val
   return bytes;
 });
 
+export const DEFAULT_ARTIFACT_MAX_SIZE = 2 * 1024 ** 3;
+
 const absolutePath = z.string().regex(/^\/[^\0]*$/, 'must be an absolute path in the container');
 
 export const ruleSchema = z
@@ -48,7 +50,7 @@ export const ruleSchema = z
     network: z.string().min(1).default('bridge'),
     artifact: absolutePath
       .refine((p) => p.startsWith('/target/') && !p.split('/').includes('..'), {
-        message: 'must be a file under /target (the bind-mounted output directory)',
+        message: "must be a file under /target (the build container's output directory)",
       })
       .default('/target/vmlinuz.efi'),
     publish: fileName.optional(),
@@ -56,6 +58,8 @@ export const ruleSchema = z
     commit: template.regex(/^[a-z0-9{][a-z0-9._/{}-]*(:[A-Za-z0-9._{}-]+)?$/, 'not an image name').optional(),
     timeout: duration.default(45 * 60_000),
     memory: memory.optional(),
+    /** Overrides the global `artifact_max_size` for this repository. */
+    artifact_max_size: memory.optional(),
     cancel_running: z.boolean().default(false),
   })
   .strict();
@@ -80,6 +84,8 @@ export const configSchema = z
     concurrency: z.number().int().min(1).max(64).default(1),
     requeue_interrupted: z.number().int().min(0).max(10).default(1),
     grace_period: duration.default(30_000),
+    /** Largest artifact copied out of a build container; a larger one fails the build. */
+    artifact_max_size: memory.default(DEFAULT_ARTIFACT_MAX_SIZE),
     debug: z.boolean().default(false),
     git: z
       .object({ url: z.string().min(1).default('https://github.com/{repository}.git') })

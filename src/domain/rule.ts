@@ -15,6 +15,8 @@ export interface BuildRule {
   commit?: string;
   timeoutMs: number;
   memoryBytes?: number;
+  /** Largest artifact accepted (rule's `artifact_max_size`, else the global one). */
+  artifactMaxBytes: number;
   cancelRunning: boolean;
 }
 

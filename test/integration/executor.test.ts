@@ -30,7 +30,6 @@ it('Docker: a service lists (and so removes at start) only the containers it mad
     image: TEST_IMAGE,
     env: {},
     network: 'none',
-    binds: [],
   });
   try {
     assert.ok(!(await mine.listManaged()).some((c) => c.id === handle.id));
