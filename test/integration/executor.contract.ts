@@ -1,6 +1,6 @@
 /** The Executor contract: the Docker executor and the fake both pass it. */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -45,10 +45,15 @@ export function executorContract(name: string, setup: () => Promise<ContractSetu
     });
     after(async () => {
       await s.cleanup?.();
+      for (const dir of stagingDirs) rmSync(dir, { recursive: true, force: true });
     });
     const start = (env: Record<string, string> = {}, volumes: string[] = []) =>
       s.executor.start({ buildId: ++buildId, image: s.image, env, network: 'none', volumes });
-    const staging = () => join(mkdtempSync(join(tmpdir(), 'ab-copy-')), 'out');
+    const stagingDirs: string[] = [];
+    const staging = () => {
+      stagingDirs.push(mkdtempSync(join(tmpdir(), 'ab-copy-')));
+      return join(stagingDirs.at(-1)!, 'out');
+    };
 
     it('answers ping and knows its image', async () => {
       await s.executor.ping();
