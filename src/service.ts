@@ -6,6 +6,7 @@ import { pino, type Logger } from 'pino';
 import type { Config } from './config/config.js';
 import { DockerExecutor } from './executor/docker/docker-executor.js';
 import type { Executor } from './executor/executor.js';
+import { removeStaleTemporaries } from './artifacts/publish-artifact.js';
 import { collectGarbage, type GcResult } from './artifacts/retention.js';
 import { CommitStatusReporter } from './forge/github/commit-status.js';
 import { buildApp } from './http/app.js';
@@ -43,6 +44,9 @@ export async function createService(config: Config, options: ServiceOptions = {}
     await mkdir(dir, { recursive: true });
   }
   const logger = options.logger ?? pino({ level: config.debug ? 'debug' : 'info' });
+  // Before any build of this process can publish: what is there now was left by a killed one.
+  const stale = await removeStaleTemporaries(config.kernelTarget);
+  if (stale.length > 0) logger.info({ files: stale }, 'removed temporary kernel copies left by a stop');
   const store = await openStore(config.databaseUrl);
   const executor = options.executor ?? new DockerExecutor(undefined, serviceInstance(config));
   const bus = new EventBus();

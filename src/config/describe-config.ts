@@ -22,6 +22,7 @@ export function describeConfig(config: Config): string {
         pids_limit: rule.pidsLimit,
         ...(rule.capAdd.length ? { cap_add: rule.capAdd } : {}),
         log_max_size: rule.logMaxBytes,
+        artifact_max_size: rule.artifactMaxBytes,
         cancel_running: rule.cancelRunning,
       },
     ]),

@@ -117,6 +117,7 @@ function toConfig(data: ParsedConfig, source: string, cwd: string): Config {
       pidsLimit: rule.pids_limit ?? data.pids_limit,
       capAdd: rule.cap_add,
       logMaxBytes: rule.log_max_size ?? data.log_max_size,
+      artifactMaxBytes: rule.artifact_max_size ?? data.artifact_max_size,
       cancelRunning: rule.cancel_running,
     });
   }

@@ -46,6 +46,7 @@ const capability = z
   .string()
   .regex(/^(CAP_)?[A-Z][A-Z_]*$/i, 'a capability name such as NET_RAW')
   .transform(normaliseCapability);
+export const DEFAULT_ARTIFACT_MAX_SIZE = 2 * 1024 ** 3;
 
 const absolutePath = z.string().regex(/^\/[^\0]*$/, 'must be an absolute path in the container');
 
@@ -61,7 +62,7 @@ export const ruleSchema = z
     network: z.string().min(1).default('bridge'),
     artifact: absolutePath
       .refine((p) => p.startsWith('/target/') && !p.split('/').includes('..'), {
-        message: 'must be a file under /target (the bind-mounted output directory)',
+        message: "must be a file under /target (the build container's output directory)",
       })
       .default('/target/vmlinuz.efi'),
     publish: fileName.optional(),
@@ -72,6 +73,8 @@ export const ruleSchema = z
     pids_limit: pidsLimit.optional(),
     cap_add: z.array(capability).default([]),
     log_max_size: memory.optional(),
+    /** Overrides the global `artifact_max_size` for this repository. */
+    artifact_max_size: memory.optional(),
     cancel_running: z.boolean().default(false),
   })
   .strict();
@@ -96,6 +99,8 @@ export const configSchema = z
     concurrency: z.number().int().min(1).max(64).default(1),
     requeue_interrupted: z.number().int().min(0).max(10).default(1),
     grace_period: duration.default(30_000),
+    /** Largest artifact copied out of a build container; a larger one fails the build. */
+    artifact_max_size: memory.default(DEFAULT_ARTIFACT_MAX_SIZE),
     debug: z.boolean().default(false),
     memory: memory.default(DEFAULT_MEMORY_BYTES),
     pids_limit: pidsLimit.default(DEFAULT_PIDS_LIMIT),

@@ -26,3 +26,15 @@ export function parseMemory(text: string): number | null {
   const bytes = Number(match[1]) * factor;
   return bytes > 0 ? bytes : null;
 }
+
+/** Bytes as people read limits: `2 GiB`, `512 MiB`, `64 KiB`, or `1000 bytes`. */
+export function formatSize(bytes: number): string {
+  for (const [unit, factor] of [
+    ['GiB', 1024 ** 3],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+  ] as const) {
+    if (bytes >= factor && bytes % factor === 0) return `${bytes / factor} ${unit}`;
+  }
+  return `${bytes} bytes`;
+}

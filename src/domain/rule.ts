@@ -20,6 +20,8 @@ export interface BuildRule {
   /** Capabilities given back from DROPPED_CAPABILITIES (upper case, without `CAP_`). */
   capAdd: string[];
   logMaxBytes: number;
+  /** Largest artifact accepted (rule's `artifact_max_size`, else the global one). */
+  artifactMaxBytes: number;
   cancelRunning: boolean;
 }
 

@@ -3,9 +3,14 @@
  * tests (fake/fake-executor.ts); both pass test/integration/executor.contract.ts.
  *
  * Call order for one build:
- *   ping → resolveImage/listTags → start → putArchive → exec (once per step) → commit? → destroy
+ *   ping → resolveImage/listTags → start → putArchive → exec (once per step) → copyFileOut?
+ *   → commit? → destroy
  * `destroy` runs on success, failure and cancel alike; it and `removeOrphans` are idempotent
- * (a second call, or a call for a container that is already gone, succeeds).
+ * (a second call, or a call for a container that is already gone, succeeds). `copyFileOut` changes
+ * nothing in the container and may be called any number of times.
+ *
+ * Nothing a build leaves is ever reached through a host path: the container shares no directory
+ * with the host, and files leave it only through `copyFileOut` (the engine's archive API).
  */
 import type { Readable } from 'node:stream';
 
@@ -27,8 +32,11 @@ export interface ContainerSpec {
   pidsLimit?: number;
   /** Capabilities given back (e.g. `NET_RAW`), from the rule's `cap_add`. */
   capAdd?: string[];
-  /** Host directory → container path. */
-  binds: { hostPath: string; containerPath: string }[];
+  /**
+   * Container paths that start empty in every container, stay out of committed images and are
+   * shared with nothing (anonymous engine volumes, removed with the container): `/target`.
+   */
+  volumes?: string[];
   workingDir?: string;
 }
 
@@ -45,6 +53,28 @@ export interface ExecOptions {
   onOutput: (chunk: Buffer, stream: OutputStream) => void;
   /** Aborting kills the container, so the command ends at once. */
   signal?: AbortSignal;
+}
+
+export interface CopyOutOptions {
+  /** A file larger than this is refused; reading stops as soon as it is passed. */
+  maxBytes: number;
+  /** Aborting ends the copy at once (the partial destination is removed). */
+  signal?: AbortSignal;
+}
+
+/** Why `copyFileOut` refused a path. */
+export type RefusedKind =
+  'missing' | 'symlink' | 'fifo' | 'device' | 'directory' | 'not-regular' | 'empty' | 'too-large';
+
+/** The build left something other than a regular, non-empty file within the limit. */
+export class FileRefused extends Error {
+  constructor(
+    readonly kind: RefusedKind,
+    readonly path: string,
+  ) {
+    super(`${path}: refused (${kind})`);
+    this.name = 'FileRefused';
+  }
 }
 
 export interface ManagedContainer {
@@ -70,6 +100,20 @@ export interface Executor {
    * while the command still runs.
    */
   exec(handle: ContainerHandle, command: string, options: ExecOptions): Promise<number>;
+  /**
+   * Copies the regular file at `path` out of the container into the host file `destination`
+   * (created exclusively, mode 0600), through the engine's archive API. `path` is resolved inside
+   * the container's own root: symlinks in its parent directories are followed there, never on
+   * the host; a symlink as the last part is refused, not followed. Throws FileRefused (and leaves
+   * no `destination`) for a missing path, a symlink, FIFO, device node, directory, an empty file,
+   * or one larger than `maxBytes`; resolves with the number of bytes written.
+   */
+  copyFileOut(
+    handle: ContainerHandle,
+    path: string,
+    destination: string,
+    options: CopyOutOptions,
+  ): Promise<{ bytes: number }>;
   /** Commits the container as `image` (repo:tag); the image the tag named before is removed if unused. */
   commit(handle: ContainerHandle, image: string): Promise<{ imageId: string; replaced: string | null }>;
   destroy(handle: ContainerHandle | string): Promise<void>;

@@ -2,7 +2,6 @@
  * Runs one build: source at the exact commit → container → steps → artifact → commit → cleanup.
  * Cleanup (container removed, temp dir deleted) runs on success, failure and cancel alike.
  */
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { publishArtifact } from '../artifacts/publish-artifact.js';
@@ -15,6 +14,7 @@ import type { GitMirrors } from './git-mirror.js';
 import { BuildFailure } from './build-failure.js';
 import { resolveImage } from './resolve-image.js';
 import { untilAborted } from './until-aborted.js';
+import { stageArtifact } from './stage-artifact.js';
 
 export interface PipelineDeps {
   executor: Executor;
@@ -40,6 +40,8 @@ export interface BuildOutcome {
 }
 
 export const TEMP_PREFIX = 'autobuilder-build-';
+/** The build's output directory: an empty volume in its container, shared with nothing. */
+export const OUTPUT_DIRECTORY = '/target';
 
 function buildEnv(build: Build, rule: BuildRule): Record<string, string> {
   return {
@@ -83,7 +85,7 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
         memoryBytes: rule.memoryBytes,
         pidsLimit: rule.pidsLimit,
         capAdd: rule.capAdd,
-        binds: [{ hostPath: tempDir, containerPath: '/target' }],
+        volumes: [OUTPUT_DIRECTORY],
       });
       return handle;
     })();
@@ -128,17 +130,18 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
     // A rule that publishes needs its artifact; one that only commits an image does not.
     let artifact: string | null = null;
     if (rule.publish) {
-      const hostArtifact = join(tempDir!, rule.artifact.slice('/target/'.length));
-      if (!existsSync(hostArtifact)) throw new BuildFailure(`artifact not found: ${rule.artifact}`);
+      checkAborted(signal);
+      // Staged in the service's own temp dir: only the engine ever read the container's file.
+      const staged = join(tempDir!, 'artifact');
+      const bytes = await stageArtifact(deps.executor, running, rule, staged, signal);
+      log.line(`==> artifact ${rule.artifact}: ${bytes} bytes`);
+      checkAborted(signal);
       const name = renderTemplate(rule.publish, values);
       const link = rule.link ? renderTemplate(rule.link, values) : undefined;
-      checkAborted(signal);
-      await untilAborted(
-        signal,
-        publishArtifact(hostArtifact, deps.kernelTarget, name, link).catch((error: Error) => {
-          throw new BuildFailure(`publishing ${name} failed: ${error.message}`);
-        }),
-      );
+      await publishArtifact(staged, deps.kernelTarget, name, { link, signal }).catch((error: Error) => {
+        checkAborted(signal);
+        throw new BuildFailure(`publishing ${name} failed: ${error.message}`);
+      });
       artifact = name;
       log.line(`==> published ${name}${link ? ` (link ${link})` : ''}`);
     }

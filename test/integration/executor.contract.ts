@@ -1,12 +1,12 @@
 /** The Executor contract: the Docker executor and the fake both pass it. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { pack } from 'tar-stream';
-import type { ContainerHandle, Executor } from '../../src/executor/executor.js';
+import { pack, type Header } from 'tar-stream';
+import { FileRefused, type ContainerHandle, type Executor } from '../../src/executor/executor.js';
 
 export interface ContractSetup {
   executor: Executor;
@@ -16,9 +16,13 @@ export interface ContractSetup {
   cleanup?: () => Promise<void>;
 }
 
-function tarOf(files: Record<string, string>): Readable {
+function tarOf(
+  files: Record<string, string>,
+  special: (Partial<Header> & { name: string })[] = [],
+): Readable {
   const archive = pack();
   for (const [name, content] of Object.entries(files)) archive.entry({ name }, content);
+  for (const header of special) archive.entry(header);
   archive.finalize();
   return archive as unknown as Readable;
 }
@@ -41,11 +45,15 @@ export function executorContract(name: string, setup: () => Promise<ContractSetu
     });
     after(async () => {
       await s.cleanup?.();
+      for (const dir of stagingDirs) rmSync(dir, { recursive: true, force: true });
     });
-    const start = (
-      binds: { hostPath: string; containerPath: string }[] = [],
-      env: Record<string, string> = {},
-    ) => s.executor.start({ buildId: ++buildId, image: s.image, env, network: 'none', binds });
+    const start = (env: Record<string, string> = {}, volumes: string[] = []) =>
+      s.executor.start({ buildId: ++buildId, image: s.image, env, network: 'none', volumes });
+    const stagingDirs: string[] = [];
+    const staging = () => {
+      stagingDirs.push(mkdtempSync(join(tmpdir(), 'ab-copy-')));
+      return join(stagingDirs.at(-1)!, 'out');
+    };
 
     it('answers ping and knows its image', async () => {
       await s.executor.ping();
@@ -53,7 +61,7 @@ export function executorContract(name: string, setup: () => Promise<ContractSetu
     });
 
     it('runs commands, streams their output and returns their exit codes', async () => {
-      const handle = await start([], { GREETING: 'hello' });
+      const handle = await start({ GREETING: 'hello' });
       try {
         assert.deepEqual(await run(s.executor, handle, 'echo $GREETING'), { code: 0, out: 'hello\n' });
         assert.equal((await run(s.executor, handle, 'echo out && exit 3')).code, 3);
@@ -62,14 +70,109 @@ export function executorContract(name: string, setup: () => Promise<ContractSetu
       }
     });
 
-    it('places a tar archive into the container and writes to a bound host directory', async () => {
-      const host = mkdtempSync(join(tmpdir(), 'ab-bind-'));
-      const handle = await start([{ hostPath: host, containerPath: '/target' }]);
+    it('places a tar archive into the container; a volume starts empty and is not committed', async () => {
+      const handle = await start({}, ['/target']);
       try {
         await s.executor.putArchive(handle, '/', tarOf({ 'src/hello.txt': 'from tar\n' }));
         assert.deepEqual(await run(s.executor, handle, 'cat /src/hello.txt'), { code: 0, out: 'from tar\n' });
         assert.equal((await run(s.executor, handle, 'echo kernel > /target/vmlinuz.efi')).code, 0);
-        assert.equal(readFileSync(join(host, 'vmlinuz.efi'), 'utf8'), 'kernel\n');
+        await s.executor.commit(handle, `${s.commitRepo}:volume`);
+      } finally {
+        await s.executor.destroy(handle);
+      }
+      const next = await s.executor.start({
+        buildId: ++buildId,
+        image: `${s.commitRepo}:volume`,
+        env: {},
+        network: 'none',
+        volumes: ['/target'],
+      });
+      try {
+        assert.equal((await run(s.executor, next, 'cat /src/hello.txt')).code, 0, 'the layer was committed');
+        assert.notEqual(
+          (await run(s.executor, next, 'cat /target/vmlinuz.efi')).code,
+          0,
+          'the volume was not',
+        );
+      } finally {
+        await s.executor.destroy(next);
+      }
+    });
+
+    it('copies a regular file out of the container, resolving its path inside the container', async () => {
+      const handle = await start({}, ['/target']);
+      try {
+        assert.equal((await run(s.executor, handle, 'echo kernel > /target/vmlinuz.efi')).code, 0);
+        const destination = staging();
+        const copied = await s.executor.copyFileOut(handle, '/target/vmlinuz.efi', destination, {
+          maxBytes: 7,
+        });
+        assert.deepEqual(copied, { bytes: 7 });
+        assert.equal(readFileSync(destination, 'utf8'), 'kernel\n');
+        assert.equal(statSync(destination).mode & 0o777, 0o600);
+        // A symlinked parent directory leads to the container's /etc, never the host's.
+        await s.executor.putArchive(
+          handle,
+          '/',
+          tarOf({}, [{ name: 'out/d', type: 'symlink', linkname: '/etc' }]),
+        );
+        assert.equal((await run(s.executor, handle, 'echo container-own > /etc/own')).code, 0);
+        const own = staging();
+        await s.executor.copyFileOut(handle, '/out/d/own', own, { maxBytes: 1024 });
+        assert.equal(readFileSync(own, 'utf8'), 'container-own\n');
+      } finally {
+        await s.executor.destroy(handle);
+      }
+    });
+
+    it('refuses what is not a regular, non-empty file within the limit, leaving no file', async () => {
+      const handle = await start();
+      try {
+        await s.executor.putArchive(
+          handle,
+          '/',
+          tarOf({ 'out/empty': '', 'out/big': 'twelve bytes', 'out/dir/inside': 'xx' }, [
+            { name: 'out/link', type: 'symlink', linkname: '/etc/passwd' },
+            { name: 'out/fifo', type: 'fifo', mode: 0o644 },
+            { name: 'out/null', type: 'character-device', devmajor: 1, devminor: 3, mode: 0o666 },
+            { name: 'out/dir/', type: 'directory', mode: 0o755 },
+          ]),
+        );
+        const cases: [string, string][] = [
+          ['/out/link', 'symlink'],
+          ['/out/fifo', 'fifo'],
+          ['/out/null', 'device'],
+          ['/out/dir', 'directory'],
+          ['/out/empty', 'empty'],
+          ['/out/big', 'too-large'],
+          ['/out/missing', 'missing'],
+        ];
+        for (const [path, kind] of cases) {
+          const destination = staging();
+          await assert.rejects(
+            s.executor.copyFileOut(handle, path, destination, { maxBytes: 11 }),
+            (error: unknown) => error instanceof FileRefused && error.kind === kind && error.path === path,
+            `${path} is refused as ${kind}`,
+          );
+          assert.equal(existsSync(destination), false, `${path}: nothing is left behind`);
+        }
+      } finally {
+        await s.executor.destroy(handle);
+      }
+    });
+
+    it('an aborted copy rejects and leaves no file', async () => {
+      const handle = await start();
+      try {
+        assert.equal((await run(s.executor, handle, 'echo kernel > /out.efi')).code, 0);
+        const destination = staging();
+        await assert.rejects(
+          s.executor.copyFileOut(handle, '/out.efi', destination, {
+            maxBytes: 1024,
+            signal: AbortSignal.abort(),
+          }),
+        );
+        assert.equal(existsSync(destination), false);
       } finally {
         await s.executor.destroy(handle);
       }
@@ -86,7 +189,6 @@ export function executorContract(name: string, setup: () => Promise<ContractSetu
         image: `${s.commitRepo}:contract`,
         env: {},
         network: 'none',
-        binds: [],
       });
       try {
         assert.deepEqual(await run(s.executor, next, 'cat /state/file'), { code: 0, out: 'kept\n' });

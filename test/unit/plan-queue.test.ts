@@ -24,6 +24,7 @@ const rule = (repository: string, base?: string) =>
     env: {},
     network: 'none',
     artifact: '/target/k',
+    artifactMaxBytes: 1024,
     timeoutMs: 1000,
     memoryBytes: 1024 ** 3,
     pidsLimit: 256,

@@ -239,7 +239,7 @@ describe('Scheduler', () => {
     });
     await first.close();
     const executor = new FakeExecutor();
-    await executor.start({ buildId: b.id, image: 'fake/base:latest', env: {}, network: 'none', binds: [] });
+    await executor.start({ buildId: b.id, image: 'fake/base:latest', env: {}, network: 'none' });
     const second = await harness(
       { 'acme/full': FULL },
       { executor, home: first.home, gitRoot: first.gitRoot },

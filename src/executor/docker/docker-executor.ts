@@ -6,15 +6,18 @@ import {
   BUILD_LABEL,
   INSTANCE_LABEL,
   ExecutorUnavailable,
+  FileRefused,
   MANAGED_LABEL,
   type ContainerHandle,
   type ContainerSpec,
+  type CopyOutOptions,
   type ExecOptions,
   type Executor,
   type ManagedContainer,
 } from '../executor.js';
-import { ENGINE_TIMEOUTS, withTimeout } from './engine-timeout.js';
+import { ENGINE_TIMEOUTS, idleDeadline, withTimeout } from './engine-timeout.js';
 import { FrameDemuxer } from './frame-demuxer.js';
+import { readFileEntry } from '../read-file-entry.js';
 
 /** Waits for exec without running anything of its own; exits on SIGTERM. */
 const IDLE_COMMAND = ['/bin/sh', '-c', 'trap "exit 0" TERM INT; while :; do sleep 3600 & wait $!; done'];
@@ -112,7 +115,14 @@ export class DockerExecutor implements Executor {
           SecurityOpt: ['no-new-privileges'],
           CapDrop: caps.drop,
           CapAdd: caps.add,
-          Binds: spec.binds.map((bind) => `${bind.hostPath}:${bind.containerPath}`),
+          // Anonymous volumes: fresh for each container, not committed, not on any host path we use.
+          Mounts: (spec.volumes ?? []).map((target) => ({
+            Type: 'volume' as const,
+            Source: '',
+            Target: target,
+            // Typed as if labels and a driver were required; the engine needs neither.
+            VolumeOptions: { NoCopy: true } as Docker.MountSettings['VolumeOptions'],
+          })),
           Init: false,
         },
         abortSignal,
@@ -201,6 +211,45 @@ export class DockerExecutor implements Executor {
         throw new Error('the output stream of the step ended while the step was still running');
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  async copyFileOut(
+    handle: ContainerHandle,
+    path: string,
+    destination: string,
+    options: CopyOutOptions,
+  ): Promise<{ bytes: number }> {
+    const deadline = idleDeadline(`copying ${path}`, this.timeouts.call, options.signal);
+    try {
+      let archive: Readable;
+      try {
+        // The engine resolves `path` in the container's root and sends a symlink as a symlink.
+        archive = (await this.docker
+          .getContainer(handle.id)
+          .getArchive({ path, abortSignal: deadline.signal })) as Readable;
+      } catch (error) {
+        if (statusOf(error) === 404 && /could not find the file/i.test((error as Error).message))
+          throw new FileRefused('missing', path);
+        throw deadline.timedOut() ?? error;
+      }
+      deadline.progress();
+      // Aborting the request alone may leave a response stream that never ends: end it too.
+      const onAbort = () => archive.destroy(deadline.timedOut() ?? new Error('copy aborted'));
+      deadline.signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        return await readFileEntry(archive, path, destination, {
+          maxBytes: options.maxBytes,
+          signal: deadline.signal,
+          onData: deadline.progress,
+        });
+      } catch (error) {
+        throw deadline.timedOut() ?? error;
+      } finally {
+        deadline.signal.removeEventListener('abort', onAbort);
+      }
+    } finally {
+      deadline.clear();
     }
   }
 

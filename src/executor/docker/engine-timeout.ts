@@ -1,7 +1,9 @@
 /**
  * Every Engine API call has a deadline: a wedged engine (or socket) must fail the build with an
  * engine error, never hold it, its cancel and the service's shutdown forever. Exec output streams
- * are not bounded here: they run as long as the step, which the build's timeout bounds.
+ * are not bounded here: they run as long as the step, which the build's timeout bounds. A copy
+ * out of a container gets an idle deadline, renewed on progress, so a large copy may take as long
+ * as it keeps moving.
  */
 export const ENGINE_TIMEOUTS = {
   /** inspect, create, kill, exec create/start/inspect. */
@@ -41,4 +43,39 @@ export async function withTimeout<T>(
   } finally {
     clearTimeout(timer);
   }
+}
+
+export interface IdleDeadline {
+  /** Fires when the caller's signal does, or when no progress was reported for `ms`. */
+  signal: AbortSignal;
+  progress(): void;
+  /** The EngineTimeout when the deadline (not the caller) aborted. */
+  timedOut(): EngineTimeout | null;
+  clear(): void;
+}
+
+export function idleDeadline(what: string, ms: number, signal?: AbortSignal): IdleDeadline {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  let timeout: EngineTimeout | null = null;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      timeout = new EngineTimeout(what, ms);
+      controller.abort(timeout);
+    }, ms);
+  };
+  const forward = () => controller.abort(signal?.reason);
+  if (signal?.aborted) forward();
+  else signal?.addEventListener('abort', forward, { once: true });
+  arm();
+  return {
+    signal: controller.signal,
+    progress: arm,
+    timedOut: () => timeout,
+    clear() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', forward);
+    },
+  };
 }

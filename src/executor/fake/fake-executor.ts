@@ -1,29 +1,45 @@
 /**
  * An in-memory Executor for fast scheduler and pipeline tests. It understands a tiny shell:
  * commands joined by `&&` or `;`, each one of `echo TEXT`, `echo TEXT > PATH`, `cat PATH`,
- * `sleep SECONDS`, `exit N`, `true`, `false`. Paths under a bind go to the real host directory.
+ * `sleep SECONDS`, `exit N`, `true`, `false`. Files live in memory, per container; a tar put in
+ * keeps its entries' types (symlinks, FIFOs, devices), so copyFileOut meets what a build can leave.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, posix } from 'node:path';
+import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
-import { extract } from 'tar-stream';
+import { extract, pack, type Header } from 'tar-stream';
 import {
   ExecutorUnavailable,
+  FileRefused,
   type ContainerHandle,
   type ContainerSpec,
+  type CopyOutOptions,
   type ExecOptions,
   type Executor,
   type ManagedContainer,
 } from '../executor.js';
+import { readFileEntry } from '../read-file-entry.js';
+
+/** One path in a fake container: its tar header (type, mode, link target) and its content. */
+interface FakeEntry {
+  header: Partial<Header> & { name: string };
+  content: Buffer;
+}
+
+type FakeFiles = Map<string, FakeEntry>;
 
 interface FakeContainer {
   spec: ContainerSpec;
-  files: Map<string, Buffer>;
+  files: FakeFiles;
   killed: boolean;
 }
 
+const regularFile = (name: string, content: Buffer): FakeEntry => ({
+  header: { name, type: 'file', mode: 0o644, size: content.length },
+  content,
+});
+
 export class FakeExecutor implements Executor {
-  readonly images = new Map<string, Map<string, Buffer>>();
+  readonly images = new Map<string, FakeFiles>();
   readonly containers = new Map<string, FakeContainer>();
   /** Every command exec'd, in order, for assertions. */
   readonly executed: { buildId: number; command: string }[] = [];
@@ -71,7 +87,8 @@ export class FakeExecutor implements Executor {
       const chunks: Buffer[] = [];
       stream.on('data', (c: unknown) => chunks.push(c as Buffer));
       stream.on('end', () => {
-        if (header.type === 'file') container.files.set(posix.join(path, header.name), Buffer.concat(chunks));
+        const at = posix.join(path, header.name).replace(/(.)\/+$/, '$1');
+        container.files.set(at, { header: { ...header }, content: Buffer.concat(chunks) });
         next();
       });
     });
@@ -83,26 +100,47 @@ export class FakeExecutor implements Executor {
     });
   }
 
-  private hostPath(container: FakeContainer, path: string): string | null {
-    for (const bind of container.spec.binds) {
-      if (path.startsWith(`${bind.containerPath}/`))
-        return join(bind.hostPath, path.slice(bind.containerPath.length + 1));
-    }
-    return null;
-  }
-
   private write(container: FakeContainer, path: string, content: Buffer): void {
-    const host = this.hostPath(container, path);
-    if (host) {
-      mkdirSync(dirname(host), { recursive: true });
-      writeFileSync(host, content);
-    } else container.files.set(path, content);
+    container.files.set(path, regularFile(posix.basename(path), content));
   }
 
   private read(container: FakeContainer, path: string): Buffer | null {
-    const host = this.hostPath(container, path);
-    if (host) return existsSync(host) ? readFileSync(host) : null;
-    return container.files.get(path) ?? null;
+    const entry = container.files.get(this.resolve(container, path) ?? '');
+    return entry?.header.type === 'file' ? entry.content : null;
+  }
+
+  /** Follows symlinks in the parent directories inside the container, as the engine does. */
+  private resolve(container: FakeContainer, path: string): string | null {
+    let parts = posix.normalize(path).split('/').filter(Boolean);
+    for (let hops = 0, i = 0; i < parts.length - 1; i++) {
+      const entry = container.files.get(`/${parts.slice(0, i + 1).join('/')}`);
+      if (entry?.header.type !== 'symlink') continue;
+      if (++hops > 40) return null;
+      const target = entry.header.linkname ?? '';
+      const base = target.startsWith('/') ? target : posix.join('/', ...parts.slice(0, i), target);
+      parts = posix
+        .normalize(posix.join(base, ...parts.slice(i + 1)))
+        .split('/')
+        .filter(Boolean);
+      i = -1;
+    }
+    return `/${parts.join('/')}`;
+  }
+
+  async copyFileOut(
+    handle: ContainerHandle,
+    path: string,
+    destination: string,
+    options: CopyOutOptions,
+  ): Promise<{ bytes: number }> {
+    const container = this.container(handle);
+    const resolved = this.resolve(container, path);
+    const entry = resolved ? container.files.get(resolved) : undefined;
+    if (!entry) throw new FileRefused('missing', path);
+    const archive = pack();
+    archive.entry({ ...entry.header, name: posix.basename(path), size: entry.content.length }, entry.content);
+    archive.finalize();
+    return readFileEntry(archive as unknown as Readable, path, destination, options);
   }
 
   async exec(handle: ContainerHandle, command: string, options: ExecOptions): Promise<number> {
@@ -157,7 +195,11 @@ export class FakeExecutor implements Executor {
     image: string,
   ): Promise<{ imageId: string; replaced: string | null }> {
     const replaced = this.images.has(image) ? image : null;
-    this.images.set(image, new Map(this.container(handle).files));
+    const { spec, files } = this.container(handle);
+    // Volumes are not committed, as on the engine.
+    const inVolume = (path: string) =>
+      (spec.volumes ?? []).some((v) => path === v || path.startsWith(`${v}/`));
+    this.images.set(image, new Map([...files].filter(([path]) => !inVolume(path))));
     return { imageId: `sha256:fake-${this.nextId++}`, replaced };
   }
 
