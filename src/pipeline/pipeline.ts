@@ -56,7 +56,7 @@ function checkAborted(signal: AbortSignal): void {
 
 export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<BuildOutcome> {
   const { build, rule, log, signal } = ctx;
-  const values = templateValues(build.repository, build.branch, build.commit);
+  const values = templateValues(build.repository, build.refType, build.branch, build.commit);
   let handle: ContainerHandle | null = null;
   let tempDir: string | null = null;
   try {
@@ -66,7 +66,7 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
     // Fetching the source and starting the container do not depend on each other: do both at once.
     const source = deps.mirrors.ensureCommit(build.repository, build.commit, (l) => log.line(`    ${l}`));
     const container = (async () => {
-      const image = await resolveImage(deps.executor, deps.rules, rule, build.branch, (l) =>
+      const image = await resolveImage(deps.executor, deps.rules, rule, build, (l) =>
         log.line(`    ${l}`),
       );
       log.line(`==> image ${image}`);
