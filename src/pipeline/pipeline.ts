@@ -66,9 +66,7 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
     // Fetching the source and starting the container do not depend on each other: do both at once.
     const source = deps.mirrors.ensureCommit(build.repository, build.commit, (l) => log.line(`    ${l}`));
     const container = (async () => {
-      const image = await resolveImage(deps.executor, deps.rules, rule, build, (l) =>
-        log.line(`    ${l}`),
-      );
+      const image = await resolveImage(deps.executor, deps.rules, rule, build, (l) => log.line(`    ${l}`));
       log.line(`==> image ${image}`);
       checkAborted(signal);
       await mkdir(deps.tmpDirectory, { recursive: true });

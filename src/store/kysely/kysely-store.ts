@@ -2,7 +2,7 @@
  * The Store on kysely: one set of queries for SQLite (sqlite/sqlite-store.ts) and PostgreSQL
  * (postgres/postgres-store.ts), migrated on open.
  */
-import { Kysely, Migrator, type Selectable, type Updateable } from 'kysely';
+import { Kysely, Migrator, type Selectable, type Transaction, type Updateable } from 'kysely';
 import {
   BUILD_STATES,
   FINAL_STATES,
@@ -10,7 +10,9 @@ import {
   type BuildState,
   type NewBuild,
 } from '../../domain/build.js';
+import { answeringBuild } from '../../domain/push-replay.js';
 import type { BuildPatch, CreatedBuild, Delivery, HistoryPage, Store } from '../store.js';
+import { pushHistory } from './push-history.js';
 import { migrations, type Dialect } from './migrations.js';
 import type { BuildsTable, Database, DeliveriesTable } from './schema.js';
 
@@ -82,9 +84,16 @@ export class KyselyStore implements Store {
     if (error) throw error;
   }
 
+  /**
+   * Serialises createBuild per ref where the database does not already: SQLite runs one
+   * transaction at a time; PostgreSQL overrides this with an advisory lock.
+   */
+  protected async lockRef(_trx: Transaction<Database>, _key: string): Promise<void> {}
+
   async createBuild(input: NewBuild): Promise<CreatedBuild> {
     return this.db.transaction().execute(async (trx) => {
       const now = this.now().toISOString();
+      await this.lockRef(trx, `${input.repository} ${input.refType} ${input.branch}`);
       if (input.deliveryId) {
         // Claim the delivery id first. A concurrent transaction with the same id waits on this row
         // (PostgreSQL) or runs after this one (SQLite), then finds the build made here.
@@ -107,15 +116,18 @@ export class KyselyStore implements Store {
             .selectAll()
             .where('delivery_id', '=', input.deliveryId)
             .executeTakeFirstOrThrow();
-          if (seen.build_id != null) {
-            const row = await trx
-              .selectFrom('builds')
-              .selectAll()
-              .where('id', '=', seen.build_id)
-              .executeTakeFirstOrThrow();
-            return { build: toBuild(row), created: false, superseded: [] };
-          }
+          if (seen.build_id != null) return this.answer(trx, seen.build_id);
           // Ignored before (say, its repository was not configured yet): it builds now.
+        }
+      }
+      if (input.push) {
+        const answering = answeringBuild(
+          { ...input.push, commit: input.commit },
+          await pushHistory(trx, input, input.push.bodySha256),
+        );
+        if (answering !== null) {
+          if (input.deliveryId) await this.linkDelivery(trx, input.deliveryId, answering);
+          return this.answer(trx, answering);
         }
       }
       const row = await trx
@@ -130,6 +142,7 @@ export class KyselyStore implements Store {
           state: 'queued',
           pusher: input.pusher,
           delivery_id: input.deliveryId,
+          body_sha256: input.push?.bodySha256 ?? null,
           commits: JSON.stringify(input.commits),
           steps: '[]',
           retry_of: input.retryOf ?? null,
@@ -138,13 +151,7 @@ export class KyselyStore implements Store {
         })
         .returningAll()
         .executeTakeFirstOrThrow();
-      if (input.deliveryId) {
-        await trx
-          .updateTable('deliveries')
-          .set({ outcome: 'build', build_id: row.id, reason: null })
-          .where('delivery_id', '=', input.deliveryId)
-          .execute();
-      }
+      if (input.deliveryId) await this.linkDelivery(trx, input.deliveryId, row.id);
       const superseded = await trx
         .updateTable('builds')
         .set({ state: 'superseded', reason: `superseded by #${row.id}`, finished_at: now })
@@ -157,6 +164,23 @@ export class KyselyStore implements Store {
         .execute();
       return { build: toBuild(row), created: true, superseded: superseded.map(toBuild) };
     });
+  }
+
+  private async answer(trx: Transaction<Database>, buildId: number): Promise<CreatedBuild> {
+    const row = await trx
+      .selectFrom('builds')
+      .selectAll()
+      .where('id', '=', buildId)
+      .executeTakeFirstOrThrow();
+    return { build: toBuild(row), created: false, superseded: [] };
+  }
+
+  private async linkDelivery(trx: Transaction<Database>, deliveryId: string, buildId: number): Promise<void> {
+    await trx
+      .updateTable('deliveries')
+      .set({ outcome: 'build', build_id: buildId, reason: null })
+      .where('delivery_id', '=', deliveryId)
+      .execute();
   }
 
   async recordIgnored(deliveryId: string, event: string, reason: string): Promise<Delivery> {
