@@ -63,6 +63,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       kernelTarget: config.kernelTarget,
       tmpDirectory: config.tmpDirectory,
       rules: config.rules,
+      store,
     },
   });
   const metrics = new Metrics(async () => {

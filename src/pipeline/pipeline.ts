@@ -13,6 +13,7 @@ import type { ContainerHandle, Executor } from '../executor/executor.js';
 import type { BuildLog } from '../live/build-log.js';
 import type { GitMirrors } from './git-mirror.js';
 import { BuildFailure } from './build-failure.js';
+import { nameTakenBy, type PublisherLookup } from './name-owner.js';
 import { resolveImage } from './resolve-image.js';
 
 export interface PipelineDeps {
@@ -21,6 +22,8 @@ export interface PipelineDeps {
   kernelTarget: string;
   tmpDirectory: string;
   rules: Map<string, BuildRule>;
+  /** Who published a kernel name, so a build cannot take another ref's names. */
+  store: PublisherLookup;
 }
 
 export interface RunContext {
@@ -63,6 +66,14 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
     log.line(
       `==> build #${build.id}: ${build.repository} ${build.refType} ${build.branch} at ${build.commit}`,
     );
+    const names = rule.publish ? [rule.publish, rule.link ?? ''].filter(Boolean) : [];
+    const taken = await nameTakenBy(
+      deps.store,
+      deps.kernelTarget,
+      build,
+      names.map((t) => renderTemplate(t, values)),
+    );
+    if (taken) throw new BuildFailure(taken);
     // Fetching the source and starting the container do not depend on each other: do both at once.
     const source = deps.mirrors.ensureCommit(build.repository, build.commit, (l) => log.line(`    ${l}`));
     const container = (async () => {

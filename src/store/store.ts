@@ -49,6 +49,8 @@ export interface Store {
   /** Finished builds, newest first. */
   listHistory(options: { limit: number; before?: number }): Promise<HistoryPage>;
   latestForRef(repository: string, branch: string): Promise<Build | null>;
+  /** The newest build that published the kernel file `artifact` (who owns that name). */
+  latestWithArtifact(artifact: string): Promise<Build | null>;
   /**
    * Moves a build to `to` only when it is in one of `from`; returns the updated build, or null
    * when it was not (someone else moved it first).

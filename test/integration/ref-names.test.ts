@@ -19,6 +19,7 @@ import { pushPayload, webhookHeaders } from '../helpers/webhook.js';
 const SECRET = 'refnames-secret';
 const REPOSITORY = 'zero-os/initramfs';
 const IMAGE_REPO = 'autobuilder-refnames/initramfs';
+const COMPONENT = 'zero-os/core0';
 const MASTER_KERNEL_LINK = 'zero-os-master-generic.efi';
 const BUILD_SCRIPT = [
   'set -e',
@@ -48,6 +49,15 @@ describe('ref names on a real engine', () => {
           publish: 'zero-os-{branch}-generic-{short}.efi',
           link: 'zero-os-{branch}-generic.efi',
         },
+        // The built-in component templates, as a full build to need no base image.
+        [COMPONENT]: {
+          image: TEST_IMAGE,
+          checkout: '/core0',
+          steps: ['sh /core0/build.sh "$AUTOBUILD_BRANCH"'],
+          network: 'none',
+          publish: 'zero-os-{branch}-{name}-{short}.efi',
+          link: 'zero-os-{branch}.efi',
+        },
       },
     });
     await h.listen();
@@ -69,6 +79,12 @@ describe('ref names on a real engine', () => {
     });
     assert.equal(response.status, 202, await response.clone().text());
     return (await response.json()) as { id: number; duplicate?: boolean };
+  }
+
+  async function pushTo(repository: string, refType: RefType, name: string, commit: string): Promise<Build> {
+    const ref = `refs/${refType === 'tag' ? 'tags' : 'heads'}/${name}`;
+    const body = JSON.stringify(pushPayload({ repository, branch: name, ref, commit }));
+    return waitForFinal(h, (await post(body)).id, 120_000);
   }
 
   async function push(refType: RefType, name: string, commit: string, before?: string): Promise<Build> {
@@ -139,6 +155,28 @@ describe('ref names on a real engine', () => {
     const images = await Promise.all(builds.map(async (b) => (await docker.getImage(b.image!).inspect()).Id));
     assert.notEqual(images[0], images[1]);
     assert.ok(full.image!.length - IMAGE_REPO.length - 1 <= 128, 'a valid Docker tag');
+    assert.deepEqual(await masterState(), master);
+  });
+
+  it('a branch of another repository whose link would be the master link is refused, master untouched', async () => {
+    const component = new LocalRepo(h.gitRoot, COMPONENT);
+    // zero-os-{branch}.efi of branch master-generic is zero-os-master-generic.efi.
+    const sha = component.commit('master-generic', { 'build.sh': BUILD_SCRIPT });
+    const build = await pushTo(COMPONENT, 'branch', 'master-generic', sha);
+    assert.equal(build.state, 'failed');
+    assert.equal(
+      build.reason,
+      `name ${MASTER_KERNEL_LINK} belongs to branch master of ${REPOSITORY} (build #${masterBuild.id})`,
+    );
+    assert.deepEqual(await masterState(), master);
+    // The same ref of another repository may share a name (Zero-OS components share zero-os-{branch}.efi).
+    const own = await pushTo(
+      COMPONENT,
+      'branch',
+      'master',
+      component.commit('master', { 'build.sh': BUILD_SCRIPT }),
+    );
+    assert.equal(own.state, 'success', own.reason ?? '');
     assert.deepEqual(await masterState(), master);
   });
 

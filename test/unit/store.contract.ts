@@ -200,6 +200,9 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       );
       assert.equal((await store.latestForRef('acme/lr', 'x'))!.id, latest.id);
       assert.equal(await store.latestForRef('acme/lr', 'nope'), null);
+      const published = await store.transition(latest.id, ['queued'], 'success', { artifact: 'lr-x.efi' });
+      assert.equal((await store.latestWithArtifact('lr-x.efi'))?.id, published!.id);
+      assert.equal(await store.latestWithArtifact('nope.efi'), null);
       const counts = await store.countByState();
       assert.ok(counts.queued >= 1 && counts.success >= 5 && counts.superseded >= 1);
     });

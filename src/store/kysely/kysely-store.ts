@@ -250,6 +250,17 @@ export class KyselyStore implements Store {
     return row ? toBuild(row) : null;
   }
 
+  async latestWithArtifact(artifact: string): Promise<Build | null> {
+    const row = await this.db
+      .selectFrom('builds')
+      .selectAll()
+      .where('artifact', '=', artifact)
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row ? toBuild(row) : null;
+  }
+
   async transition(
     id: number,
     from: readonly BuildState[],
