@@ -21,12 +21,15 @@ export interface PushHistory {
  * - the same body again answers the build it made;
  * - a commit this ref already has a build for answers that build, unless the push moves the ref
  *   from the commit of its latest build (GitHub's `before`): that is a force-push back, not a
- *   replay. A replay's `before` is where the ref was then, not where it is now.
+ *   replay. A replay's `before` is where the ref was then, not where it is now;
+ * - or unless it creates the ref (`before` all zeros): the ref was deleted (deletions make no
+ *   build) and made again at a commit it had before. Its replay is caught by its body.
  */
 export function answeringBuild(push: PushOrigin & { commit: string }, history: PushHistory): number | null {
   if (history.sameBody !== null) return history.sameBody;
   if (history.sameCommit === null) return null;
   const { latest } = history;
   const movesRef = latest !== null && latest.commit !== push.commit && push.before === latest.commit;
-  return movesRef ? null : history.sameCommit;
+  const createsRef = push.before !== null && /^0+$/.test(push.before);
+  return movesRef || createsRef ? null : history.sameCommit;
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { answeringBuild, type PushHistory } from '../../src/domain/push-replay.js';
 
-const [A, B, Z] = ['a'.repeat(40), 'b'.repeat(40), '0'.repeat(40)];
+const [A, B, C, Z] = ['a'.repeat(40), 'b'.repeat(40), 'c'.repeat(40), '0'.repeat(40)];
 
 describe('answeringBuild (replay or new push)', () => {
   const cases: [string, { commit: string; before: string | null }, PushHistory, number | null][] = [
@@ -25,8 +25,8 @@ describe('answeringBuild (replay or new push)', () => {
       2,
     ],
     [
-      'an old body under a new id answers',
-      { commit: A, before: Z },
+      'an unseen old body of a commit the ref built answers',
+      { commit: A, before: C },
       { sameBody: null, sameCommit: 1, latest: { id: 2, commit: B } },
       1,
     ],
@@ -39,6 +39,12 @@ describe('answeringBuild (replay or new push)', () => {
     [
       'a force-push back from the latest builds',
       { commit: A, before: B },
+      { sameBody: null, sameCommit: 1, latest: { id: 2, commit: B } },
+      null,
+    ],
+    [
+      'a ref made again at an old commit builds (deletions make no build)',
+      { commit: A, before: Z },
       { sameBody: null, sameCommit: 1, latest: { id: 2, commit: B } },
       null,
     ],
