@@ -11,8 +11,8 @@
  * - a tag: `tag-` + the branch encoding of its name (`v1.0` → `tag-v1.0`), so tags and branches
  *   never meet: no branch slug starts with `tag-`;
  * - a slug longer than MAX_SLUG_LENGTH keeps its first characters (cut between escapes) and ends
- *   with `_h` + 24 hex digits of the SHA-256 of the whole ref; `_h` never occurs in a slug that was
- *   not cut, so a cut slug cannot equal one that was not.
+ *   with `_h` + 24 hex digits of the SHA-256 of the whole ref. In a slug that was not cut every
+ *   `_` starts `__` or `_` + hex, never `_h`, so a cut slug cannot equal one that was not.
  * `decodeRefSlug` reverses every slug that was not cut (test/unit/ref-slug.test.ts checks both
  * ways over generated refs). Lone UTF-16 surrogates are encoded as their 3-byte WTF-8 form, so the
  * encoding is injective over every JavaScript string, not just well-formed ones.
