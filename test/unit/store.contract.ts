@@ -198,8 +198,12 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       const { build: latest } = await store.createBuild(
         newBuild({ repository: 'acme/lr', branch: 'x', commit: 'c'.repeat(40) }),
       );
-      assert.equal((await store.latestForRef('acme/lr', 'x'))!.id, latest.id);
-      assert.equal(await store.latestForRef('acme/lr', 'nope'), null);
+      const { build: tag } = await store.createBuild(
+        newBuild({ repository: 'acme/lr', refType: 'tag', branch: 'x', commit: 'd'.repeat(40) }),
+      );
+      assert.equal((await store.latestForRef('acme/lr', 'branch', 'x'))!.id, latest.id);
+      assert.equal((await store.latestForRef('acme/lr', 'tag', 'x'))!.id, tag.id);
+      assert.equal(await store.latestForRef('acme/lr', 'branch', 'nope'), null);
       const published = await store.transition(latest.id, ['queued'], 'success', { artifact: 'lr-x.efi' });
       assert.equal((await store.latestWithArtifact('lr-x.efi'))?.id, published!.id);
       assert.equal(await store.latestWithArtifact('nope.efi'), null);

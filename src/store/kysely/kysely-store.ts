@@ -9,6 +9,7 @@ import {
   type Build,
   type BuildState,
   type NewBuild,
+  type RefType,
 } from '../../domain/build.js';
 import { answeringBuild } from '../../domain/push-replay.js';
 import type { BuildPatch, CreatedBuild, Delivery, HistoryPage, Store } from '../store.js';
@@ -190,11 +191,12 @@ export class KyselyStore implements Store {
     return { builds, nextBefore: rows.length > limit ? (builds.at(-1)?.id ?? null) : null };
   }
 
-  async latestForRef(repository: string, branch: string): Promise<Build | null> {
+  async latestForRef(repository: string, refType: RefType, branch: string): Promise<Build | null> {
     const row = await this.db
       .selectFrom('builds')
       .selectAll()
       .where('repository', '=', repository)
+      .where('ref_type', '=', refType)
       .where('branch', '=', branch)
       .orderBy('id', 'desc')
       .limit(1)
