@@ -67,6 +67,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       kernelTarget: config.kernelTarget,
       tmpDirectory: config.tmpDirectory,
       rules: config.rules,
+      store,
     },
   });
   const metrics = new Metrics(async () => {

@@ -21,7 +21,7 @@ export function buildsToPrune(builds: readonly Build[], keep: number): Build[] {
   const seen = new Map<string, number>();
   const prune: Build[] = [];
   for (const build of [...builds].sort((a, b) => b.id - a.id)) {
-    const key = `${build.repository}\0${build.branch}`;
+    const key = `${build.repository}\0${build.refType}\0${build.branch}`;
     const count = (seen.get(key) ?? 0) + 1;
     seen.set(key, count);
     if (count > keep) prune.push(build);

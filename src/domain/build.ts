@@ -66,6 +66,17 @@ export interface Build {
   finishedAt: string | null;
 }
 
+/**
+ * What a push says about itself, so the store can tell a replay from a new push (Store.createBuild).
+ * Manual triggers and rebuilds have none: they always build.
+ */
+export interface PushOrigin {
+  /** The commit the ref pointed to before the push (GitHub's `before`); null when not given. */
+  before: string | null;
+  /** SHA-256 (hex) of the signed body: the same body again is a replay, whatever its delivery id. */
+  bodySha256: string;
+}
+
 /** What a new build is made from: a push, a manual trigger, a rebuild. */
 export type NewBuild = Pick<
   Build,
@@ -73,6 +84,7 @@ export type NewBuild = Pick<
 > & {
   retryOf?: number | null;
   attempt?: number;
+  push?: PushOrigin;
 };
 
 export function shortSha(commit: string): string {

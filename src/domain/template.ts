@@ -1,7 +1,11 @@
 /**
- * Name templates (`zero-os-{branch}-generic-{short}.efi`). Every value put into a name is
- * sanitised to [A-Za-z0-9._-], so a branch like `feature/x` or `../../x` can never become a path.
+ * Name templates (`zero-os-{branch}-generic-{short}.efi`). Every value put into a name is made of
+ * [A-Za-z0-9._-] only, so a branch like `feature/x` or `../../x` can never become a path.
+ * `{branch}` is the ref's slug (domain/ref-slug.ts): injective over (ref type, name), so pushing
+ * `-master`, `@/master`, tag `master` or `émaster` never yields the name `master` gives.
  */
+import type { RefType } from './build.js';
+import { refSlug } from './ref-slug.js';
 
 export interface TemplateValues {
   repository: string;
@@ -32,17 +36,28 @@ export function sanitizeNamePart(value: string): string {
   return cleaned === '' ? '_' : cleaned;
 }
 
-export function templateValues(repository: string, branch: string, commit: string): TemplateValues {
+/** The values of one build's names, each already safe as (part of) a name. */
+export function templateValues(
+  repository: string,
+  refType: RefType,
+  ref: string,
+  commit: string,
+): TemplateValues {
   const [owner = '', name = ''] = repository.split('/');
-  return { repository, owner, name, branch, commit, short: commit.slice(0, 8) };
+  return {
+    repository: sanitizeNamePart(repository),
+    owner: sanitizeNamePart(owner),
+    name: sanitizeNamePart(name),
+    branch: refSlug(refType, ref),
+    commit: sanitizeNamePart(commit),
+    short: sanitizeNamePart(commit.slice(0, 8)),
+  };
 }
 
 /** Unknown placeholders are reported by config validation; here they are left as they are. */
 export function renderTemplate(template: string, values: TemplateValues): string {
   return template.replace(/\{([a-z]+)\}/g, (whole, key: string) =>
-    (TEMPLATE_KEYS as readonly string[]).includes(key)
-      ? sanitizeNamePart(values[key as keyof TemplateValues])
-      : whole,
+    (TEMPLATE_KEYS as readonly string[]).includes(key) ? values[key as keyof TemplateValues] : whole,
   );
 }
 

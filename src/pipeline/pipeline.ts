@@ -12,6 +12,7 @@ import type { ContainerHandle, Executor } from '../executor/executor.js';
 import type { BuildLog } from '../live/build-log.js';
 import type { GitMirrors } from './git-mirror.js';
 import { BuildFailure } from './build-failure.js';
+import { nameTakenBy, type PublisherLookup } from './name-owner.js';
 import { resolveImage } from './resolve-image.js';
 import { untilAborted } from './until-aborted.js';
 import { stageArtifact } from './stage-artifact.js';
@@ -22,6 +23,8 @@ export interface PipelineDeps {
   kernelTarget: string;
   tmpDirectory: string;
   rules: Map<string, BuildRule>;
+  /** Who published a kernel name, so a build cannot take another ref's names. */
+  store: PublisherLookup;
 }
 
 export interface RunContext {
@@ -59,7 +62,7 @@ function checkAborted(signal: AbortSignal): void {
 
 export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<BuildOutcome> {
   const { build, rule, log, signal } = ctx;
-  const values = templateValues(build.repository, build.branch, build.commit);
+  const values = templateValues(build.repository, build.refType, build.branch, build.commit);
   let handle: ContainerHandle | null = null;
   let tempDir: string | null = null;
   let container: Promise<ContainerHandle> | null = null;
@@ -67,12 +70,18 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
     log.line(
       `==> build #${build.id}: ${build.repository} ${build.refType} ${build.branch} at ${build.commit}`,
     );
+    const names = rule.publish ? [rule.publish, rule.link ?? ''].filter(Boolean) : [];
+    const taken = await nameTakenBy(
+      deps.store,
+      deps.kernelTarget,
+      build,
+      names.map((t) => renderTemplate(t, values)),
+    );
+    if (taken) throw new BuildFailure(taken);
     // Fetching the source and starting the container do not depend on each other: do both at once.
     const source = deps.mirrors.ensureCommit(build.repository, build.commit, (l) => log.line(`    ${l}`));
     container = (async () => {
-      const image = await resolveImage(deps.executor, deps.rules, rule, build.branch, (l) =>
-        log.line(`    ${l}`),
-      );
+      const image = await resolveImage(deps.executor, deps.rules, rule, build, (l) => log.line(`    ${l}`));
       log.line(`==> image ${image}`);
       checkAborted(signal);
       await mkdir(deps.tmpDirectory, { recursive: true });
@@ -138,6 +147,9 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
       checkAborted(signal);
       const name = renderTemplate(rule.publish, values);
       const link = rule.link ? renderTemplate(rule.link, values) : undefined;
+      // Again just before writing: another ref's build may have published under a name since.
+      const takenNow = await nameTakenBy(deps.store, deps.kernelTarget, build, link ? [name, link] : [name]);
+      if (takenNow) throw new BuildFailure(takenNow);
       await publishArtifact(staged, deps.kernelTarget, name, { link, signal }).catch((error: Error) => {
         checkAborted(signal);
         throw new BuildFailure(`publishing ${name} failed: ${error.message}`);

@@ -1,7 +1,8 @@
 /** Which image a build's container starts from: the rule's image, or the base build's committed one. */
 import { selectBaseTag, splitImageTemplate } from '../domain/base-image.js';
+import type { Build } from '../domain/build.js';
 import type { BuildRule } from '../domain/rule.js';
-import { renderTemplate, sanitizeNamePart, templateValues } from '../domain/template.js';
+import { renderTemplate, templateValues } from '../domain/template.js';
 import type { Executor } from '../executor/executor.js';
 import { BuildFailure } from './build-failure.js';
 
@@ -9,7 +10,7 @@ export async function resolveImage(
   executor: Executor,
   rules: Map<string, BuildRule>,
   rule: BuildRule,
-  branch: string,
+  ref: Pick<Build, 'refType' | 'branch'>,
   log: (line: string) => void,
 ): Promise<string> {
   if (rule.image) {
@@ -20,8 +21,10 @@ export async function resolveImage(
   const baseRule = rule.base ? rules.get(rule.base) : undefined;
   if (!baseRule?.commit) throw new BuildFailure(`base ${rule.base ?? '?'} has no committed image`);
   const { repo } = splitImageTemplate(baseRule.commit);
-  const imageRepo = renderTemplate(repo, templateValues(baseRule.repository, branch, '')).toLowerCase();
-  const tag = selectBaseTag(sanitizeNamePart(branch), await executor.listTags(imageRepo));
-  if (!tag) throw new BuildFailure(`no base image for ${branch}`);
+  const values = templateValues(baseRule.repository, ref.refType, ref.branch, '');
+  const imageRepo = renderTemplate(repo, values).toLowerCase();
+  // The base's tags are ref slugs like this build's `{branch}` (domain/ref-slug.ts).
+  const tag = selectBaseTag(values.branch, await executor.listTags(imageRepo));
+  if (!tag) throw new BuildFailure(`no base image for ${ref.refType} ${ref.branch}`);
   return `${imageRepo}:${tag}`;
 }

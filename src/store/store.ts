@@ -2,7 +2,7 @@
  * Where builds and webhook deliveries live. SQLite now (sqlite/sqlite-store.ts), PostgreSQL later;
  * both must pass test/unit/store.contract.ts.
  */
-import type { Build, BuildState, NewBuild } from '../domain/build.js';
+import type { Build, BuildState, NewBuild, RefType } from '../domain/build.js';
 
 export interface Delivery {
   deliveryId: string;
@@ -48,7 +48,10 @@ export interface Store {
   listActive(): Promise<Build[]>;
   /** Finished builds, newest first. */
   listHistory(options: { limit: number; before?: number }): Promise<HistoryPage>;
-  latestForRef(repository: string, branch: string): Promise<Build | null>;
+  /** The newest build of a repository's branch or tag (a tag and a branch of one name are two refs). */
+  latestForRef(repository: string, refType: RefType, branch: string): Promise<Build | null>;
+  /** The newest build that published the kernel file `artifact` (who owns that name). */
+  latestWithArtifact(artifact: string): Promise<Build | null>;
   /**
    * Moves a build to `to` only when it is in one of `from`; returns the updated build, or null
    * when it was not (someone else moved it first).

@@ -8,6 +8,8 @@ export interface PushOptions {
   message?: string;
   author?: string;
   ref?: string;
+  /** GitHub's `before`: the commit the ref pointed to (default: all zeros, a new ref). */
+  before?: string;
 }
 
 export function pushPayload(options: PushOptions): Record<string, unknown> {
@@ -19,7 +21,7 @@ export function pushPayload(options: PushOptions): Record<string, unknown> {
   };
   return {
     ref: options.ref ?? `refs/heads/${options.branch}`,
-    before: '0'.repeat(40),
+    before: options.before ?? '0'.repeat(40),
     after: options.commit,
     created: true,
     deleted: false,

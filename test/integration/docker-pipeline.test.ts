@@ -146,8 +146,8 @@ describe('Docker pipeline end to end', () => {
     assert.equal(branchBuild.state, 'success', branchBuild.reason ?? '');
     assert.match(readFileSync(branchBuild.logPath!, 'utf8'), new RegExp(`==> image ${IMAGE_REPO}:master`));
     assert.equal(
-      readlinkSync(join(h.config.kernelTarget, 'zero-os-feature-y.efi')),
-      `zero-os-feature-y-core0-${branchSha.slice(0, 8)}.efi`,
+      readlinkSync(join(h.config.kernelTarget, 'zero-os-feature_2fy.efi')),
+      `zero-os-feature_2fy-core0-${branchSha.slice(0, 8)}.efi`,
     );
     assertClean();
   });
@@ -185,7 +185,7 @@ describe('Docker pipeline end to end', () => {
     assertClean();
     const orphan = new LocalRepo(h.gitRoot, 'acme/orphan');
     const noBase = await push('acme/orphan', 'master', orphan.commit('master', { a: '1' }));
-    assert.equal(noBase.reason, 'no base image for master');
+    assert.equal(noBase.reason, 'no base image for branch master');
     const unknown = await push('acme/steps', 'ghost', 'e'.repeat(40));
     assert.match(unknown.reason ?? '', /^commit e{40} not found in /);
     assertClean();

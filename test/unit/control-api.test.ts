@@ -161,6 +161,8 @@ describe('control API', () => {
       ['/api/builds/99999/log', 404],
       ['/build/history?limit=0', 400],
       ['/build/logs/acme/os/nope', 404],
+      ['/build/logs/acme/os/nope?refType=tag', 404],
+      ['/build/logs/acme/os/nope?refType=bogus', 400],
       ['/kernels/..%2Fetc', 400],
       ['/nowhere', 404],
     ] as const) {

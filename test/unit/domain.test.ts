@@ -33,13 +33,22 @@ describe('sanitizeNamePart', () => {
 });
 
 describe('renderTemplate', () => {
-  const values = templateValues('zero-os/core0', 'feature/x', '0123456789abcdef0123456789abcdef01234567');
-  it('renders the Zero-OS kernel names', () => {
+  const values = templateValues(
+    'zero-os/core0',
+    'branch',
+    'feature/x',
+    '0123456789abcdef0123456789abcdef01234567',
+  );
+  it('renders the Zero-OS kernel names, `{branch}` as the ref slug', () => {
     assert.equal(
       renderTemplate('zero-os-{branch}-{name}-{short}.efi', values),
-      'zero-os-feature-x-core0-01234567.efi',
+      'zero-os-feature_2fx-core0-01234567.efi',
     );
-    assert.equal(renderTemplate('zero-os-{branch}.efi', values), 'zero-os-feature-x.efi');
+    assert.equal(renderTemplate('zero-os-{branch}.efi', values), 'zero-os-feature_2fx.efi');
+    const master = templateValues('zero-os/initramfs', 'branch', 'master', 'f'.repeat(40));
+    assert.equal(renderTemplate('zero-os-{branch}-generic.efi', master), 'zero-os-master-generic.efi');
+    const tag = templateValues('zero-os/initramfs', 'tag', 'v1.0', 'f'.repeat(40));
+    assert.equal(renderTemplate('zero-os/initramfs:{branch}', tag), 'zero-os/initramfs:tag-v1.0');
     assert.equal(renderTemplate('{repository}', values), 'zero-os-core0');
     assert.equal(
       renderTemplate('{owner}:{commit}', values),
@@ -47,9 +56,9 @@ describe('renderTemplate', () => {
     );
   });
   it('never yields a path from a hostile branch', () => {
-    const hostile = templateValues('a/b', '../../etc/passwd', 'f'.repeat(40));
+    const hostile = templateValues('a/b', 'branch', '../../etc/passwd', 'f'.repeat(40));
     assert.ok(!renderTemplate('{branch}', hostile).includes('/'));
-    assert.notEqual(renderTemplate('{branch}', templateValues('a/b', '..', 'f'.repeat(40))), '..');
+    assert.notEqual(renderTemplate('{branch}', templateValues('a/b', 'branch', '..', 'f'.repeat(40))), '..');
   });
   it('reports unknown placeholders', () => {
     assert.deepEqual(unknownPlaceholders('x-{branch}-{nope}-{}'), ['nope', '']);
@@ -61,7 +70,15 @@ describe('selectBaseTag', () => {
     ['master', ['master', 'dev'], 'master'],
     ['dev', ['master', 'dev'], 'dev'],
     ['release-1.2-fix', ['master', 'release', 'release-1.2'], 'release-1.2'],
+    ['feature_2fx', ['master', 'feature'], 'feature'],
     ['feature-x', ['master'], 'master'],
+    // A prefix must end where a name part ends: `m` (anyone's branch) is not master's base.
+    ['master', ['m', 'mast'], null],
+    ['release-1.20', ['master', 'release-1.2'], 'master'],
+    // Tags and branches never stand in for each other by prefix; master stays the fallback.
+    ['tag-v1.0-rc1', ['master', 'tag', 'tag-v1.0'], 'tag-v1.0'],
+    ['tag-v2', ['master', 'tag'], 'master'],
+    ['tag_2dx', ['tag-x', 'tag'], 'tag'],
     ['feature-x', ['dev'], null],
     ['x', [], null],
   ];
@@ -114,6 +131,7 @@ describe('refNameProblem (git check-ref-format)', () => {
     'a~b',
     'a:b',
     'a\\b',
+    'lone\ud800surrogate',
     'x'.repeat(300),
     '',
   ];

@@ -81,6 +81,27 @@ describe('POST /build/:project/hook', () => {
     assert.equal(await countBuilds(), before);
   });
 
+  it('answers an old body replayed under a new delivery id with its build, after a newer push', async () => {
+    const [A, B] = ['6'.repeat(40), '7'.repeat(40)];
+    const oldBody = JSON.stringify(pushPayload({ repository: 'acme/os', branch: 'replayed', commit: A }));
+    const send = async (body: string, delivery: string) =>
+      (await (await post(body, webhookHeaders(body, { secret: SECRET, delivery }))).json()) as {
+        id: number;
+        duplicate?: boolean;
+      };
+    const first = await send(oldBody, 'replay-1');
+    const newer = await send(
+      JSON.stringify(pushPayload({ repository: 'acme/os', branch: 'replayed', commit: B, before: A })),
+      'replay-2',
+    );
+    const before = await countBuilds();
+    const replay = await send(oldBody, 'replay-3');
+    assert.deepEqual([replay.id, replay.duplicate], [first.id, true]);
+    assert.equal(await countBuilds(), before, 'no build queued');
+    assert.equal((await h.service.store.getBuild(newer.id))?.state, 'queued', 'the newer push stands');
+    assert.equal((await h.service.store.findDelivery('replay-3'))?.buildId, first.id);
+  });
+
   it('accepts application/x-www-form-urlencoded payloads', async () => {
     const json = JSON.stringify(
       pushPayload({ repository: 'acme/os', branch: 'form', commit: '2'.repeat(40) }),

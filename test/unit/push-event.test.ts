@@ -18,6 +18,7 @@ describe('parsePush', () => {
         refType: 'branch',
         branch: 'master',
         commit: '0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c',
+        before: '6113728f27ae82c7b1a177c8d03f9e96e0adf246',
         pusher: 'Codertocat',
         commits: 1,
       },

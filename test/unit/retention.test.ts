@@ -10,7 +10,8 @@ import { removeHome, startHarness, waitForFinal } from '../helpers/harness.js';
 
 describe('retention', () => {
   it('keeps the newest N per repository and ref', () => {
-    const b = (id: number, repository: string, branch: string) => ({ id, repository, branch }) as Build;
+    const b = (id: number, repository: string, branch: string, refType = 'branch') =>
+      ({ id, repository, branch, refType }) as Build;
     const builds = [
       b(1, 'a/x', 'm'),
       b(2, 'a/x', 'm'),
@@ -28,6 +29,14 @@ describe('retention', () => {
         .sort(),
       [1, 2],
     );
+  });
+
+  it('counts a tag and a branch of the same name apart', () => {
+    const builds = [
+      { id: 1, repository: 'a/x', refType: 'branch', branch: 'master' },
+      { id: 2, repository: 'a/x', refType: 'tag', branch: 'master' },
+    ] as Build[];
+    assert.deepEqual(buildsToPrune(builds, 1), []);
   });
 
   it('removes old logs and kernels but never the one a link points to', async () => {

@@ -65,10 +65,10 @@ describe('Scheduler', () => {
     const sha = repo.commit('feature/x', { state: 'from-full' });
     const build = await final(h, (await push(h, repo, 'feature/x', sha)).id);
     assert.equal(build.state, 'success', build.reason ?? '');
-    assert.equal(build.artifact, `full-feature-x-${sha.slice(0, 8)}.efi`);
+    assert.equal(build.artifact, `full-feature_2fx-${sha.slice(0, 8)}.efi`);
     assert.equal(readFileSync(join(h.config.kernelTarget, build.artifact!), 'utf8'), `kernel-${sha}\n`);
-    assert.equal(readlinkSync(join(h.config.kernelTarget, 'full-feature-x.efi')), build.artifact);
-    assert.equal(build.image, 'acme/full:feature-x');
+    assert.equal(readlinkSync(join(h.config.kernelTarget, 'full-feature_2fx.efi')), build.artifact);
+    assert.equal(build.image, 'acme/full:feature_2fx');
     const log = readFileSync(build.logPath!, 'utf8');
     assert.match(log, /==> step 1\/2: echo building/);
     assert.match(log, /^building feature\/x$/m);
@@ -140,7 +140,7 @@ describe('Scheduler', () => {
     }
     assert.equal(reasons['acme/step'], 'step 2 (exit 3) exited with code 3');
     assert.equal(reasons['acme/noart'], 'artifact not found: /target/vmlinuz.efi');
-    assert.equal(reasons['acme/inc'], 'no base image for nobase');
+    assert.equal(reasons['acme/inc'], 'no base image for branch nobase');
     const full = new LocalRepo(h.gitRoot, 'acme/full');
     full.commit('master', { a: '1' });
     const unknown = await final(h, (await push(h, full, 'master', 'f'.repeat(40))).id);

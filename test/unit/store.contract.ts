@@ -76,6 +76,65 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.equal((await store.getBuild(branch.id))!.state, 'queued');
     });
 
+    it('answers a replayed push body with the build it made, under any delivery id', async () => {
+      const push = (commit: string, before: string | null, body: string, deliveryId: string) =>
+        store.createBuild(
+          newBuild({ branch: 'replay', commit, deliveryId, push: { before, bodySha256: body } }),
+        );
+      const [A, B] = ['a'.repeat(40), 'b'.repeat(40)];
+      const first = await push(A, '0'.repeat(40), 'body-1', 'r-1');
+      assert.equal(first.created, true);
+      const second = await push(B, A, 'body-2', 'r-2');
+      assert.equal(second.created, true);
+      // The old body again, new delivery id: answers the first build, records nothing new.
+      const replay = await push(A, '0'.repeat(40), 'body-1', 'r-3');
+      assert.equal(replay.created, false);
+      assert.equal(replay.build.id, first.build.id);
+      assert.equal((await store.findDelivery('r-3'))?.buildId, first.build.id);
+      assert.equal((await store.getBuild(second.build.id))!.state, 'queued', 'nothing superseded');
+      // A body never seen, for a commit this ref has a build of, not moving it from where it is.
+      const unseen = await push(A, 'c'.repeat(40), 'body-x', 'r-4');
+      assert.deepEqual([unseen.created, unseen.build.id], [false, first.build.id]);
+      // A force-push back to A (GitHub's `before` is B, the latest) builds A again.
+      const back = await push(A, B, 'body-3', 'r-5');
+      assert.equal(back.created, true);
+      assert.notEqual(back.build.id, first.build.id);
+      // ... and its replay, as well as the replay of the push to B, answer their builds.
+      assert.equal((await push(A, B, 'body-3', 'r-6')).build.id, back.build.id);
+      const replayB = await push(B, A, 'body-2', 'r-7');
+      assert.deepEqual([replayB.created, replayB.build.id], [false, second.build.id]);
+      // A rebuild or manual trigger (no push facts) always builds.
+      assert.equal((await store.createBuild(newBuild({ branch: 'replay', commit: A }))).created, true);
+      // The same commit on another ref, or as a tag, is another push.
+      assert.equal((await push(A, null, 'body-4', 'r-8')).created, false);
+      const tag = await store.createBuild(
+        newBuild({
+          branch: 'replay',
+          refType: 'tag',
+          commit: A,
+          push: { before: null, bodySha256: 'body-5' },
+        }),
+      );
+      assert.equal(tag.created, true);
+    });
+
+    it('makes one build of one commit when pushes of it race', async () => {
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          store.createBuild(
+            newBuild({
+              branch: 'race',
+              commit: 'd'.repeat(40),
+              deliveryId: `race-${i}`,
+              push: { before: null, bodySha256: `race-body-${i}` },
+            }),
+          ),
+        ),
+      );
+      assert.equal(new Set(results.map((r) => r.build.id)).size, 1);
+      assert.equal(results.filter((r) => r.created).length, 1);
+    });
+
     it('supersedes older queued builds of the same ref, not running ones or other refs', async () => {
       const old = (await store.createBuild(newBuild({ branch: 'sup' }))).build;
       const running = (await store.createBuild(newBuild({ branch: 'sup2' }))).build;
@@ -139,8 +198,15 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       const { build: latest } = await store.createBuild(
         newBuild({ repository: 'acme/lr', branch: 'x', commit: 'c'.repeat(40) }),
       );
-      assert.equal((await store.latestForRef('acme/lr', 'x'))!.id, latest.id);
-      assert.equal(await store.latestForRef('acme/lr', 'nope'), null);
+      const { build: tag } = await store.createBuild(
+        newBuild({ repository: 'acme/lr', refType: 'tag', branch: 'x', commit: 'd'.repeat(40) }),
+      );
+      assert.equal((await store.latestForRef('acme/lr', 'branch', 'x'))!.id, latest.id);
+      assert.equal((await store.latestForRef('acme/lr', 'tag', 'x'))!.id, tag.id);
+      assert.equal(await store.latestForRef('acme/lr', 'branch', 'nope'), null);
+      const published = await store.transition(latest.id, ['queued'], 'success', { artifact: 'lr-x.efi' });
+      assert.equal((await store.latestWithArtifact('lr-x.efi'))?.id, published!.id);
+      assert.equal(await store.latestWithArtifact('nope.efi'), null);
       const counts = await store.countByState();
       assert.ok(counts.queued >= 1 && counts.success >= 5 && counts.superseded >= 1);
     });

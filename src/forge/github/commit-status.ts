@@ -111,7 +111,7 @@ export class CommitStatusReporter {
         description: statusDescription(build),
         context: renderTemplate(
           this.options.context,
-          templateValues(build.repository, build.branch, build.commit),
+          templateValues(build.repository, build.refType, build.branch, build.commit),
         ),
       });
     } catch (error) {

@@ -9,6 +9,8 @@ export interface PushEvent {
   refType: RefType;
   branch: string;
   commit: string;
+  /** The commit the ref pointed to before (all zeros for a new ref); null when not given. */
+  before: string | null;
   pusher: string | null;
   commits: PushedCommit[];
 }
@@ -28,6 +30,7 @@ const commitSchema = z.object({
 const pushSchema = z.object({
   ref: z.string().min(1),
   after: z.string().regex(SHA, 'must be a 40 (or 64) character hexadecimal commit id'),
+  before: z.unknown().optional(),
   deleted: z.boolean().optional(),
   repository: z.object({
     full_name: z.string().regex(REPOSITORY_PATTERN, 'must be owner/name'),
@@ -76,6 +79,7 @@ export function parsePush(payload: unknown): PushOutcome {
       refType,
       branch,
       commit: push.after,
+      before: typeof push.before === 'string' && SHA.test(push.before) ? push.before : null,
       pusher: push.pusher?.name?.slice(0, 200) ?? null,
       commits,
     },

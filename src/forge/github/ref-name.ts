@@ -8,6 +8,8 @@ export function refNameProblem(name: string): string | null {
   if (name.length > 255) return 'ref name longer than 255 characters';
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x20\x7f~^:?*[\\]/.test(name)) return 'ref name has a space, control or forbidden character';
+  // A lone surrogate would be stored as U+FFFD by PostgreSQL, turning the ref into another one.
+  if (/\p{Cs}/u.test(name)) return 'ref name is not valid Unicode';
   if (name.includes('..')) return 'ref name contains ".."';
   if (name.includes('@{')) return 'ref name contains "@{"';
   if (name === '@') return 'ref name is "@"';

@@ -1,4 +1,5 @@
 /** `POST /build/:project/hook`: GitHub push webhooks in, queued builds out. */
+import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.js';
 import { ruleKind } from '../../domain/rule.js';
@@ -90,6 +91,13 @@ export function registerHookRoute(app: FastifyInstance, deps: AppDeps): void {
       pusher: push.pusher,
       deliveryId: deliveryId ?? null,
       commits: push.commits,
+      // A replayed body (any delivery id) answers the build it made; see Store.createBuild.
+      push: {
+        before: push.before,
+        bodySha256: createHash('sha256')
+          .update(Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0))
+          .digest('hex'),
+      },
     });
     return reply
       .status(202)

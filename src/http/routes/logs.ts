@@ -26,16 +26,20 @@ export function registerLogRoutes(app: FastifyInstance, deps: AppDeps): void {
     return sendLog(reply, build);
   });
 
-  app.get<{ Params: { owner: string; name: string; '*': string } }>(
+  app.get<{ Params: { owner: string; name: string; '*': string }; Querystring: { refType?: string } }>(
     '/build/logs/:owner/:name/*',
     async (request, reply) => {
       const { owner, name } = request.params;
+      // A tag and a branch of one name are two refs: the tag's log only when asked for.
+      const refType = request.query.refType ?? 'branch';
+      if (refType !== 'branch' && refType !== 'tag')
+        throw new AppError('BAD_REQUEST', 'refType must be "branch" or "tag"');
       const branch = request.params['*'];
       const repository = `${owner}/${name}`;
       if (!isRepositoryName(repository)) throw new AppError('BAD_REQUEST', 'repository must be owner/name');
       if (!branch) throw new AppError('BAD_REQUEST', 'missing branch');
-      const build = await store.latestForRef(repository, branch);
-      if (!build) throw new AppError('NOT_FOUND', `no build of ${repository} ${branch}`);
+      const build = await store.latestForRef(repository, refType, branch);
+      if (!build) throw new AppError('NOT_FOUND', `no build of ${repository} ${refType} ${branch}`);
       return sendLog(reply, build);
     },
   );

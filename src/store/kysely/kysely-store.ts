@@ -2,68 +2,23 @@
  * The Store on kysely: one set of queries for SQLite (sqlite/sqlite-store.ts) and PostgreSQL
  * (postgres/postgres-store.ts), migrated on open.
  */
-import { Kysely, Migrator, type Selectable, type Updateable } from 'kysely';
+import { Kysely, Migrator, type Transaction } from 'kysely';
 import {
   BUILD_STATES,
   FINAL_STATES,
   type Build,
   type BuildState,
   type NewBuild,
+  type RefType,
 } from '../../domain/build.js';
+import { answeringBuild } from '../../domain/push-replay.js';
 import type { BuildPatch, CreatedBuild, Delivery, HistoryPage, Store } from '../store.js';
+import { pushHistory } from './push-history.js';
 import { migrations, type Dialect } from './migrations.js';
-import type { BuildsTable, Database, DeliveriesTable } from './schema.js';
+import { patchColumns, toBuild, toDelivery } from './rows.js';
+import type { Database } from './schema.js';
 
 type Clock = () => Date;
-
-function toBuild(row: Selectable<BuildsTable>): Build {
-  return {
-    id: row.id,
-    project: row.project,
-    repository: row.repository,
-    refType: row.ref_type as Build['refType'],
-    branch: row.branch,
-    commit: row.commit_sha,
-    kind: row.kind as Build['kind'],
-    state: row.state as BuildState,
-    reason: row.reason,
-    pusher: row.pusher,
-    deliveryId: row.delivery_id,
-    commits: JSON.parse(row.commits) as Build['commits'],
-    steps: JSON.parse(row.steps) as Build['steps'],
-    artifact: row.artifact,
-    image: row.image,
-    logPath: row.log_path,
-    retryOf: row.retry_of,
-    attempt: row.attempt,
-    createdAt: row.created_at,
-    startedAt: row.started_at,
-    finishedAt: row.finished_at,
-  };
-}
-
-function toDelivery(row: Selectable<DeliveriesTable>): Delivery {
-  return {
-    deliveryId: row.delivery_id,
-    event: row.event,
-    outcome: row.outcome as Delivery['outcome'],
-    buildId: row.build_id,
-    reason: row.reason,
-    receivedAt: row.received_at,
-  };
-}
-
-function patchColumns(patch: BuildPatch): Updateable<BuildsTable> {
-  const columns: Record<string, unknown> = {};
-  if (patch.reason !== undefined) columns.reason = patch.reason;
-  if (patch.steps !== undefined) columns.steps = JSON.stringify(patch.steps);
-  if (patch.artifact !== undefined) columns.artifact = patch.artifact;
-  if (patch.image !== undefined) columns.image = patch.image;
-  if (patch.logPath !== undefined) columns.log_path = patch.logPath;
-  if (patch.startedAt !== undefined) columns.started_at = patch.startedAt;
-  if (patch.finishedAt !== undefined) columns.finished_at = patch.finishedAt;
-  return columns as Updateable<BuildsTable>;
-}
 
 export class KyselyStore implements Store {
   protected constructor(
@@ -82,9 +37,16 @@ export class KyselyStore implements Store {
     if (error) throw error;
   }
 
+  /**
+   * Serialises createBuild per ref where the database does not already: SQLite runs one
+   * transaction at a time; PostgreSQL overrides this with an advisory lock.
+   */
+  protected async lockRef(_trx: Transaction<Database>, _key: string): Promise<void> {}
+
   async createBuild(input: NewBuild): Promise<CreatedBuild> {
     return this.db.transaction().execute(async (trx) => {
       const now = this.now().toISOString();
+      await this.lockRef(trx, `${input.repository} ${input.refType} ${input.branch}`);
       if (input.deliveryId) {
         // Claim the delivery id first. A concurrent transaction with the same id waits on this row
         // (PostgreSQL) or runs after this one (SQLite), then finds the build made here.
@@ -107,15 +69,18 @@ export class KyselyStore implements Store {
             .selectAll()
             .where('delivery_id', '=', input.deliveryId)
             .executeTakeFirstOrThrow();
-          if (seen.build_id != null) {
-            const row = await trx
-              .selectFrom('builds')
-              .selectAll()
-              .where('id', '=', seen.build_id)
-              .executeTakeFirstOrThrow();
-            return { build: toBuild(row), created: false, superseded: [] };
-          }
+          if (seen.build_id != null) return this.answer(trx, seen.build_id);
           // Ignored before (say, its repository was not configured yet): it builds now.
+        }
+      }
+      if (input.push) {
+        const answering = answeringBuild(
+          { ...input.push, commit: input.commit },
+          await pushHistory(trx, input, input.push.bodySha256),
+        );
+        if (answering !== null) {
+          if (input.deliveryId) await this.linkDelivery(trx, input.deliveryId, answering);
+          return this.answer(trx, answering);
         }
       }
       const row = await trx
@@ -130,6 +95,7 @@ export class KyselyStore implements Store {
           state: 'queued',
           pusher: input.pusher,
           delivery_id: input.deliveryId,
+          body_sha256: input.push?.bodySha256 ?? null,
           commits: JSON.stringify(input.commits),
           steps: '[]',
           retry_of: input.retryOf ?? null,
@@ -138,13 +104,7 @@ export class KyselyStore implements Store {
         })
         .returningAll()
         .executeTakeFirstOrThrow();
-      if (input.deliveryId) {
-        await trx
-          .updateTable('deliveries')
-          .set({ outcome: 'build', build_id: row.id, reason: null })
-          .where('delivery_id', '=', input.deliveryId)
-          .execute();
-      }
+      if (input.deliveryId) await this.linkDelivery(trx, input.deliveryId, row.id);
       const superseded = await trx
         .updateTable('builds')
         .set({ state: 'superseded', reason: `superseded by #${row.id}`, finished_at: now })
@@ -157,6 +117,23 @@ export class KyselyStore implements Store {
         .execute();
       return { build: toBuild(row), created: true, superseded: superseded.map(toBuild) };
     });
+  }
+
+  private async answer(trx: Transaction<Database>, buildId: number): Promise<CreatedBuild> {
+    const row = await trx
+      .selectFrom('builds')
+      .selectAll()
+      .where('id', '=', buildId)
+      .executeTakeFirstOrThrow();
+    return { build: toBuild(row), created: false, superseded: [] };
+  }
+
+  private async linkDelivery(trx: Transaction<Database>, deliveryId: string, buildId: number): Promise<void> {
+    await trx
+      .updateTable('deliveries')
+      .set({ outcome: 'build', build_id: buildId, reason: null })
+      .where('delivery_id', '=', deliveryId)
+      .execute();
   }
 
   async recordIgnored(deliveryId: string, event: string, reason: string): Promise<Delivery> {
@@ -214,12 +191,24 @@ export class KyselyStore implements Store {
     return { builds, nextBefore: rows.length > limit ? (builds.at(-1)?.id ?? null) : null };
   }
 
-  async latestForRef(repository: string, branch: string): Promise<Build | null> {
+  async latestForRef(repository: string, refType: RefType, branch: string): Promise<Build | null> {
     const row = await this.db
       .selectFrom('builds')
       .selectAll()
       .where('repository', '=', repository)
+      .where('ref_type', '=', refType)
       .where('branch', '=', branch)
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row ? toBuild(row) : null;
+  }
+
+  async latestWithArtifact(artifact: string): Promise<Build | null> {
+    const row = await this.db
+      .selectFrom('builds')
+      .selectAll()
+      .where('artifact', '=', artifact)
       .orderBy('id', 'desc')
       .limit(1)
       .executeTakeFirst();

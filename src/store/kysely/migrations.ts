@@ -49,4 +49,14 @@ export const migrations = (dialect: Dialect): Record<string, Migration> => ({
         .execute();
     },
   },
+  '0002_push_body_sha256': {
+    // A push's signed body, hashed: the same body again (a replay) answers the build it made.
+    // (Also indexes `artifact`: one migration for issue 11's names.)
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('builds').addColumn('body_sha256', 'text').execute();
+      await db.schema.createIndex('builds_body').on('builds').column('body_sha256').execute();
+      // Who published a kernel name (pipeline/name-owner.ts).
+      await db.schema.createIndex('builds_artifact').on('builds').column('artifact').execute();
+    },
+  },
 });

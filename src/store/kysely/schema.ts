@@ -12,6 +12,8 @@ export interface BuildsTable {
   reason: string | null;
   pusher: string | null;
   delivery_id: string | null;
+  /** SHA-256 of the push body that made the build (migration 0002); null for other builds. */
+  body_sha256: string | null;
   commits: string;
   steps: string;
   artifact: string | null;

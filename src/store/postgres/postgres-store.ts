@@ -3,7 +3,7 @@
  * kysely queries as SQLite; a delivery id is claimed with INSERT … ON CONFLICT, so two servers
  * taking the same webhook make one build.
  */
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import { KyselyStore } from '../kysely/kysely-store.js';
 import type { Database } from '../kysely/schema.js';
@@ -16,6 +16,8 @@ export interface PostgresOptions {
 
 /** An arbitrary, fixed advisory lock key for migrations. */
 const MIGRATION_LOCK = 7_261_001;
+/** The first half of the two-part advisory lock key of a ref (the second is a hash of the ref). */
+const REF_LOCK_CLASS = 7_261_002;
 
 export class PostgresStore extends KyselyStore {
   static async open(url: string, options: PostgresOptions = {}): Promise<PostgresStore> {
@@ -43,5 +45,14 @@ export class PostgresStore extends KyselyStore {
       throw error;
     }
     return new PostgresStore(db, options.now ?? (() => new Date()));
+  }
+
+  /**
+   * Two pushes of one ref in two servers (or two pool connections) must not both decide "no
+   * build of this commit yet": under READ COMMITTED neither sees the other's insert. The lock is
+   * released with the transaction.
+   */
+  protected override async lockRef(trx: Transaction<Database>, key: string): Promise<void> {
+    await sql`SELECT pg_advisory_xact_lock(${REF_LOCK_CLASS}::int, hashtext(${key}))`.execute(trx);
   }
 }
