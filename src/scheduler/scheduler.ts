@@ -16,7 +16,7 @@ import type { Executor } from '../executor/executor.js';
 import { BuildLog } from '../live/build-log.js';
 import type { EventBus } from '../live/event-bus.js';
 import { runPipeline, type PipelineDeps } from '../pipeline/pipeline.js';
-import type { CreatedBuild, Store } from '../store/store.js';
+import type { CreatedBuild, QueueLimits, Store } from '../store/store.js';
 import { planQueue } from './plan-queue.js';
 export { toNewBuild } from './recovery.js';
 import { interruptBuild, recoverLeftovers, type RecoveryDeps } from './recovery.js';
@@ -32,6 +32,8 @@ export interface SchedulerOptions {
   logsDirectory: string;
   tmpDirectory: string;
   requeueInterrupted: number;
+  /** Bounds on what `enqueue` accepts (recovery re-queues without them: those were accepted). */
+  queueLimits?: QueueLimits;
   /** How often to look again while the engine is down. */
   retryMs?: number;
 }
@@ -71,7 +73,7 @@ export class Scheduler {
   }
 
   async enqueue(input: NewBuild): Promise<CreatedBuild> {
-    const created = await this.options.store.createBuild(input);
+    const created = await this.options.store.createBuild(input, this.options.queueLimits);
     if (!created.created) return created;
     this.options.bus.publishBuild(created.build);
     for (const old of created.superseded) this.options.bus.publishBuild(old);

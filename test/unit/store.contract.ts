@@ -134,6 +134,104 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.ok(all.builds.every((b) => !['queued', 'running'].includes(b.state)));
     });
 
+    it('supersedes the oldest queued builds of a repository past its queue limit, atomically', async () => {
+      const limits = { perRepository: 3, total: 1_000_000 };
+      const repository = 'acme/capped';
+      const running = (await store.createBuild(newBuild({ repository, branch: 'r' }), limits)).build;
+      await store.transition(running.id, ['queued'], 'running');
+      const other = (await store.createBuild(newBuild({ repository: 'acme/other', branch: 'o' }), limits))
+        .build;
+      const first = [];
+      for (const branch of ['b1', 'b2', 'b3']) {
+        const { superseded } = await store.createBuild(newBuild({ repository, branch }), limits);
+        assert.equal(superseded.length, 0, 'up to the limit nothing is superseded');
+        first.push((await store.latestForRef(repository, branch))!);
+      }
+      const { build: fourth, superseded } = await store.createBuild(
+        newBuild({ repository, branch: 'b4' }),
+        limits,
+      );
+      assert.deepEqual(
+        superseded.map((b) => b.id),
+        [first[0]!.id],
+        'the oldest queued build of the repository goes',
+      );
+      const oldest = (await store.getBuild(first[0]!.id))!;
+      assert.equal(oldest.state, 'superseded');
+      assert.equal(oldest.reason, `queue limit (3) for ${repository} reached; superseded by #${fourth.id}`);
+      assert.ok(oldest.finishedAt);
+      assert.equal((await store.getBuild(running.id))!.state, 'running', 'running builds do not count');
+      assert.equal((await store.getBuild(other.id))!.state, 'queued', 'other repositories are untouched');
+      // Many at once: the count and the change are one step, so exactly the limit stays queued.
+      await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          store.createBuild(newBuild({ repository, branch: `p${i}` }), limits),
+        ),
+      );
+      const queued = (await store.listActive()).filter(
+        (b) => b.repository === repository && b.state === 'queued',
+      );
+      assert.deepEqual(
+        queued.map((b) => b.branch),
+        ['p5', 'p6', 'p7'],
+      );
+    });
+
+    it('refuses a build that would grow the queue past the total limit, storing nothing', async () => {
+      const queued = (await store.countByState()).queued;
+      const limits = { perRepository: 1_000_000, total: queued + 1 };
+      const { build: last } = await store.createBuild(
+        newBuild({ repository: 'acme/full', branch: 'f0' }),
+        limits,
+      );
+      assert.equal((await store.countByState()).queued, queued + 1);
+      await assert.rejects(
+        store.createBuild(newBuild({ repository: 'acme/full', branch: 'f1', deliveryId: 'full-1' }), limits),
+        (error: Error & { code?: string }) =>
+          error.code === 'QUEUE_FULL' && /queue is full/.test(error.message),
+      );
+      assert.equal((await store.countByState()).queued, queued + 1, 'no build stored');
+      assert.equal(await store.findDelivery('full-1'), null, 'no delivery claimed: it can be redelivered');
+      assert.equal(await store.latestForRef('acme/full', 'f1'), null);
+      // A push that replaces a queued build does not grow the queue: accepted even when full.
+      const { build: again, superseded } = await store.createBuild(
+        newBuild({ repository: 'acme/full', branch: 'f0' }),
+        limits,
+      );
+      assert.deepEqual(
+        superseded.map((b) => b.id),
+        [last.id],
+      );
+      assert.equal(again.state, 'queued');
+      // Once it drains, the refused delivery builds (GitHub's redelivery).
+      await store.transition(again.id, ['queued'], 'running');
+      const { created } = await store.createBuild(
+        newBuild({ repository: 'acme/full', branch: 'f1', deliveryId: 'full-1' }),
+        limits,
+      );
+      assert.equal(created, true);
+    });
+
+    it('pages queued builds oldest first by id, stable while builds are added', async () => {
+      const before = await store.listQueued({ limit: 1_000_000 });
+      const mine = [];
+      for (let i = 0; i < 7; i += 1)
+        mine.push((await store.createBuild(newBuild({ repository: 'acme/page', branch: `q${i}` }))).build.id);
+      const seen: number[] = [];
+      let after: number | undefined = before.builds.at(-1)?.id;
+      for (let pages = 0; pages < 10; pages += 1) {
+        const page = await store.listQueued({ limit: 3, after });
+        assert.ok(page.builds.length <= 3);
+        seen.push(...page.builds.map((b) => b.id));
+        if (pages === 0) await store.createBuild(newBuild({ repository: 'acme/page', branch: 'late' }));
+        if (page.nextAfter === null) break;
+        after = page.nextAfter;
+      }
+      const late = (await store.latestForRef('acme/page', 'late'))!.id;
+      assert.deepEqual(seen, [...mine, late]);
+      assert.ok((await store.listRunning()).every((b) => b.state === 'running'));
+    });
+
     it('finds the latest build of a ref and counts states', async () => {
       await store.createBuild(newBuild({ repository: 'acme/lr', branch: 'x', commit: 'b'.repeat(40) }));
       const { build: latest } = await store.createBuild(

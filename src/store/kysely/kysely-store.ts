@@ -2,7 +2,7 @@
  * The Store on kysely: one set of queries for SQLite (sqlite/sqlite-store.ts) and PostgreSQL
  * (postgres/postgres-store.ts), migrated on open.
  */
-import { Kysely, Migrator, type Selectable, type Updateable } from 'kysely';
+import { Kysely, Migrator, type Selectable, type Transaction, type Updateable } from 'kysely';
 import {
   BUILD_STATES,
   FINAL_STATES,
@@ -10,8 +10,17 @@ import {
   type BuildState,
   type NewBuild,
 } from '../../domain/build.js';
-import type { BuildPatch, CreatedBuild, Delivery, HistoryPage, Store } from '../store.js';
+import type {
+  BuildPatch,
+  CreatedBuild,
+  Delivery,
+  HistoryPage,
+  QueuedPage,
+  QueueLimits,
+  Store,
+} from '../store.js';
 import { migrations, type Dialect } from './migrations.js';
+import { applyQueueLimits } from './queue-limits.js';
 import type { BuildsTable, Database, DeliveriesTable } from './schema.js';
 
 type Clock = () => Date;
@@ -82,9 +91,16 @@ export class KyselyStore implements Store {
     if (error) throw error;
   }
 
-  async createBuild(input: NewBuild): Promise<CreatedBuild> {
+  /**
+   * Makes the queue limits' count-then-change atomic between servers sharing the database;
+   * taken first in the transaction, before any row lock, so it cannot deadlock with one.
+   */
+  protected async lockQueue(_trx: Transaction<Database>): Promise<void> {}
+
+  async createBuild(input: NewBuild, limits?: QueueLimits): Promise<CreatedBuild> {
     return this.db.transaction().execute(async (trx) => {
       const now = this.now().toISOString();
+      if (limits) await this.lockQueue(trx);
       if (input.deliveryId) {
         // Claim the delivery id first. A concurrent transaction with the same id waits on this row
         // (PostgreSQL) or runs after this one (SQLite), then finds the build made here.
@@ -155,6 +171,7 @@ export class KyselyStore implements Store {
         .where('id', '<', row.id)
         .returningAll()
         .execute();
+      if (limits) superseded.push(...(await applyQueueLimits(trx, row, limits, superseded.length, now)));
       return { build: toBuild(row), created: true, superseded: superseded.map(toBuild) };
     });
   }
@@ -199,6 +216,29 @@ export class KyselyStore implements Store {
       .orderBy('id', 'asc')
       .execute();
     return rows.map(toBuild);
+  }
+
+  async listRunning(): Promise<Build[]> {
+    const rows = await this.db
+      .selectFrom('builds')
+      .selectAll()
+      .where('state', '=', 'running')
+      .orderBy('id', 'asc')
+      .execute();
+    return rows.map(toBuild);
+  }
+
+  async listQueued({ limit, after }: { limit: number; after?: number }): Promise<QueuedPage> {
+    let query = this.db
+      .selectFrom('builds')
+      .selectAll()
+      .where('state', '=', 'queued')
+      .orderBy('id', 'asc')
+      .limit(limit + 1);
+    if (after !== undefined) query = query.where('id', '>', after);
+    const rows = await query.execute();
+    const builds = rows.slice(0, limit).map(toBuild);
+    return { builds, nextAfter: rows.length > limit ? (builds.at(-1)?.id ?? null) : null };
   }
 
   async listHistory({ limit, before }: { limit: number; before?: number }): Promise<HistoryPage> {

@@ -49,4 +49,15 @@ export const migrations = (dialect: Dialect): Record<string, Migration> => ({
         .execute();
     },
   },
+  '0002_builds_repository_state': {
+    // The per-repository queue limit counts and picks a repository's queued builds on every push;
+    // without this it reads the repository's whole history.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createIndex('builds_repository_state')
+        .on('builds')
+        .columns(['repository', 'state', 'id'])
+        .execute();
+    },
+  },
 });

@@ -3,7 +3,7 @@
  * kysely queries as SQLite; a delivery id is claimed with INSERT … ON CONFLICT, so two servers
  * taking the same webhook make one build.
  */
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import { KyselyStore } from '../kysely/kysely-store.js';
 import type { Database } from '../kysely/schema.js';
@@ -16,8 +16,16 @@ export interface PostgresOptions {
 
 /** An arbitrary, fixed advisory lock key for migrations. */
 const MIGRATION_LOCK = 7_261_001;
+/** Another fixed key: held for the rest of a `createBuild` transaction that applies queue limits. */
+const QUEUE_LOCK = 7_261_002;
 
 export class PostgresStore extends KyselyStore {
+  // Under READ COMMITTED two servers could each count 49 queued and both insert; the lock makes
+  // the count and the insert one step. Webhooks are few per second, so one at a time is cheap.
+  protected override async lockQueue(trx: Transaction<Database>): Promise<void> {
+    await sql`SELECT pg_advisory_xact_lock(${QUEUE_LOCK})`.execute(trx);
+  }
+
   static async open(url: string, options: PostgresOptions = {}): Promise<PostgresStore> {
     const pool = new pg.Pool({ connectionString: url, max: 10 });
     const schema = options.schema;
