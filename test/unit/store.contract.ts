@@ -162,8 +162,8 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.ok(oldest.finishedAt);
       assert.equal((await store.getBuild(running.id))!.state, 'running', 'running builds do not count');
       assert.equal((await store.getBuild(other.id))!.state, 'queued', 'other repositories are untouched');
-      // Many at once: the count and the change are one step, so exactly the limit stays queued.
-      await Promise.all(
+      // Many at once: the count and the change are one step, so exactly the newest `limit` stay.
+      const burst = await Promise.all(
         Array.from({ length: 8 }, (_, i) =>
           store.createBuild(newBuild({ repository, branch: `p${i}` }), limits),
         ),
@@ -172,8 +172,11 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         (b) => b.repository === repository && b.state === 'queued',
       );
       assert.deepEqual(
-        queued.map((b) => b.branch),
-        ['p5', 'p6', 'p7'],
+        queued.map((b) => b.id),
+        burst
+          .map((r) => r.build.id)
+          .sort((x, y) => x - y)
+          .slice(-3),
       );
     });
 
