@@ -73,7 +73,11 @@ export class Scheduler {
   }
 
   async enqueue(input: NewBuild): Promise<CreatedBuild> {
-    const created = await this.options.store.createBuild(input, this.options.queueLimits);
+    const { queueLimits, rules } = this.options;
+    const created = await this.options.store.createBuild(
+      input,
+      queueLimits && { ...queueLimits, base: rules.get(input.repository)?.base },
+    );
     if (!created.created) return created;
     this.options.bus.publishBuild(created.build);
     for (const old of created.superseded) this.options.bus.publishBuild(old);

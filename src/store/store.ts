@@ -49,6 +49,12 @@ export interface QueueLimits {
   perRepository: number;
   /** Most queued builds in all; a build that would grow the queue past it is refused. */
   total: number;
+  /**
+   * The repository the new build's repository builds on (its rule's `base`). Its queued builds
+   * that wait for a queued or running full build of that base on their branch are superseded
+   * last: they are held back by the scheduler, not stale, and would otherwise always look oldest.
+   */
+  base?: string;
 }
 
 export interface Store {

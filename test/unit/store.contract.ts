@@ -180,6 +180,36 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       );
     });
 
+    it('supersedes a build waiting for its base build last, but still within the limit', async () => {
+      const limits = { perRepository: 2, total: 1_000_000, base: 'acme/kernel' };
+      const component = (branch: string) =>
+        newBuild({ repository: 'acme/module', branch, kind: 'incremental' });
+      const baseBuild = (await store.createBuild(newBuild({ repository: 'acme/kernel', branch: 'w' }))).build;
+      const waiting = (await store.createBuild(component('w'), limits)).build;
+      const free = (await store.createBuild(component('x'), limits)).build;
+      const { superseded } = await store.createBuild(component('y'), limits);
+      assert.deepEqual(
+        superseded.map((b) => b.id),
+        [free.id],
+        'the build held back by its base stays; the oldest free one goes',
+      );
+      // Held while its base build runs; once that ended, it is the oldest like any other.
+      await store.transition(baseBuild.id, ['queued'], 'running');
+      const { superseded: next } = await store.createBuild(component('z'), limits);
+      assert.notEqual(next[0]?.id, waiting.id, 'still waiting while its base build runs');
+      await store.transition(baseBuild.id, ['running'], 'success');
+      const { superseded: last } = await store.createBuild(component('v'), limits);
+      assert.deepEqual(
+        last.map((b) => b.id),
+        [waiting.id],
+        'once its base build ended it is the oldest like any other',
+      );
+      const queued = (await store.listActive()).filter(
+        (b) => b.repository === 'acme/module' && b.state === 'queued',
+      );
+      assert.equal(queued.length, 2, 'the limit holds all along');
+    });
+
     it('refuses a build that would grow the queue past the total limit, storing nothing', async () => {
       const queued = (await store.countByState()).queued;
       const limits = { perRepository: 1_000_000, total: queued + 1 };

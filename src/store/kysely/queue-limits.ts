@@ -33,15 +33,36 @@ export async function applyQueueLimits(
   let superseded: Selectable<BuildsTable>[] = [];
   const excess = (await countQueued(trx, added.repository)) - limits.perRepository;
   if (excess > 0) {
-    const oldest = await trx
+    const base = limits.base;
+    let victims = trx
       .selectFrom('builds')
       .select('id')
       .where('repository', '=', added.repository)
       .where('state', '=', 'queued')
-      .where('id', '<', added.id)
-      .orderBy('id', 'asc')
-      .limit(excess)
-      .execute();
+      .where('id', '<', added.id);
+    if (base !== undefined) {
+      // The same test as the scheduler's (scheduler/plan-queue.ts): a full build of the base
+      // repository on the same branch, queued or running.
+      victims = victims.orderBy((eb) =>
+        eb
+          .case()
+          .when(
+            eb.exists(
+              eb
+                .selectFrom('builds as base')
+                .select('base.id')
+                .where('base.repository', '=', base)
+                .whereRef('base.branch', '=', 'builds.branch')
+                .where('base.kind', '=', 'full')
+                .where('base.state', 'in', ['queued', 'running']),
+            ),
+          )
+          .then(1)
+          .else(0)
+          .end(),
+      );
+    }
+    const oldest = await victims.orderBy('id', 'asc').limit(excess).execute();
     if (oldest.length > 0) {
       superseded = await trx
         .updateTable('builds')
