@@ -180,3 +180,29 @@ describe('paging /build/status and /build/history', () => {
     }
   });
 });
+
+describe('queue limits and base builds', () => {
+  it('a component build waiting for its base build is not the one a flood supersedes', async () => {
+    const h = await startHarness({
+      repositories: {
+        'acme/full': { ...RULE, commit: 'acme/full:{branch}' },
+        'acme/inc': { base: 'acme/full', checkout: '/inc', steps: ['true'], network: 'none' },
+      },
+      executor: new FakeExecutor(),
+      extra: { max_queued_per_repository: 2 },
+    });
+    try {
+      h.service.scheduler.pause();
+      await enqueuePush(h, 'acme/full', 'w', sha(1));
+      const waiting = await enqueuePush(h, 'acme/inc', 'w', sha(2));
+      const free = await enqueuePush(h, 'acme/inc', 'x', sha(3));
+      await enqueuePush(h, 'acme/inc', 'y', sha(4));
+      const { store } = h.service;
+      assert.equal((await store.getBuild(free.id))!.state, 'superseded');
+      assert.equal((await store.getBuild(waiting.id))!.state, 'queued');
+    } finally {
+      await h.close();
+      removeHome(h);
+    }
+  });
+});
