@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
+import { planQueue } from '../../src/scheduler/plan-queue.js';
 import { enqueuePush, removeHome, startHarness, type Harness } from '../helpers/harness.js';
 import { pushPayload, webhookHeaders } from '../helpers/webhook.js';
 
@@ -200,6 +201,17 @@ describe('queue limits and base builds', () => {
       const { store } = h.service;
       assert.equal((await store.getBuild(free.id))!.state, 'superseded');
       assert.equal((await store.getBuild(waiting.id))!.state, 'queued');
+      // Its base build superseded by the base repository's own limit: it waits for nothing more.
+      const base = (await store.latestForRef('acme/full', 'w'))!;
+      await enqueuePush(h, 'acme/full', 'a', sha(5));
+      await enqueuePush(h, 'acme/full', 'b', sha(6));
+      assert.equal((await store.getBuild(base.id))!.state, 'superseded');
+      const queued = (await store.listActive()).filter((b) => b.state === 'queued');
+      const plan = planQueue(queued, [], 4, h.config.rules);
+      assert.ok(
+        plan.start.some((b) => b.id === waiting.id),
+        'starts from the newest base image there is',
+      );
     } finally {
       await h.close();
       removeHome(h);
