@@ -61,7 +61,6 @@ describe('the monitor with 5000 queued builds', { skip }, () => {
       await page.locator('#queued-more').waitFor({ timeout: 10_000 });
       const elapsed = Date.now() - started;
       assert.ok(elapsed < 1000, `rendered in ${elapsed} ms`);
-      console.log("SIZES ms", elapsed);
       assert.equal(await page.locator('#queued tr.build').count(), 50);
       assert.equal(await page.locator('h2 .count').nth(1).textContent(), String(QUEUED));
       assert.match((await page.locator('#queued-more').textContent()) ?? '', /and 4950 more/);
