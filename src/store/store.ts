@@ -94,6 +94,8 @@ export interface Store {
   ): Promise<Build | null>;
   update(id: number, patch: BuildPatch): Promise<Build | null>;
   countByState(): Promise<Record<BuildState, number>>;
+  /** Queued builds in all: an index range, unlike `countByState`, which reads the whole history. */
+  countQueued(): Promise<number>;
   /** Finished builds that still have a log or a kernel on disk, newest first (for retention). */
   listWithFiles(): Promise<Build[]>;
   close(): Promise<void>;

@@ -263,6 +263,8 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       const late = (await store.latestForRef('acme/page', 'late'))!.id;
       assert.deepEqual(seen, [...mine, late]);
       assert.ok((await store.listRunning()).every((b) => b.state === 'running'));
+      assert.equal(await store.countQueued(), (await store.countByState()).queued);
+      assert.ok((await store.countQueued()) >= seen.length);
     });
 
     it('finds the latest build of a ref and counts states', async () => {

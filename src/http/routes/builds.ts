@@ -51,17 +51,17 @@ export function registerBuildRoutes(app: FastifyInstance, deps: AppDeps): void {
   // Running builds are few (at most `concurrency`); the queue can be long, so it is paged.
   app.get<{ Querystring: PageQuery }>('/build/status', async (request, reply) => {
     const { limit, cursor } = parsePage(request.query, 100, 500);
-    const [running, queued, counts] = await Promise.all([
+    const [running, queued, queuedCount] = await Promise.all([
       store.listRunning(),
       store.listQueued({ limit, after: cursor }),
-      store.countByState(),
+      store.countQueued(),
     ]);
     return {
       paused: scheduler.isPaused,
       engine: scheduler.engineProblem ? { ok: false, problem: scheduler.engineProblem } : { ok: true },
       running: running.map(present),
       queued: queued.builds.map(present),
-      counts: { running: counts.running, queued: counts.queued },
+      counts: { running: running.length, queued: queuedCount },
       next: nextPage(reply, `${config.publicUrl}/build/status`, limit, queued.nextAfter),
     };
   });

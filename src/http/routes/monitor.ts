@@ -17,16 +17,16 @@ export const MONITOR_QUEUED = 50;
 const MONITOR_RECENT = 30;
 
 export async function loadMonitorData(deps: AppDeps): Promise<MonitorData> {
-  const [running, queued, history, counts] = await Promise.all([
+  const [running, queued, history, queuedCount] = await Promise.all([
     deps.store.listRunning(),
     deps.store.listQueued({ limit: MONITOR_QUEUED }),
     deps.store.listHistory({ limit: MONITOR_RECENT }),
-    deps.store.countByState(),
+    deps.store.countQueued(),
   ]);
   return {
     running,
     queued: queued.builds.map((build) => ({ build, waiting: deps.scheduler.waitReason(build.id) })),
-    queuedCount: counts.queued,
+    queuedCount,
     queuedNext: queued.nextAfter,
     recent: history.builds,
     recentNext: history.nextBefore,

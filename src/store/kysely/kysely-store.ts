@@ -305,6 +305,15 @@ export class KyselyStore implements Store {
     return counts;
   }
 
+  async countQueued(): Promise<number> {
+    const row = await this.db
+      .selectFrom('builds')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .where('state', '=', 'queued')
+      .executeTakeFirstOrThrow();
+    return Number(row.count);
+  }
+
   async listWithFiles(): Promise<Build[]> {
     const rows = await this.db
       .selectFrom('builds')
