@@ -66,6 +66,9 @@ export interface Build {
   finishedAt: string | null;
 }
 
+/** What the scheduler plans with: a build without its commits, steps and times. */
+export type BuildRef = Pick<Build, 'id' | 'repository' | 'refType' | 'branch' | 'kind'>;
+
 /** What a new build is made from: a push, a manual trigger, a rebuild. */
 export type NewBuild = Pick<
   Build,

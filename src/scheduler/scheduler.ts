@@ -9,7 +9,7 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { isFinal, type Build, type BuildState, type NewBuild } from '../domain/build.js';
+import { isFinal, type Build, type BuildRef, type BuildState, type NewBuild } from '../domain/build.js';
 import { formatDuration } from '../domain/duration.js';
 import type { BuildRule } from '../domain/rule.js';
 import type { Executor } from '../executor/executor.js';
@@ -189,8 +189,7 @@ export class Scheduler {
     const { store, executor, rules, concurrency } = this.options;
     // Paused or stopping: nothing can start, so the queue need not be read (waitReason says why).
     if (this.paused || this.stopping) return;
-    const active = await store.listActive();
-    const queued = active.filter((b) => b.state === 'queued');
+    const queued = await store.listQueuedRefs();
     if (queued.length === 0) return;
     try {
       await executor.ping();
@@ -208,7 +207,7 @@ export class Scheduler {
     for (const build of plan.start) await this.launch(build);
   }
 
-  private async launch(queuedBuild: Build): Promise<void> {
+  private async launch(queuedBuild: BuildRef): Promise<void> {
     const { store, bus } = this.options;
     const rule = this.options.rules.get(queuedBuild.repository);
     const logPath = join(this.options.logsDirectory, `build-${queuedBuild.id}.log`);

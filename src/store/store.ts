@@ -2,7 +2,7 @@
  * Where builds and webhook deliveries live. SQLite now (sqlite/sqlite-store.ts), PostgreSQL later;
  * both must pass test/unit/store.contract.ts.
  */
-import type { Build, BuildState, NewBuild } from '../domain/build.js';
+import type { Build, BuildRef, BuildState, NewBuild } from '../domain/build.js';
 
 export interface Delivery {
   deliveryId: string;
@@ -75,6 +75,11 @@ export interface Store {
   getBuild(id: number): Promise<Build | null>;
   /** Queued and running builds, oldest first. */
   listActive(): Promise<Build[]>;
+  /**
+   * Every queued build, oldest first, as the few columns the scheduler plans with: it plans on
+   * every push, and reading thousands of whole builds each time made webhooks wait.
+   */
+  listQueuedRefs(): Promise<BuildRef[]>;
   /** Running builds, oldest first (bounded by the concurrency). */
   listRunning(): Promise<Build[]>;
   /** Queued builds, oldest first, `limit` at a time after the id `after` (keyset, stable). */

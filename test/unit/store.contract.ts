@@ -264,6 +264,15 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.deepEqual(seen, [...mine, late]);
       assert.ok((await store.listRunning()).every((b) => b.state === 'running'));
       assert.equal(await store.countQueued(), (await store.countByState()).queued);
+      const refs = await store.listQueuedRefs();
+      const branches = [...Array.from({ length: 7 }, (_, i) => `q${i}`), 'late'];
+      assert.deepEqual(
+        refs.slice(-8),
+        [...mine, late].map((id, i) => ({
+          ...{ id, repository: 'acme/page', refType: 'branch', branch: branches[i], kind: 'full' },
+        })),
+      );
+      assert.equal(refs.length, await store.countQueued());
       assert.ok((await store.countQueued()) >= seen.length);
     });
 

@@ -7,6 +7,7 @@ import {
   BUILD_STATES,
   FINAL_STATES,
   type Build,
+  type BuildRef,
   type BuildState,
   type NewBuild,
 } from '../../domain/build.js';
@@ -216,6 +217,22 @@ export class KyselyStore implements Store {
       .orderBy('id', 'asc')
       .execute();
     return rows.map(toBuild);
+  }
+
+  async listQueuedRefs(): Promise<BuildRef[]> {
+    const rows = await this.db
+      .selectFrom('builds')
+      .select(['id', 'repository', 'ref_type', 'branch', 'kind'])
+      .where('state', '=', 'queued')
+      .orderBy('id', 'asc')
+      .execute();
+    return rows.map((row) => ({
+      id: row.id,
+      repository: row.repository,
+      refType: row.ref_type as BuildRef['refType'],
+      branch: row.branch,
+      kind: row.kind as BuildRef['kind'],
+    }));
   }
 
   async listRunning(): Promise<Build[]> {
