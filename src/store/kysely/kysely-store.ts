@@ -2,7 +2,7 @@
  * The Store on kysely: one set of queries for SQLite (sqlite/sqlite-store.ts) and PostgreSQL
  * (postgres/postgres-store.ts), migrated on open.
  */
-import { Kysely, Migrator, type Selectable, type Transaction, type Updateable } from 'kysely';
+import { Kysely, Migrator, type Transaction } from 'kysely';
 import {
   BUILD_STATES,
   FINAL_STATES,
@@ -21,59 +21,11 @@ import type {
   Store,
 } from '../store.js';
 import { migrations, type Dialect } from './migrations.js';
-import { applyQueueLimits } from './queue-limits.js';
-import type { BuildsTable, Database, DeliveriesTable } from './schema.js';
+import { applyQueueLimits, countQueued } from './queue-limits.js';
+import { patchColumns, toBuild, toDelivery } from './rows.js';
+import type { Database } from './schema.js';
 
 type Clock = () => Date;
-
-function toBuild(row: Selectable<BuildsTable>): Build {
-  return {
-    id: row.id,
-    project: row.project,
-    repository: row.repository,
-    refType: row.ref_type as Build['refType'],
-    branch: row.branch,
-    commit: row.commit_sha,
-    kind: row.kind as Build['kind'],
-    state: row.state as BuildState,
-    reason: row.reason,
-    pusher: row.pusher,
-    deliveryId: row.delivery_id,
-    commits: JSON.parse(row.commits) as Build['commits'],
-    steps: JSON.parse(row.steps) as Build['steps'],
-    artifact: row.artifact,
-    image: row.image,
-    logPath: row.log_path,
-    retryOf: row.retry_of,
-    attempt: row.attempt,
-    createdAt: row.created_at,
-    startedAt: row.started_at,
-    finishedAt: row.finished_at,
-  };
-}
-
-function toDelivery(row: Selectable<DeliveriesTable>): Delivery {
-  return {
-    deliveryId: row.delivery_id,
-    event: row.event,
-    outcome: row.outcome as Delivery['outcome'],
-    buildId: row.build_id,
-    reason: row.reason,
-    receivedAt: row.received_at,
-  };
-}
-
-function patchColumns(patch: BuildPatch): Updateable<BuildsTable> {
-  const columns: Record<string, unknown> = {};
-  if (patch.reason !== undefined) columns.reason = patch.reason;
-  if (patch.steps !== undefined) columns.steps = JSON.stringify(patch.steps);
-  if (patch.artifact !== undefined) columns.artifact = patch.artifact;
-  if (patch.image !== undefined) columns.image = patch.image;
-  if (patch.logPath !== undefined) columns.log_path = patch.logPath;
-  if (patch.startedAt !== undefined) columns.started_at = patch.startedAt;
-  if (patch.finishedAt !== undefined) columns.finished_at = patch.finishedAt;
-  return columns as Updateable<BuildsTable>;
-}
 
 export class KyselyStore implements Store {
   protected constructor(
@@ -323,12 +275,7 @@ export class KyselyStore implements Store {
   }
 
   async countQueued(): Promise<number> {
-    const row = await this.db
-      .selectFrom('builds')
-      .select((eb) => eb.fn.countAll<number>().as('count'))
-      .where('state', '=', 'queued')
-      .executeTakeFirstOrThrow();
-    return Number(row.count);
+    return countQueued(this.db);
   }
 
   async listWithFiles(): Promise<Build[]> {

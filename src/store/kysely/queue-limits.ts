@@ -3,13 +3,14 @@
  * so the count and the change are one atomic step (PostgreSQL: under a transaction-scoped
  * advisory lock taken by the caller; SQLite: one writer at a time).
  */
-import type { Selectable, Transaction } from 'kysely';
+import type { Kysely, Selectable, Transaction } from 'kysely';
 import { AppError } from '../../errors.js';
 import type { QueueLimits } from '../store.js';
 import type { BuildsTable, Database } from './schema.js';
 
-async function countQueued(trx: Transaction<Database>, repository?: string): Promise<number> {
-  let query = trx
+/** Queued builds, of one repository or in all: a range of an index either way. */
+export async function countQueued(db: Kysely<Database>, repository?: string): Promise<number> {
+  let query = db
     .selectFrom('builds')
     .select((eb) => eb.fn.countAll<number>().as('count'))
     .where('state', '=', 'queued');

@@ -1,0 +1,54 @@
+/** Rows of the kysely schema to domain values and back. */
+import type { Selectable, Updateable } from 'kysely';
+import type { Build, BuildState } from '../../domain/build.js';
+import type { BuildPatch, Delivery } from '../store.js';
+import type { BuildsTable, DeliveriesTable } from './schema.js';
+
+export function toBuild(row: Selectable<BuildsTable>): Build {
+  return {
+    id: row.id,
+    project: row.project,
+    repository: row.repository,
+    refType: row.ref_type as Build['refType'],
+    branch: row.branch,
+    commit: row.commit_sha,
+    kind: row.kind as Build['kind'],
+    state: row.state as BuildState,
+    reason: row.reason,
+    pusher: row.pusher,
+    deliveryId: row.delivery_id,
+    commits: JSON.parse(row.commits) as Build['commits'],
+    steps: JSON.parse(row.steps) as Build['steps'],
+    artifact: row.artifact,
+    image: row.image,
+    logPath: row.log_path,
+    retryOf: row.retry_of,
+    attempt: row.attempt,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+  };
+}
+
+export function toDelivery(row: Selectable<DeliveriesTable>): Delivery {
+  return {
+    deliveryId: row.delivery_id,
+    event: row.event,
+    outcome: row.outcome as Delivery['outcome'],
+    buildId: row.build_id,
+    reason: row.reason,
+    receivedAt: row.received_at,
+  };
+}
+
+export function patchColumns(patch: BuildPatch): Updateable<BuildsTable> {
+  const columns: Record<string, unknown> = {};
+  if (patch.reason !== undefined) columns.reason = patch.reason;
+  if (patch.steps !== undefined) columns.steps = JSON.stringify(patch.steps);
+  if (patch.artifact !== undefined) columns.artifact = patch.artifact;
+  if (patch.image !== undefined) columns.image = patch.image;
+  if (patch.logPath !== undefined) columns.log_path = patch.logPath;
+  if (patch.startedAt !== undefined) columns.started_at = patch.startedAt;
+  if (patch.finishedAt !== undefined) columns.finished_at = patch.finishedAt;
+  return columns as Updateable<BuildsTable>;
+}
