@@ -4,6 +4,7 @@ import { benchLogLatency } from './log-latency.js';
 import { benchLogPipeline } from './log-pipeline.js';
 import { loadavg } from 'node:os';
 import { machine, writeSection } from './report.js';
+import { benchQueueFlood } from './queue-flood.js';
 import { benchScaleOfState } from './scale-of-state.js';
 import { benchStartOverhead } from './start-overhead.js';
 import { benchWebhook } from './webhook-ack.js';
@@ -16,6 +17,7 @@ const benchmarks: [string, string, () => Promise<string[]>][] = [
   ['latency', 'Log latency', benchLogLatency],
   ['incremental', 'Incremental payoff', benchIncremental],
   ['state', 'Scale of state', benchScaleOfState],
+  ['flood', 'Queue flood', benchQueueFlood],
 ];
 
 for (const [key, title, run] of benchmarks) {

@@ -12,11 +12,18 @@ export const ERROR_CODES = {
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   UPSTREAM_FAILED: 502,
+  QUEUE_FULL: 503,
   CONFIG_INVALID: 500,
   INTERNAL: 500,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Codes that mean "not now": answered with a `Retry-After` of this many seconds. */
+export const RETRY_AFTER_SECONDS: Partial<Record<ErrorCode, number>> = {
+  // A queue at its limit drains at the pace of builds (minutes), not of requests.
+  QUEUE_FULL: 120,
+};
 
 export class AppError extends Error {
   readonly code: ErrorCode;

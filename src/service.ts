@@ -61,6 +61,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     logsDirectory: config.logsDirectory,
     tmpDirectory: config.tmpDirectory,
     requeueInterrupted: config.requeueInterrupted,
+    queueLimits: config.queueLimits,
     pipeline: {
       executor,
       mirrors,

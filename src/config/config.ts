@@ -14,6 +14,8 @@ export interface Config {
   databaseUrl: string;
   concurrency: number;
   requeueInterrupted: number;
+  /** Queued builds per repository (oldest superseded past it) and in all (pushes refused past it). */
+  queueLimits: { perRepository: number; total: number };
   gracePeriodMs: number;
   debug: boolean;
   gitUrl: string;

@@ -39,6 +39,8 @@ export function describeConfig(config: Config): string {
     database_url: config.databaseUrl.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@'),
     concurrency: config.concurrency,
     requeue_interrupted: config.requeueInterrupted,
+    max_queued_per_repository: config.queueLimits.perRepository,
+    max_queued: config.queueLimits.total,
     grace_period: formatDuration(config.gracePeriodMs),
     debug: config.debug,
     git: { url: config.gitUrl },

@@ -136,6 +136,7 @@ function toConfig(data: ParsedConfig, source: string, cwd: string): Config {
       : `sqlite:${resolve(cwd, data.database_url?.slice('sqlite:'.length) ?? join(dataDirectory, 'autobuilder.db'))}`,
     concurrency: data.concurrency,
     requeueInterrupted: data.requeue_interrupted,
+    queueLimits: { perRepository: data.max_queued_per_repository, total: data.max_queued },
     gracePeriodMs: data.grace_period,
     debug: data.debug,
     gitUrl: data.git.url,

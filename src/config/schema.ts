@@ -98,6 +98,8 @@ export const configSchema = z
       .optional(),
     concurrency: z.number().int().min(1).max(64).default(1),
     requeue_interrupted: z.number().int().min(0).max(10).default(1),
+    max_queued_per_repository: z.number().int().min(1).max(100_000).default(50),
+    max_queued: z.number().int().min(1).max(1_000_000).default(1000),
     grace_period: duration.default(30_000),
     /** Largest artifact copied out of a build container; a larger one fails the build. */
     artifact_max_size: memory.default(DEFAULT_ARTIFACT_MAX_SIZE),

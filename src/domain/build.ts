@@ -76,6 +76,8 @@ export interface PushOrigin {
   /** SHA-256 (hex) of the signed body: the same body again is a replay, whatever its delivery id. */
   bodySha256: string;
 }
+/** What the scheduler plans with: a build without its commits, steps and times. */
+export type BuildRef = Pick<Build, 'id' | 'repository' | 'refType' | 'branch' | 'kind'>;
 
 /** What a new build is made from: a push, a manual trigger, a rebuild. */
 export type NewBuild = Pick<

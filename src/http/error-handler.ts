@@ -1,6 +1,6 @@
 /** The one place where errors become HTTP answers: `{ "error": CODE, "message": "…" }`. */
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { AppError, type ErrorCode } from '../errors.js';
+import { AppError, RETRY_AFTER_SECONDS, type ErrorCode } from '../errors.js';
 
 const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
@@ -25,6 +25,8 @@ export function registerErrorHandling(app: FastifyInstance): void {
     const appError = toAppError(error);
     if (appError.status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.info({ code: appError.code, message: appError.message }, 'request refused');
+    const retryAfter = RETRY_AFTER_SECONDS[appError.code];
+    if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
     void reply.status(appError.status).send({
       error: appError.code,
       message: appError.message,

@@ -5,24 +5,33 @@
  * - an incremental build waits while a full build of its base repository for the same ref is
  *   queued or running, so it starts from the fresh image.
  */
-import type { Build } from '../domain/build.js';
+import type { BuildRef } from '../domain/build.js';
 import type { BuildRule } from '../domain/rule.js';
 
-export interface QueuePlan {
-  start: Build[];
+export interface QueuePlan<T extends BuildRef = BuildRef> {
+  start: T[];
   waiting: Map<number, string>;
 }
 
-export function planQueue(
-  queued: readonly Build[],
-  running: readonly Build[],
+const fullBuildKey = (repository: string, branch: string) => `${repository}\0${branch}`;
+
+export function planQueue<T extends BuildRef>(
+  queued: readonly T[],
+  running: readonly BuildRef[],
   concurrency: number,
   rules: ReadonlyMap<string, BuildRule>,
   paused = false,
-): QueuePlan {
-  const start: Build[] = [];
+): QueuePlan<T> {
+  const start: T[] = [];
   const waiting = new Map<number, string>();
-  const busy = [...running];
+  const busy: BuildRef[] = [...running];
+  // The first full build of each repository and branch, running ones first: looked up once per
+  // queued build, so thousands queued cost one pass, not one pass each.
+  const fullBuilds = new Map<string, BuildRef>();
+  for (const b of [...running, ...queued]) {
+    const key = fullBuildKey(b.repository, b.branch);
+    if (b.kind === 'full' && !fullBuilds.has(key)) fullBuilds.set(key, b);
+  }
   for (const build of queued) {
     if (paused) {
       waiting.set(build.id, 'queue paused');
@@ -36,11 +45,7 @@ export function planQueue(
       continue;
     }
     const base = rules.get(build.repository)?.base;
-    const baseBuild = base
-      ? [...busy, ...queued].find(
-          (b) => b.repository === base && b.branch === build.branch && b.kind === 'full',
-        )
-      : undefined;
+    const baseBuild = base ? fullBuilds.get(fullBuildKey(base, build.branch)) : undefined;
     if (baseBuild) {
       waiting.set(build.id, `waiting for base build #${baseBuild.id}`);
       continue;

@@ -9,14 +9,14 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { isFinal, type Build, type BuildState, type NewBuild } from '../domain/build.js';
+import { isFinal, type Build, type BuildRef, type BuildState, type NewBuild } from '../domain/build.js';
 import { formatDuration } from '../domain/duration.js';
 import type { BuildRule } from '../domain/rule.js';
 import type { Executor } from '../executor/executor.js';
 import { BuildLog } from '../live/build-log.js';
 import type { EventBus } from '../live/event-bus.js';
 import { runPipeline, type PipelineDeps } from '../pipeline/pipeline.js';
-import type { CreatedBuild, Store } from '../store/store.js';
+import type { CreatedBuild, QueueLimits, Store } from '../store/store.js';
 import { planQueue } from './plan-queue.js';
 export { toNewBuild } from './recovery.js';
 import { interruptBuild, recoverLeftovers, type RecoveryDeps } from './recovery.js';
@@ -32,6 +32,8 @@ export interface SchedulerOptions {
   logsDirectory: string;
   tmpDirectory: string;
   requeueInterrupted: number;
+  /** Bounds on what `enqueue` accepts (recovery re-queues without them: those were accepted). */
+  queueLimits?: QueueLimits;
   /** How often to look again while the engine is down. */
   retryMs?: number;
 }
@@ -71,7 +73,11 @@ export class Scheduler {
   }
 
   async enqueue(input: NewBuild): Promise<CreatedBuild> {
-    const created = await this.options.store.createBuild(input);
+    const { queueLimits, rules } = this.options;
+    const created = await this.options.store.createBuild(
+      input,
+      queueLimits && { ...queueLimits, base: rules.get(input.repository)?.base },
+    );
     if (!created.created) return created;
     this.options.bus.publishBuild(created.build);
     for (const old of created.superseded) this.options.bus.publishBuild(old);
@@ -183,8 +189,7 @@ export class Scheduler {
     const { store, executor, rules, concurrency } = this.options;
     // Paused or stopping: nothing can start, so the queue need not be read (waitReason says why).
     if (this.paused || this.stopping) return;
-    const active = await store.listActive();
-    const queued = active.filter((b) => b.state === 'queued');
+    const queued = await store.listQueuedRefs();
     if (queued.length === 0) return;
     try {
       await executor.ping();
@@ -202,7 +207,7 @@ export class Scheduler {
     for (const build of plan.start) await this.launch(build);
   }
 
-  private async launch(queuedBuild: Build): Promise<void> {
+  private async launch(queuedBuild: BuildRef): Promise<void> {
     const { store, bus } = this.options;
     const rule = this.options.rules.get(queuedBuild.repository);
     const logPath = join(this.options.logsDirectory, `build-${queuedBuild.id}.log`);

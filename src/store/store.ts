@@ -2,7 +2,7 @@
  * Where builds and webhook deliveries live. SQLite now (sqlite/sqlite-store.ts), PostgreSQL later;
  * both must pass test/unit/store.contract.ts.
  */
-import type { Build, BuildState, NewBuild, RefType } from '../domain/build.js';
+import type { Build, BuildRef, BuildState, NewBuild, RefType } from '../domain/build.js';
 
 export interface Delivery {
   deliveryId: string;
@@ -17,7 +17,10 @@ export interface CreatedBuild {
   build: Build;
   /** False when the delivery id was seen before: `build` is the one it created then. */
   created: boolean;
-  /** Older queued builds of the same repository and ref that this one superseded. */
+  /**
+   * Older queued builds this one superseded: of the same repository and ref, and those past the
+   * repository's queue limit.
+   */
   superseded: Build[];
 }
 
@@ -31,12 +34,38 @@ export interface HistoryPage {
   nextBefore: number | null;
 }
 
+export interface QueuedPage {
+  builds: Build[];
+  /** Pass as `after` to get the next page; null on the last one. */
+  nextAfter: number | null;
+}
+
+/**
+ * Bounds on the queue, enforced by `createBuild` in the same transaction as the insert. Builds
+ * re-queued by recovery are created without them: they were accepted before.
+ */
+export interface QueueLimits {
+  /** Most queued builds of one repository; past it its oldest queued builds are superseded. */
+  perRepository: number;
+  /** Most queued builds in all; a build that would grow the queue past it is refused. */
+  total: number;
+  /**
+   * The repository the new build's repository builds on (its rule's `base`). Its queued builds
+   * that wait for a queued or running full build of that base on their branch are superseded
+   * last: they are held back by the scheduler, not stale, and would otherwise always look oldest.
+   */
+  base?: string;
+}
+
 export interface Store {
   /**
    * Records the build (and its delivery) and supersedes older queued builds of the same repository,
    * ref type and ref, atomically. A delivery id that made a build before returns that build.
+   * With `limits`: past `perRepository` the oldest queued builds of the repository are superseded
+   * too; a build that would grow the queue past `total` is not stored at all and the call throws
+   * AppError `QUEUE_FULL`.
    */
-  createBuild(build: NewBuild): Promise<CreatedBuild>;
+  createBuild(build: NewBuild, limits?: QueueLimits): Promise<CreatedBuild>;
   /**
    * Records a delivery that made no build. Again for the same id: the reason is updated, unless
    * the delivery made a build meanwhile. A later `createBuild` with that id turns it into a build.
@@ -46,6 +75,15 @@ export interface Store {
   getBuild(id: number): Promise<Build | null>;
   /** Queued and running builds, oldest first. */
   listActive(): Promise<Build[]>;
+  /**
+   * Every queued build, oldest first, as the few columns the scheduler plans with: it plans on
+   * every push, and reading thousands of whole builds each time made webhooks wait.
+   */
+  listQueuedRefs(): Promise<BuildRef[]>;
+  /** Running builds, oldest first (bounded by the concurrency). */
+  listRunning(): Promise<Build[]>;
+  /** Queued builds, oldest first, `limit` at a time after the id `after` (keyset, stable). */
+  listQueued(options: { limit: number; after?: number }): Promise<QueuedPage>;
   /** Finished builds, newest first. */
   listHistory(options: { limit: number; before?: number }): Promise<HistoryPage>;
   /** The newest build of a repository's branch or tag (a tag and a branch of one name are two refs). */
@@ -64,6 +102,8 @@ export interface Store {
   ): Promise<Build | null>;
   update(id: number, patch: BuildPatch): Promise<Build | null>;
   countByState(): Promise<Record<BuildState, number>>;
+  /** Queued builds in all: an index range, unlike `countByState`, which reads the whole history. */
+  countQueued(): Promise<number>;
   /** Finished builds that still have a log or a kernel on disk, newest first (for retention). */
   listWithFiles(): Promise<Build[]>;
   close(): Promise<void>;

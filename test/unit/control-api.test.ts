@@ -146,7 +146,7 @@ describe('control API', () => {
     assert.equal(done.state, 'success');
     const history = await json(await api('/build/history?limit=1'));
     assert.equal((history.builds as { id: number }[])[0]!.id, id);
-    assert.match(String(history.next), /before=/);
+    assert.match(String(history.next), /cursor=/);
     const log = await api(`/api/builds/${id}/log`);
     assert.equal(log.headers.get('x-build-state'), 'success');
     assert.match(await log.text(), /==> success/);

@@ -44,6 +44,39 @@ if (url) {
     }
   });
 
+  it('PostgreSQL: two servers taking pushes at once keep both queue limits exactly', async () => {
+    const shared = schema();
+    const [a, b] = await Promise.all([
+      PostgresStore.open(url, { schema: shared }),
+      PostgresStore.open(url, { schema: shared }),
+    ]);
+    try {
+      const perRepository = { perRepository: 3, total: 1000 };
+      await Promise.all(
+        Array.from({ length: 16 }, (_, i) =>
+          (i % 2 ? a : b).createBuild(newBuild({ repository: 'acme/race', branch: `r${i}` }), perRepository),
+        ),
+      );
+      assert.equal((await a.countByState()).queued, 3);
+      const total = { perRepository: 1000, total: 8 };
+      const results = await Promise.allSettled(
+        Array.from({ length: 16 }, (_, i) =>
+          (i % 2 ? a : b).createBuild(newBuild({ repository: 'acme/wide', branch: `w${i}` }), total),
+        ),
+      );
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 5);
+      assert.ok(
+        results.every(
+          (r) => r.status === 'fulfilled' || (r.reason as { code?: string }).code === 'QUEUE_FULL',
+        ),
+      );
+      assert.equal((await b.countByState()).queued, 8);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   after(async () => {
     const client = new pg.Client({ connectionString: url });
     await client.connect();

@@ -193,6 +193,148 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.ok(all.builds.every((b) => !['queued', 'running'].includes(b.state)));
     });
 
+    it('supersedes the oldest queued builds of a repository past its queue limit, atomically', async () => {
+      const limits = { perRepository: 3, total: 1_000_000 };
+      const repository = 'acme/capped';
+      const running = (await store.createBuild(newBuild({ repository, branch: 'r' }), limits)).build;
+      await store.transition(running.id, ['queued'], 'running');
+      const other = (await store.createBuild(newBuild({ repository: 'acme/other', branch: 'o' }), limits))
+        .build;
+      const first = [];
+      for (const branch of ['b1', 'b2', 'b3']) {
+        const { superseded } = await store.createBuild(newBuild({ repository, branch }), limits);
+        assert.equal(superseded.length, 0, 'up to the limit nothing is superseded');
+        first.push((await store.latestForRef(repository, 'branch', branch))!);
+      }
+      const { build: fourth, superseded } = await store.createBuild(
+        newBuild({ repository, branch: 'b4' }),
+        limits,
+      );
+      assert.deepEqual(
+        superseded.map((b) => b.id),
+        [first[0]!.id],
+        'the oldest queued build of the repository goes',
+      );
+      const oldest = (await store.getBuild(first[0]!.id))!;
+      assert.equal(oldest.state, 'superseded');
+      assert.equal(oldest.reason, `queue limit (3) for ${repository} reached; superseded by #${fourth.id}`);
+      assert.ok(oldest.finishedAt);
+      assert.equal((await store.getBuild(running.id))!.state, 'running', 'running builds do not count');
+      assert.equal((await store.getBuild(other.id))!.state, 'queued', 'other repositories are untouched');
+      // Many at once: the count and the change are one step, so exactly the newest `limit` stay.
+      const burst = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          store.createBuild(newBuild({ repository, branch: `p${i}` }), limits),
+        ),
+      );
+      const queued = (await store.listActive()).filter(
+        (b) => b.repository === repository && b.state === 'queued',
+      );
+      assert.deepEqual(
+        queued.map((b) => b.id),
+        burst
+          .map((r) => r.build.id)
+          .sort((x, y) => x - y)
+          .slice(-3),
+      );
+    });
+
+    it('supersedes a build waiting for its base build last, but still within the limit', async () => {
+      const limits = { perRepository: 2, total: 1_000_000, base: 'acme/kernel' };
+      const component = (branch: string) =>
+        newBuild({ repository: 'acme/module', branch, kind: 'incremental' });
+      const baseBuild = (await store.createBuild(newBuild({ repository: 'acme/kernel', branch: 'w' }))).build;
+      const waiting = (await store.createBuild(component('w'), limits)).build;
+      const free = (await store.createBuild(component('x'), limits)).build;
+      const { superseded } = await store.createBuild(component('y'), limits);
+      assert.deepEqual(
+        superseded.map((b) => b.id),
+        [free.id],
+        'the build held back by its base stays; the oldest free one goes',
+      );
+      // Held while its base build runs; once that ended, it is the oldest like any other.
+      await store.transition(baseBuild.id, ['queued'], 'running');
+      const { superseded: next } = await store.createBuild(component('z'), limits);
+      assert.notEqual(next[0]?.id, waiting.id, 'still waiting while its base build runs');
+      await store.transition(baseBuild.id, ['running'], 'success');
+      const { superseded: last } = await store.createBuild(component('v'), limits);
+      assert.deepEqual(
+        last.map((b) => b.id),
+        [waiting.id],
+        'once its base build ended it is the oldest like any other',
+      );
+      const queued = (await store.listActive()).filter(
+        (b) => b.repository === 'acme/module' && b.state === 'queued',
+      );
+      assert.equal(queued.length, 2, 'the limit holds all along');
+    });
+
+    it('refuses a build that would grow the queue past the total limit, storing nothing', async () => {
+      const queued = (await store.countByState()).queued;
+      const limits = { perRepository: 1_000_000, total: queued + 1 };
+      const { build: last } = await store.createBuild(
+        newBuild({ repository: 'acme/full', branch: 'f0' }),
+        limits,
+      );
+      assert.equal((await store.countByState()).queued, queued + 1);
+      await assert.rejects(
+        store.createBuild(newBuild({ repository: 'acme/full', branch: 'f1', deliveryId: 'full-1' }), limits),
+        (error: Error & { code?: string }) =>
+          error.code === 'QUEUE_FULL' && /queue is full/.test(error.message),
+      );
+      assert.equal((await store.countByState()).queued, queued + 1, 'no build stored');
+      assert.equal(await store.findDelivery('full-1'), null, 'no delivery claimed: it can be redelivered');
+      assert.equal(await store.latestForRef('acme/full', 'branch', 'f1'), null);
+      // A push that replaces a queued build does not grow the queue: accepted even when full.
+      const { build: again, superseded } = await store.createBuild(
+        newBuild({ repository: 'acme/full', branch: 'f0' }),
+        limits,
+      );
+      assert.deepEqual(
+        superseded.map((b) => b.id),
+        [last.id],
+      );
+      assert.equal(again.state, 'queued');
+      // Once it drains, the refused delivery builds (GitHub's redelivery).
+      await store.transition(again.id, ['queued'], 'running');
+      const { created } = await store.createBuild(
+        newBuild({ repository: 'acme/full', branch: 'f1', deliveryId: 'full-1' }),
+        limits,
+      );
+      assert.equal(created, true);
+    });
+
+    it('pages queued builds oldest first by id, stable while builds are added', async () => {
+      const before = await store.listQueued({ limit: 1_000_000 });
+      const mine = [];
+      for (let i = 0; i < 7; i += 1)
+        mine.push((await store.createBuild(newBuild({ repository: 'acme/page', branch: `q${i}` }))).build.id);
+      const seen: number[] = [];
+      let after: number | undefined = before.builds.at(-1)?.id;
+      for (let pages = 0; pages < 10; pages += 1) {
+        const page = await store.listQueued({ limit: 3, after });
+        assert.ok(page.builds.length <= 3);
+        seen.push(...page.builds.map((b) => b.id));
+        if (pages === 0) await store.createBuild(newBuild({ repository: 'acme/page', branch: 'late' }));
+        if (page.nextAfter === null) break;
+        after = page.nextAfter;
+      }
+      const late = (await store.latestForRef('acme/page', 'branch', 'late'))!.id;
+      assert.deepEqual(seen, [...mine, late]);
+      assert.ok((await store.listRunning()).every((b) => b.state === 'running'));
+      assert.equal(await store.countQueued(), (await store.countByState()).queued);
+      const refs = await store.listQueuedRefs();
+      const branches = [...Array.from({ length: 7 }, (_, i) => `q${i}`), 'late'];
+      assert.deepEqual(
+        refs.slice(-8),
+        [...mine, late].map((id, i) => ({
+          ...{ id, repository: 'acme/page', refType: 'branch', branch: branches[i], kind: 'full' },
+        })),
+      );
+      assert.equal(refs.length, await store.countQueued());
+      assert.ok((await store.countQueued()) >= seen.length);
+    });
+
     it('finds the latest build of a ref and counts states', async () => {
       await store.createBuild(newBuild({ repository: 'acme/lr', branch: 'x', commit: 'b'.repeat(40) }));
       const { build: latest } = await store.createBuild(

@@ -10,6 +10,7 @@ import { toNewBuild } from '../../scheduler/scheduler.js';
 import type { AppDeps } from '../app-deps.js';
 import { requireToken } from '../auth.js';
 import { parseJson } from '../body.js';
+import { nextPage, parsePage, type PageQuery } from '../paging.js';
 import { presentBuild } from '../present.js';
 
 const triggerSchema = z
@@ -47,28 +48,33 @@ export function registerBuildRoutes(app: FastifyInstance, deps: AppDeps): void {
     return build;
   };
 
-  app.get('/build/status', async () => {
-    const active = await store.listActive();
+  // Running builds are few (at most `concurrency`); the queue can be long, so it is paged.
+  app.get<{ Querystring: PageQuery }>('/build/status', async (request, reply) => {
+    const { limit, cursor } = parsePage(request.query, 100, 500);
+    const [running, queued, queuedCount] = await Promise.all([
+      store.listRunning(),
+      store.listQueued({ limit, after: cursor }),
+      store.countQueued(),
+    ]);
     return {
       paused: scheduler.isPaused,
       engine: scheduler.engineProblem ? { ok: false, problem: scheduler.engineProblem } : { ok: true },
-      running: active.filter((b) => b.state === 'running').map(present),
-      queued: active.filter((b) => b.state === 'queued').map(present),
+      running: running.map(present),
+      queued: queued.builds.map(present),
+      counts: { running: running.length, queued: queuedCount },
+      next: nextPage(reply, `${config.publicUrl}/build/status`, limit, queued.nextAfter),
     };
   });
 
-  app.get<{ Querystring: { limit?: string; before?: string } }>('/build/history', async (request) => {
-    const limit = request.query.limit === undefined ? 50 : Number(request.query.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 500)
-      throw new AppError('BAD_REQUEST', 'limit must be 1-500');
-    const before = request.query.before === undefined ? undefined : parseBuildId(request.query.before);
+  app.get<{ Querystring: PageQuery & { before?: string } }>('/build/history', async (request, reply) => {
+    const { limit, cursor } = parsePage(request.query, 50, 500);
+    // `before` is the older name of the cursor; still taken.
+    const before =
+      cursor ?? (request.query.before === undefined ? undefined : parseBuildId(request.query.before));
     const page = await store.listHistory({ limit, before });
     return {
       builds: page.builds.map(present),
-      next:
-        page.nextBefore === null
-          ? null
-          : `${config.publicUrl}/build/history?limit=${limit}&before=${page.nextBefore}`,
+      next: nextPage(reply, `${config.publicUrl}/build/history`, limit, page.nextBefore),
     };
   });
 

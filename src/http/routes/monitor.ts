@@ -2,20 +2,34 @@
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../errors.js';
 import type { AppDeps } from '../app-deps.js';
-import { renderBuildPage, renderLists, renderMonitor, type MonitorData } from '../views/monitor-page.js';
+import { parsePage, type PageQuery } from '../paging.js';
+import {
+  renderBuildPage,
+  renderListPage,
+  renderLists,
+  renderMonitor,
+  type MonitorData,
+} from '../views/monitor-page.js';
 import { parseBuildId } from './builds.js';
 
+/** Queued builds on the monitor itself; the rest are one link away, so 5000 queued stay cheap. */
+export const MONITOR_QUEUED = 50;
+const MONITOR_RECENT = 30;
+
 export async function loadMonitorData(deps: AppDeps): Promise<MonitorData> {
-  const [active, history] = await Promise.all([
-    deps.store.listActive(),
-    deps.store.listHistory({ limit: 30 }),
+  const [running, queued, history, queuedCount] = await Promise.all([
+    deps.store.listRunning(),
+    deps.store.listQueued({ limit: MONITOR_QUEUED }),
+    deps.store.listHistory({ limit: MONITOR_RECENT }),
+    deps.store.countQueued(),
   ]);
   return {
-    running: active.filter((b) => b.state === 'running'),
-    queued: active
-      .filter((b) => b.state === 'queued')
-      .map((build) => ({ build, waiting: deps.scheduler.waitReason(build.id) })),
+    running,
+    queued: queued.builds.map((build) => ({ build, waiting: deps.scheduler.waitReason(build.id) })),
+    queuedCount,
+    queuedNext: queued.nextAfter,
     recent: history.builds,
+    recentNext: history.nextBefore,
     paused: deps.scheduler.isPaused,
     engineProblem: deps.scheduler.engineProblem,
   };
@@ -32,6 +46,24 @@ export function registerMonitorRoutes(app: FastifyInstance, deps: AppDeps): void
       .header('cache-control', 'no-store')
       .send(renderLists(await loadMonitorData(deps)).value),
   );
+
+  app.get<{ Querystring: PageQuery }>('/monitor/queued', async (request, reply) => {
+    const { limit, cursor } = parsePage(request.query, MONITOR_QUEUED, 500);
+    const page = await deps.store.listQueued({ limit, after: cursor });
+    const queued = page.builds.map((build) => ({ build, waiting: deps.scheduler.waitReason(build.id) }));
+    const next = page.nextAfter === null ? null : `/monitor/queued?limit=${limit}&cursor=${page.nextAfter}`;
+    return reply.type('text/html; charset=utf-8').send(renderListPage('Queued builds', { queued }, next));
+  });
+
+  app.get<{ Querystring: PageQuery }>('/monitor/history', async (request, reply) => {
+    const { limit, cursor } = parsePage(request.query, MONITOR_RECENT, 500);
+    const page = await deps.store.listHistory({ limit, before: cursor });
+    const next =
+      page.nextBefore === null ? null : `/monitor/history?limit=${limit}&cursor=${page.nextBefore}`;
+    return reply
+      .type('text/html; charset=utf-8')
+      .send(renderListPage('Finished builds', { recent: page.builds }, next));
+  });
 
   app.get<{ Params: { id: string } }>('/monitor/builds/:id', async (request, reply) => {
     const build = await deps.store.getBuild(parseBuildId(request.params.id));

@@ -2,10 +2,22 @@
 import type { Build } from '../../domain/build.js';
 import { html, type SafeHtml } from './html.js';
 
+export interface QueuedEntry {
+  build: Build;
+  waiting: string | null;
+}
+
 export interface MonitorData {
   running: Build[];
-  queued: { build: Build; waiting: string | null }[];
+  /** The first page of the queue only: with thousands queued the page stays small. */
+  queued: QueuedEntry[];
+  /** All queued builds, shown or not. */
+  queuedCount: number;
+  /** Cursor of the next page of the queue (/monitor/queued), null when all are shown. */
+  queuedNext: number | null;
   recent: Build[];
+  /** Cursor of older finished builds (/monitor/history), null when there are none. */
+  recentNext: number | null;
   paused: boolean;
   engineProblem: string | null;
 }
@@ -44,6 +56,25 @@ function row(build: Build, extra: SafeHtml): SafeHtml {
   </tr>`;
 }
 
+function queuedRow({ build, waiting }: QueuedEntry): SafeHtml {
+  return row(
+    build,
+    html`<td class="waiting">${waiting ?? 'about to start'}</td>
+      <td></td>`,
+  );
+}
+
+function recentRow(b: Build): SafeHtml {
+  return row(
+    b,
+    html`<td class="state">${b.state}${b.reason ? html`: <span class="reason">${b.reason}</span>` : ''}</td>
+      <td>${duration(b)}</td>
+      <td>
+        ${b.artifact ? html`<a href="/kernels/${encodeURIComponent(b.artifact)}">${b.artifact}</a>` : ''}
+      </td>`,
+  );
+}
+
 export function renderLists(data: MonitorData): SafeHtml {
   return html` ${data.paused ? html`<p class="notice">The queue is paused: queued builds wait until it is resumed.</p>` : ''}
     ${data.engineProblem ? html`<p class="notice error">Build engine unavailable: ${data.engineProblem}</p>` : ''}
@@ -60,35 +91,33 @@ export function renderLists(data: MonitorData): SafeHtml {
       </tbody>
     </table>
     ${data.running.length === 0 ? html`<p class="empty">Nothing is building.</p>` : ''}
-    <h2>Queued <span class="count">${data.queued.length}</span></h2>
+    <h2>Queued <span class="count">${data.queuedCount}</span></h2>
     <table id="queued">
       <tbody>
-        ${data.queued.map(({ build, waiting }) =>
-          row(
-            build,
-            html`<td class="waiting">${waiting ?? 'about to start'}</td>
-              <td></td>`,
-          ),
-        )}
+        ${data.queued.map(queuedRow)}
       </tbody>
     </table>
+    ${
+      data.queuedNext !== null && data.queuedCount > data.queued.length
+        ? html`<p class="more" id="queued-more">
+            and ${data.queuedCount - data.queued.length} more:
+            <a href="/monitor/queued?cursor=${data.queuedNext}">see the rest of the queue</a>
+          </p>`
+        : ''
+    }
     <h2>Recent</h2>
     <table id="recent">
       <tbody>
-        ${data.recent.map((b) =>
-          row(
-            b,
-            html`<td class="state">
-                ${b.state}${b.reason ? html`: <span class="reason">${b.reason}</span>` : ''}
-              </td>
-              <td>${duration(b)}</td>
-              <td>
-                ${b.artifact ? html`<a href="/kernels/${encodeURIComponent(b.artifact)}">${b.artifact}</a>` : ''}
-              </td>`,
-          ),
-        )}
+        ${data.recent.map(recentRow)}
       </tbody>
-    </table>`;
+    </table>
+    ${
+      data.recentNext !== null
+        ? html`<p class="more" id="recent-more">
+            <a href="/monitor/history?cursor=${data.recentNext}">older builds</a>
+          </p>`
+        : ''
+    }`;
 }
 
 export function layout(title: string, body: SafeHtml, script?: string): string {
@@ -110,6 +139,27 @@ export function layout(title: string, body: SafeHtml, script?: string): string {
 
 export function renderMonitor(data: MonitorData): string {
   return layout('Autobuilder monitor', html`<div id="lists">${renderLists(data)}</div>`, 'monitor.js');
+}
+
+/** One page of a long list (/monitor/queued, /monitor/history), with a link to the next. */
+export function renderListPage(
+  title: string,
+  page: { queued: QueuedEntry[] } | { recent: Build[] },
+  nextUrl: string | null,
+): string {
+  const rows = 'queued' in page ? page.queued.map(queuedRow) : page.recent.map(recentRow);
+  const body = html`<h1>${title}</h1>
+    <table id="${'queued' in page ? 'queued' : 'recent'}">
+      <tbody>
+        ${rows}
+      </tbody>
+    </table>
+    ${rows.length === 0 ? html`<p class="empty">Nothing more.</p>` : ''}
+    <p class="more">
+      <a href="/monitor">back to the monitor</a>
+      ${nextUrl ? html` · <a id="next-page" href="${nextUrl}">next page</a>` : ''}
+    </p>`;
+  return layout(title, body);
 }
 
 export function renderBuildPage(build: Build, canControl: boolean): string {

@@ -7,14 +7,24 @@ import {
   BUILD_STATES,
   FINAL_STATES,
   type Build,
+  type BuildRef,
   type BuildState,
   type NewBuild,
   type RefType,
 } from '../../domain/build.js';
 import { answeringBuild } from '../../domain/push-replay.js';
-import type { BuildPatch, CreatedBuild, Delivery, HistoryPage, Store } from '../store.js';
+import type {
+  BuildPatch,
+  CreatedBuild,
+  Delivery,
+  HistoryPage,
+  QueuedPage,
+  QueueLimits,
+  Store,
+} from '../store.js';
 import { pushHistory } from './push-history.js';
 import { migrations, type Dialect } from './migrations.js';
+import { applyQueueLimits, countQueued } from './queue-limits.js';
 import { patchColumns, toBuild, toDelivery } from './rows.js';
 import type { Database } from './schema.js';
 
@@ -43,9 +53,16 @@ export class KyselyStore implements Store {
    */
   protected async lockRef(_trx: Transaction<Database>, _key: string): Promise<void> {}
 
-  async createBuild(input: NewBuild): Promise<CreatedBuild> {
+  /**
+   * Makes the queue limits' count-then-change atomic between servers sharing the database;
+   * taken first in the transaction, before the ref lock and any row lock, so it cannot deadlock.
+   */
+  protected async lockQueue(_trx: Transaction<Database>): Promise<void> {}
+
+  async createBuild(input: NewBuild, limits?: QueueLimits): Promise<CreatedBuild> {
     return this.db.transaction().execute(async (trx) => {
       const now = this.now().toISOString();
+      if (limits) await this.lockQueue(trx);
       await this.lockRef(trx, `${input.repository} ${input.refType} ${input.branch}`);
       if (input.deliveryId) {
         // Claim the delivery id first. A concurrent transaction with the same id waits on this row
@@ -115,6 +132,7 @@ export class KyselyStore implements Store {
         .where('id', '<', row.id)
         .returningAll()
         .execute();
+      if (limits) superseded.push(...(await applyQueueLimits(trx, row, limits, superseded.length, now)));
       return { build: toBuild(row), created: true, superseded: superseded.map(toBuild) };
     });
   }
@@ -176,6 +194,45 @@ export class KyselyStore implements Store {
       .orderBy('id', 'asc')
       .execute();
     return rows.map(toBuild);
+  }
+
+  async listQueuedRefs(): Promise<BuildRef[]> {
+    const rows = await this.db
+      .selectFrom('builds')
+      .select(['id', 'repository', 'ref_type', 'branch', 'kind'])
+      .where('state', '=', 'queued')
+      .orderBy('id', 'asc')
+      .execute();
+    return rows.map((row) => ({
+      id: row.id,
+      repository: row.repository,
+      refType: row.ref_type as BuildRef['refType'],
+      branch: row.branch,
+      kind: row.kind as BuildRef['kind'],
+    }));
+  }
+
+  async listRunning(): Promise<Build[]> {
+    const rows = await this.db
+      .selectFrom('builds')
+      .selectAll()
+      .where('state', '=', 'running')
+      .orderBy('id', 'asc')
+      .execute();
+    return rows.map(toBuild);
+  }
+
+  async listQueued({ limit, after }: { limit: number; after?: number }): Promise<QueuedPage> {
+    let query = this.db
+      .selectFrom('builds')
+      .selectAll()
+      .where('state', '=', 'queued')
+      .orderBy('id', 'asc')
+      .limit(limit + 1);
+    if (after !== undefined) query = query.where('id', '>', after);
+    const rows = await query.execute();
+    const builds = rows.slice(0, limit).map(toBuild);
+    return { builds, nextAfter: rows.length > limit ? (builds.at(-1)?.id ?? null) : null };
   }
 
   async listHistory({ limit, before }: { limit: number; before?: number }): Promise<HistoryPage> {
@@ -252,6 +309,10 @@ export class KyselyStore implements Store {
     const counts = Object.fromEntries(BUILD_STATES.map((s) => [s, 0])) as Record<BuildState, number>;
     for (const row of rows) counts[row.state as BuildState] = Number(row.count);
     return counts;
+  }
+
+  async countQueued(): Promise<number> {
+    return countQueued(this.db);
   }
 
   async listWithFiles(): Promise<Build[]> {

@@ -59,4 +59,15 @@ export const migrations = (dialect: Dialect): Record<string, Migration> => ({
       await db.schema.createIndex('builds_artifact').on('builds').column('artifact').execute();
     },
   },
+  '0003_builds_repository_state': {
+    // The per-repository queue limit counts and picks a repository's queued builds on every push;
+    // without this it reads the repository's whole history.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createIndex('builds_repository_state')
+        .on('builds')
+        .columns(['repository', 'state', 'id'])
+        .execute();
+    },
+  },
 });

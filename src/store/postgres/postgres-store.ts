@@ -18,8 +18,16 @@ export interface PostgresOptions {
 const MIGRATION_LOCK = 7_261_001;
 /** The first half of the two-part advisory lock key of a ref (the second is a hash of the ref). */
 const REF_LOCK_CLASS = 7_261_002;
+/** Another fixed key: held for the rest of a `createBuild` transaction that applies queue limits. */
+const QUEUE_LOCK = 7_261_003;
 
 export class PostgresStore extends KyselyStore {
+  // Under READ COMMITTED two servers could each count 49 queued and both insert; the lock makes
+  // the count and the insert one step. Webhooks are few per second, so one at a time is cheap.
+  protected override async lockQueue(trx: Transaction<Database>): Promise<void> {
+    await sql`SELECT pg_advisory_xact_lock(${QUEUE_LOCK})`.execute(trx);
+  }
+
   static async open(url: string, options: PostgresOptions = {}): Promise<PostgresStore> {
     const pool = new pg.Pool({ connectionString: url, max: 10 });
     const schema = options.schema;

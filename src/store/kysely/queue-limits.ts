@@ -1,0 +1,95 @@
+/**
+ * The queue's bounds, applied inside `createBuild`'s transaction after the new build is inserted,
+ * so the count and the change are one atomic step (PostgreSQL: under a transaction-scoped
+ * advisory lock taken by the caller; SQLite: one writer at a time).
+ */
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import { AppError } from '../../errors.js';
+import type { QueueLimits } from '../store.js';
+import type { BuildsTable, Database } from './schema.js';
+
+/** Queued builds, of one repository or in all: a range of an index either way. */
+export async function countQueued(db: Kysely<Database>, repository?: string): Promise<number> {
+  let query = db
+    .selectFrom('builds')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where('state', '=', 'queued');
+  if (repository !== undefined) query = query.where('repository', '=', repository);
+  return Number((await query.executeTakeFirstOrThrow()).count);
+}
+
+/**
+ * Supersedes the oldest queued builds of `added`'s repository past `limits.perRepository`, then
+ * refuses (throws QUEUE_FULL, which rolls the transaction back) when the queue grew past
+ * `limits.total`. `alreadySuperseded` builds left the queue for `added`: a push that replaces one
+ * does not grow the queue and is never refused.
+ */
+export async function applyQueueLimits(
+  trx: Transaction<Database>,
+  added: Selectable<BuildsTable>,
+  limits: QueueLimits,
+  alreadySuperseded: number,
+  now: string,
+): Promise<Selectable<BuildsTable>[]> {
+  let superseded: Selectable<BuildsTable>[] = [];
+  const excess = (await countQueued(trx, added.repository)) - limits.perRepository;
+  if (excess > 0) {
+    const base = limits.base;
+    let victims = trx
+      .selectFrom('builds')
+      .select('id')
+      .where('repository', '=', added.repository)
+      .where('state', '=', 'queued')
+      .where('id', '<', added.id);
+    if (base !== undefined) {
+      // The same test as the scheduler's (scheduler/plan-queue.ts): a full build of the base
+      // repository on the same branch, queued or running.
+      victims = victims.orderBy((eb) =>
+        eb
+          .case()
+          .when(
+            eb.exists(
+              eb
+                .selectFrom('builds as base')
+                .select('base.id')
+                .where('base.repository', '=', base)
+                .whereRef('base.branch', '=', 'builds.branch')
+                .where('base.kind', '=', 'full')
+                .where('base.state', 'in', ['queued', 'running']),
+            ),
+          )
+          .then(1)
+          .else(0)
+          .end(),
+      );
+    }
+    const oldest = await victims.orderBy('id', 'asc').limit(excess).execute();
+    if (oldest.length > 0) {
+      superseded = await trx
+        .updateTable('builds')
+        .set({
+          state: 'superseded',
+          reason: `queue limit (${limits.perRepository}) for ${added.repository} reached; superseded by #${added.id}`,
+          finished_at: now,
+        })
+        .where(
+          'id',
+          'in',
+          oldest.map((b) => b.id),
+        )
+        .where('state', '=', 'queued')
+        .returningAll()
+        .execute();
+    }
+  }
+  if (alreadySuperseded + superseded.length === 0) {
+    const queued = await countQueued(trx);
+    if (queued > limits.total) {
+      throw new AppError(
+        'QUEUE_FULL',
+        `the build queue is full (${limits.total} queued builds); nothing was stored, retry later`,
+      );
+    }
+  }
+  return superseded;
+}
