@@ -8,12 +8,28 @@ import { DockerExecutor } from './executor/docker/docker-executor.js';
 import { serviceInstance } from './config/service-instance.js';
 import { createService } from './service.js';
 import { openStore } from './store/open-store.js';
+import { probePostgres } from './store/postgres/connection-error.js';
 
 function fail(message: string, problems: ConfigProblem[] = []): never {
   process.stderr.write(`autobuilder: ${message}\n`);
   for (const problem of problems)
     process.stderr.write(`  - ${problem.path || '(top)'}: ${problem.message}\n`);
   process.exit(1);
+}
+
+/**
+ * Errors that are values (a database that cannot be reached, a bad config) are one line for the
+ * operator, not a stack trace; anything else is a bug and keeps its trace.
+ */
+function clearly<A extends unknown[]>(action: (...args: A) => Promise<void>) {
+  return async (...args: A): Promise<void> => {
+    try {
+      await action(...args);
+    } catch (error) {
+      if (error instanceof AppError) fail(error.message);
+      throw error;
+    }
+  };
 }
 
 function load(file?: string) {
@@ -34,41 +50,49 @@ program.option(
 program
   .command('serve')
   .description('run the service (what `npm start` runs)')
-  .action(async () => {
-    const config = load(program.opts().config);
-    const service = await createService(config);
-    const address = await service.start();
-    service.logger.info(
-      { address, config: config.source, repositories: [...config.rules.keys()] },
-      'autobuilder listening',
-    );
-    let signals = 0;
-    const shutdown = (signal: string) => {
-      signals += 1;
-      if (signals > 1) process.exit(130);
+  .action(
+    clearly(async () => {
+      const config = load(program.opts().config);
+      const service = await createService(config);
+      const address = await service.start();
       service.logger.info(
-        { signal, graceMs: config.gracePeriodMs },
-        'stopping: running builds get the grace period',
+        { address, config: config.source, repositories: [...config.rules.keys()] },
+        'autobuilder listening',
       );
-      service.stop().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          service.logger.error({ err: error }, 'stop failed');
-          process.exit(1);
-        },
-      );
-    };
-    process.on('SIGTERM', () => shutdown('SIGTERM'));
-    process.on('SIGINT', () => shutdown('SIGINT'));
-  });
+      let signals = 0;
+      const shutdown = (signal: string) => {
+        signals += 1;
+        if (signals > 1) process.exit(130);
+        service.logger.info(
+          { signal, graceMs: config.gracePeriodMs },
+          'stopping: running builds get the grace period',
+        );
+        service.stop().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            service.logger.error({ err: error }, 'stop failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+      process.on('SIGINT', () => shutdown('SIGINT'));
+    }),
+  );
 
 const configCommand = program.command('config').description('configuration tools');
 configCommand
   .command('check [file]')
   .description('validate the config and print the effective one; exit 1 listing every problem')
-  .action((file?: string) => {
+  .action(async (file?: string) => {
     const config = load(file ?? program.opts().config);
     process.stdout.write(describeConfig(config));
+    // A PostgreSQL server is tried once (nothing is written); a SQLite file is made by `serve`.
+    if (config.databaseUrl.startsWith('postgres')) {
+      const problem = await probePostgres(config.databaseUrl);
+      if (problem) fail(problem);
+      process.stdout.write('# database: reachable\n');
+    }
   });
 
 program
@@ -105,32 +129,34 @@ program
   .command('gc')
   .description('apply retention now: old logs and kernels (never a linked one), dangling images of ours')
   .option('--keep <n>', 'builds kept per repository and ref (default: retention.keep)')
-  .action(async (options: { keep?: string }) => {
-    const config = load(program.opts().config);
-    const keep = options.keep === undefined ? config.retention.keep : Number(options.keep);
-    if (!Number.isInteger(keep) || keep < 1) fail('--keep must be a whole number >= 1');
-    const store = await openStore(config.databaseUrl);
-    const executor = new DockerExecutor(undefined, serviceInstance(config));
-    const engine = await executor.ping().then(
-      () => executor,
-      (error: Error) => {
-        process.stderr.write(`autobuilder: ${error.message}; images are left alone\n`);
-        return null;
-      },
-    );
-    try {
-      const result = await collectGarbage({
-        store,
-        executor: engine,
-        kernelTarget: config.kernelTarget,
-        keep,
-      });
-      process.stdout.write(
-        `pruned ${result.builds} builds: ${result.logs} logs, ${result.kernels} kernels, ${result.images} images\n`,
+  .action(
+    clearly(async (options: { keep?: string }) => {
+      const config = load(program.opts().config);
+      const keep = options.keep === undefined ? config.retention.keep : Number(options.keep);
+      if (!Number.isInteger(keep) || keep < 1) fail('--keep must be a whole number >= 1');
+      const store = await openStore(config.databaseUrl);
+      const executor = new DockerExecutor(undefined, serviceInstance(config));
+      const engine = await executor.ping().then(
+        () => executor,
+        (error: Error) => {
+          process.stderr.write(`autobuilder: ${error.message}; images are left alone\n`);
+          return null;
+        },
       );
-    } finally {
-      await store.close();
-    }
-  });
+      try {
+        const result = await collectGarbage({
+          store,
+          executor: engine,
+          kernelTarget: config.kernelTarget,
+          keep,
+        });
+        process.stdout.write(
+          `pruned ${result.builds} builds: ${result.logs} logs, ${result.kernels} kernels, ${result.images} images\n`,
+        );
+      } finally {
+        await store.close();
+      }
+    }),
+  );
 
 await program.parseAsync(process.argv);

@@ -33,6 +33,7 @@ export function describeConfig(config: Config): string {
     tmp_directory: config.tmpDirectory,
     data_directory: config.dataDirectory,
     database_url: config.databaseUrl.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@'),
+    database_wait: config.databaseWaitMs === 0 ? 0 : formatDuration(config.databaseWaitMs),
     concurrency: config.concurrency,
     requeue_interrupted: config.requeueInterrupted,
     grace_period: formatDuration(config.gracePeriodMs),
