@@ -46,7 +46,8 @@ export function describeConnectionError(error: unknown): string {
 /** `host:port` of a postgres:// URL, never its password. */
 export function databaseAddress(url: string): string {
   try {
-    const parsed = new URL(url);
+    // `postgres://user@/db?host=/run/postgresql` (a Unix socket) has no host part, which URL refuses.
+    const parsed = new URL(url.replace(/^(postgres(?:ql)?:\/\/[^/]*@)\//, '$1localhost/'));
     const socket = parsed.searchParams.get('host');
     return `${socket ?? (decodeURIComponent(parsed.hostname) || 'localhost')}:${parsed.port || '5432'}`;
   } catch {
