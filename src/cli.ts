@@ -17,21 +17,6 @@ function fail(message: string, problems: ConfigProblem[] = []): never {
   process.exit(1);
 }
 
-/**
- * Errors that are values (a database that cannot be reached, a bad config) are one line for the
- * operator, not a stack trace; anything else is a bug and keeps its trace.
- */
-function clearly<A extends unknown[]>(action: (...args: A) => Promise<void>) {
-  return async (...args: A): Promise<void> => {
-    try {
-      await action(...args);
-    } catch (error) {
-      if (error instanceof AppError) fail(error.message);
-      throw error;
-    }
-  };
-}
-
 function load(file?: string) {
   try {
     return loadConfig({ file });
@@ -50,35 +35,33 @@ program.option(
 program
   .command('serve')
   .description('run the service (what `npm start` runs)')
-  .action(
-    clearly(async () => {
-      const config = load(program.opts().config);
-      const service = await createService(config);
-      const address = await service.start();
+  .action(async () => {
+    const config = load(program.opts().config);
+    const service = await createService(config);
+    const address = await service.start();
+    service.logger.info(
+      { address, config: config.source, repositories: [...config.rules.keys()] },
+      'autobuilder listening',
+    );
+    let signals = 0;
+    const shutdown = (signal: string) => {
+      signals += 1;
+      if (signals > 1) process.exit(130);
       service.logger.info(
-        { address, config: config.source, repositories: [...config.rules.keys()] },
-        'autobuilder listening',
+        { signal, graceMs: config.gracePeriodMs },
+        'stopping: running builds get the grace period',
       );
-      let signals = 0;
-      const shutdown = (signal: string) => {
-        signals += 1;
-        if (signals > 1) process.exit(130);
-        service.logger.info(
-          { signal, graceMs: config.gracePeriodMs },
-          'stopping: running builds get the grace period',
-        );
-        service.stop().then(
-          () => process.exit(0),
-          (error: unknown) => {
-            service.logger.error({ err: error }, 'stop failed');
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGTERM', () => shutdown('SIGTERM'));
-      process.on('SIGINT', () => shutdown('SIGINT'));
-    }),
-  );
+      service.stop().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          service.logger.error({ err: error }, 'stop failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+    process.on('SIGINT', () => shutdown('SIGINT'));
+  });
 
 const configCommand = program.command('config').description('configuration tools');
 configCommand
@@ -129,34 +112,39 @@ program
   .command('gc')
   .description('apply retention now: old logs and kernels (never a linked one), dangling images of ours')
   .option('--keep <n>', 'builds kept per repository and ref (default: retention.keep)')
-  .action(
-    clearly(async (options: { keep?: string }) => {
-      const config = load(program.opts().config);
-      const keep = options.keep === undefined ? config.retention.keep : Number(options.keep);
-      if (!Number.isInteger(keep) || keep < 1) fail('--keep must be a whole number >= 1');
-      const store = await openStore(config.databaseUrl);
-      const executor = new DockerExecutor(undefined, serviceInstance(config));
-      const engine = await executor.ping().then(
-        () => executor,
-        (error: Error) => {
-          process.stderr.write(`autobuilder: ${error.message}; images are left alone\n`);
-          return null;
-        },
+  .action(async (options: { keep?: string }) => {
+    const config = load(program.opts().config);
+    const keep = options.keep === undefined ? config.retention.keep : Number(options.keep);
+    if (!Number.isInteger(keep) || keep < 1) fail('--keep must be a whole number >= 1');
+    const store = await openStore(config.databaseUrl);
+    const executor = new DockerExecutor(undefined, serviceInstance(config));
+    const engine = await executor.ping().then(
+      () => executor,
+      (error: Error) => {
+        process.stderr.write(`autobuilder: ${error.message}; images are left alone\n`);
+        return null;
+      },
+    );
+    try {
+      const result = await collectGarbage({
+        store,
+        executor: engine,
+        kernelTarget: config.kernelTarget,
+        keep,
+      });
+      process.stdout.write(
+        `pruned ${result.builds} builds: ${result.logs} logs, ${result.kernels} kernels, ${result.images} images\n`,
       );
-      try {
-        const result = await collectGarbage({
-          store,
-          executor: engine,
-          kernelTarget: config.kernelTarget,
-          keep,
-        });
-        process.stdout.write(
-          `pruned ${result.builds} builds: ${result.logs} logs, ${result.kernels} kernels, ${result.images} images\n`,
-        );
-      } finally {
-        await store.close();
-      }
-    }),
-  );
+    } finally {
+      await store.close();
+    }
+  });
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  // Errors that are values (a database that cannot be reached, say) are one line for the
+  // operator, not a stack trace; anything else is a bug and keeps its trace.
+  if (error instanceof AppError) fail(error.message);
+  throw error;
+}
