@@ -38,10 +38,11 @@ export class PostgresStore extends KyselyStore {
       ...(schema ? { options: `-c search_path=${schema}` } : {}),
     });
     const report = options.onConnectionError ?? (() => undefined);
-    // The pool reports idle connections that break; one broken while checked out for a query
-    // fails that query and also emits 'error' on the client, which has no listener of the pool's.
-    pool.on('error', report);
+    // A connection that breaks emits 'error' on its client, idle or checked out for a query (then
+    // with no listener of the pool's). Each client's own listener reports it, once; the pool
+    // passes on the idle ones' errors too, and must have a listener for them or the process ends.
     pool.on('connect', (client) => client.on('error', report));
+    pool.on('error', () => undefined);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     try {
       // Servers starting together must not create the schema or tables at the same time:
