@@ -2,8 +2,9 @@
  * A PostgreSQL outage under a running service (issue 12): a private server of the test's own is
  * stopped while a build runs and started again. The service (this process) must live through it,
  * say so (/healthz 503 naming the database, the monitor's banner and its `health` event), refuse
- * pushes with 503 instead of acknowledging what it could not store, finish the running build once
- * the database is back, and take and build pushes again, all without a restart.
+ * pushes with 503 instead of acknowledging what it could not store, finish the running build and
+ * start the queued one once the database is back, and take and build pushes again, all without a
+ * restart.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -82,6 +83,7 @@ describe('PostgreSQL outage under a running service', () => {
     const repo = new LocalRepo(h.gitRoot, 'acme/outage');
     const first = repo.commit('main', { a: '1' });
     const second = repo.commit('next', { b: '2' });
+    const third = repo.commit('waiting', { c: '3' });
 
     const events = await fetch(`${h.url}/api/events`);
     const reader = events.body!.getReader();
@@ -92,6 +94,11 @@ describe('PostgreSQL outage under a running service', () => {
     assert.equal(accepted.status, 202);
     const running = (await accepted.json()) as { id: number };
     await waitFor(async () => (await h.service.store.getBuild(running.id))?.state === 'running');
+    // And one queued behind it (concurrency 1): it must not be lost, and must start after the outage.
+    const queuedAnswer = await push('waiting', third, 'outage-queued');
+    assert.equal(queuedAnswer.status, 202);
+    const queued = (await queuedAnswer.json()) as { id: number; state: string };
+    assert.equal(queued.state, 'queued');
     // Idle pooled connections now exist: their loss is what used to end the process.
     await h.service.store.countByState();
 
@@ -132,6 +139,7 @@ describe('PostgreSQL outage under a running service', () => {
       finished.steps.map((s) => s.exitCode),
       [0, 0],
     );
+    assert.equal((await waitForFinal(h, queued.id, 30_000)).state, 'success');
     // Nothing of the refused push was stored; its redelivery is taken and built.
     assert.equal(await h.service.store.findDelivery('outage-during'), null);
     const redelivered = await push('next', second, 'outage-during');
