@@ -11,14 +11,14 @@ import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
 import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium.js';
 import { LocalRepo } from '../helpers/git-repo.js';
 import { removeHome, startHarness, type Harness } from '../helpers/harness.js';
-import { PrivatePostgres } from '../helpers/private-postgres.js';
+import { PrivatePostgres, privatePostgresSkip } from '../helpers/private-postgres.js';
 import { pushPayload, webhookHeaders } from '../helpers/webhook.js';
 
 // Outside CI a machine without Chromium skips; under CI the test must run, so it fails instead.
 const skip =
   !existsSync(CHROMIUM) && process.env.CI !== 'true'
     ? `no Chromium at ${CHROMIUM} (set CHROMIUM_PATH)`
-    : false;
+    : privatePostgresSkip;
 
 describe('the monitor during a database outage', { skip }, () => {
   let pg: PrivatePostgres;

@@ -4,14 +4,33 @@
  * tests run as root (PostgreSQL refuses root), listening on 127.0.0.1 and a private socket dir.
  */
 import { execFile } from 'node:child_process';
-import { chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-const BIN = process.env.AUTOBUILDER_TEST_POSTGRES_BIN ?? '/usr/lib/postgresql/15/bin';
+
+/** The server binaries: $AUTOBUILDER_TEST_POSTGRES_BIN, else Debian's newest /usr/lib/postgresql/N/bin. */
+function findBin(): string {
+  if (process.env.AUTOBUILDER_TEST_POSTGRES_BIN) return process.env.AUTOBUILDER_TEST_POSTGRES_BIN;
+  const versions = existsSync('/usr/lib/postgresql')
+    ? readdirSync('/usr/lib/postgresql').filter((v) => /^\d+$/.test(v))
+    : [];
+  const newest = versions.sort((a, b) => Number(b) - Number(a))[0] ?? '15';
+  return `/usr/lib/postgresql/${newest}/bin`;
+}
+const BIN = findBin();
+
+/**
+ * Why these tests cannot run here (no PostgreSQL server binaries), or false. Under CI=true they
+ * must run, so a missing server fails them instead.
+ */
+export const privatePostgresSkip: string | false =
+  !existsSync(join(BIN, 'initdb')) && process.env.CI !== 'true'
+    ? `no PostgreSQL server binaries at ${BIN} (install postgresql or set AUTOBUILDER_TEST_POSTGRES_BIN)`
+    : false;
 
 /** A port nothing listens on right now (the kernel's pick for port 0). */
 export async function freePort(): Promise<number> {

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
 import { LocalRepo } from '../helpers/git-repo.js';
 import { removeHome, startHarness, waitFor, waitForFinal, type Harness } from '../helpers/harness.js';
-import { PrivatePostgres } from '../helpers/private-postgres.js';
+import { PrivatePostgres, privatePostgresSkip } from '../helpers/private-postgres.js';
 import { pushPayload, webhookHeaders } from '../helpers/webhook.js';
 
 const SECRET = 'outage-secret';
@@ -47,7 +47,7 @@ async function nextEvent(
   }
 }
 
-describe('PostgreSQL outage under a running service', () => {
+describe('PostgreSQL outage under a running service', { skip: privatePostgresSkip }, () => {
   let pg: PrivatePostgres;
   let h: Harness;
 

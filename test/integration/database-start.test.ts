@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { waitFor } from '../helpers/harness.js';
-import { freePort, PrivatePostgres } from '../helpers/private-postgres.js';
+import { freePort, PrivatePostgres, privatePostgresSkip } from '../helpers/private-postgres.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -44,7 +44,7 @@ function cli(args: string[], env: Record<string, string> = {}): Child {
 const attemptLines = (text: string, address: string) =>
   text.split('\n').filter((line) => line.includes(`cannot reach the database at ${address}: `));
 
-describe('PostgreSQL down when the service starts', () => {
+describe('PostgreSQL down when the service starts', { skip: privatePostgresSkip }, () => {
   let pg: PrivatePostgres;
   let home: string;
   const children: Child[] = [];
