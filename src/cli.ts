@@ -9,6 +9,7 @@ import { serviceInstance } from './config/service-instance.js';
 import { setUpHooks } from './forge/github/webhook-setup.js';
 import { createService } from './service.js';
 import { openStore } from './store/open-store.js';
+import { probePostgres } from './store/postgres/connection-error.js';
 
 function fail(message: string, problems: ConfigProblem[] = []): never {
   process.stderr.write(`autobuilder: ${message}\n`);
@@ -67,9 +68,15 @@ const configCommand = program.command('config').description('configuration tools
 configCommand
   .command('check [file]')
   .description('validate the config and print the effective one; exit 1 listing every problem')
-  .action((file?: string) => {
+  .action(async (file?: string) => {
     const config = load(file ?? program.opts().config);
     process.stdout.write(describeConfig(config));
+    // A PostgreSQL server is tried once (nothing is written); a SQLite file is made by `serve`.
+    if (config.databaseUrl.startsWith('postgres')) {
+      const problem = await probePostgres(config.databaseUrl);
+      if (problem) fail(problem);
+      process.stdout.write('# database: reachable\n');
+    }
   });
 
 program
@@ -167,4 +174,11 @@ githubCommand
     if (changes.some((c) => c.action === 'error')) process.exit(1);
   });
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  // Errors that are values (a database that cannot be reached, say) are one line for the
+  // operator, not a stack trace; anything else is a bug and keeps its trace.
+  if (error instanceof AppError) fail(error.message);
+  throw error;
+}

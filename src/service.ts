@@ -16,12 +16,15 @@ import { EventBus } from './live/event-bus.js';
 import { GitMirrors } from './pipeline/git-mirror.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { openStore } from './store/open-store.js';
+import type { DatabaseHealth } from './store/database-health.js';
 import type { Store } from './store/store.js';
 
 export interface Service {
   app: FastifyInstance;
   scheduler: Scheduler;
   store: Store;
+  /** Whether the database answers (down while PostgreSQL is away; SQLite is always up). */
+  databaseHealth: DatabaseHealth;
   bus: EventBus;
   executor: Executor;
   logger: Logger;
@@ -47,7 +50,19 @@ export async function createService(config: Config, options: ServiceOptions = {}
   // Before any build of this process can publish: what is there now was left by a killed one.
   const stale = await removeStaleTemporaries(config.kernelTarget);
   if (stale.length > 0) logger.info({ files: stale }, 'removed temporary kernel copies left by a stop');
-  const store = await openStore(config.databaseUrl);
+  // Waits up to database_wait for a PostgreSQL server that is not up yet, one line per attempt;
+  // then throws StoreUnavailableError, which the CLI prints as one line.
+  const store = await openStore(config.databaseUrl, {
+    waitMs: config.databaseWaitMs,
+    onAttemptFailed: (line) => logger.warn(`${line}; trying again (database_wait)`),
+    onConnectionError: (error) =>
+      logger.warn({ err: error }, 'lost a database connection; it is replaced on the next query'),
+  });
+  store.health.onChange((problem) =>
+    problem
+      ? logger.error(`database unreachable: ${problem}; webhooks are answered 503 until it is back`)
+      : logger.info('database reachable again'),
+  );
   const executor = options.executor ?? new DockerExecutor(undefined, serviceInstance(config));
   const bus = new EventBus();
   const mirrors = new GitMirrors(join(config.dataDirectory, 'mirrors'), config.gitUrl);
@@ -87,9 +102,23 @@ export async function createService(config: Config, options: ServiceOptions = {}
     : null;
   bus.onBuild(({ build }) => {
     metrics.observe(build);
-    void statuses?.report(build);
+    // report() never rejects (a failed status is logged and counted there); caught all the same.
+    statuses
+      ?.report(build)
+      .catch((error: unknown) => logger.warn({ err: error, build: build.id }, 'commit status failed'));
   });
-  const app = buildApp({ config, store, scheduler, mirrors, bus, executor, logger, metrics });
+  const databaseHealth = store.health;
+  const app = buildApp({
+    config,
+    store,
+    databaseHealth,
+    scheduler,
+    mirrors,
+    bus,
+    executor,
+    logger,
+    metrics,
+  });
   const gc = async () => {
     const result = await collectGarbage({
       store,
@@ -106,6 +135,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     app,
     scheduler,
     store,
+    databaseHealth,
     bus,
     executor,
     logger,

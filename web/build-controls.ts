@@ -24,8 +24,13 @@ export class BuildControls {
       askForToken();
       this.refresh();
     });
-    this.cancel?.addEventListener('click', () => void this.post('cancel'));
-    this.rebuild?.addEventListener('click', () => void this.post('rebuild'));
+    // post() shows its own failures on the page; the catch only keeps a rejection from escaping.
+    this.cancel?.addEventListener('click', () => {
+      this.post('cancel').catch(() => undefined);
+    });
+    this.rebuild?.addEventListener('click', () => {
+      this.post('rebuild').catch(() => undefined);
+    });
     this.refresh();
   }
 

@@ -56,7 +56,8 @@ let latestRequest = 0;
 async function refresh(): Promise<void> {
   const request = ++latestRequest;
   const response = await fetch('/monitor/fragment', { cache: 'no-store' });
-  if (!response.ok) return;
+  // 503: the database is away; the fragment is its banner (the lists cannot be read meanwhile).
+  if (!response.ok && response.status !== 503) return;
   const fragment = await response.text();
   // An older answer arriving after a newer one would show a state that is already gone.
   if (request !== latestRequest) return;
@@ -86,6 +87,8 @@ function scheduleRefresh(): void {
 
 const events = new EventSource('/api/events');
 events.addEventListener('build', scheduleRefresh);
+// The database went away or came back: the banner appears or the lists return.
+events.addEventListener('health', scheduleRefresh);
 // On every (re)connection: catch up with what changed while no events came.
 events.addEventListener('open', scheduleRefresh);
 

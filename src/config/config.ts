@@ -12,6 +12,8 @@ export interface Config {
   dataDirectory: string;
   /** `sqlite:<absolute path>` or `postgres://…`. */
   databaseUrl: string;
+  /** How long an unreachable database is retried at start before giving up (0: one attempt). */
+  databaseWaitMs: number;
   concurrency: number;
   requeueInterrupted: number;
   /** Queued builds per repository (oldest superseded past it) and in all (pushes refused past it). */

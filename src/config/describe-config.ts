@@ -37,6 +37,7 @@ export function describeConfig(config: Config): string {
     tmp_directory: config.tmpDirectory,
     data_directory: config.dataDirectory,
     database_url: config.databaseUrl.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@'),
+    database_wait: config.databaseWaitMs === 0 ? 0 : formatDuration(config.databaseWaitMs),
     concurrency: config.concurrency,
     requeue_interrupted: config.requeueInterrupted,
     max_queued_per_repository: config.queueLimits.perRepository,

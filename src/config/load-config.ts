@@ -1,7 +1,7 @@
 /**
  * Config = YAML file (or the built-in Zero-OS defaults) + environment overrides with the
  * historical names (TOKEN, KERNEL_TARGET, LOGS_DIRECTORY, TMP_DIRECTORY, HTTP_PORT, DEBUG,
- * DATABASE_URL). Every problem is reported at once, each with its key path.
+ * DATABASE_URL, DATABASE_WAIT). Every problem is reported at once, each with its key path.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -19,6 +19,7 @@ const ENV_KEYS = {
   TMP_DIRECTORY: 'tmp_directory',
   HTTP_PORT: 'http_port',
   DATABASE_URL: 'database_url',
+  DATABASE_WAIT: 'database_wait',
   PUBLIC_URL: 'public_url',
 } as const;
 
@@ -134,6 +135,7 @@ function toConfig(data: ParsedConfig, source: string, cwd: string): Config {
     databaseUrl: data.database_url?.startsWith('postgres')
       ? data.database_url
       : `sqlite:${resolve(cwd, data.database_url?.slice('sqlite:'.length) ?? join(dataDirectory, 'autobuilder.db'))}`,
+    databaseWaitMs: data.database_wait,
     concurrency: data.concurrency,
     requeueInterrupted: data.requeue_interrupted,
     queueLimits: { perRepository: data.max_queued_per_repository, total: data.max_queued },

@@ -96,6 +96,8 @@ export const configSchema = z
         'use sqlite:<path> or postgres://user:password@host/database',
       )
       .optional(),
+    /** How long a PostgreSQL server that cannot be reached at start is waited for; 0: not at all. */
+    database_wait: z.union([z.literal(0), z.literal('0').transform(() => 0), duration]).default(60_000),
     concurrency: z.number().int().min(1).max(64).default(1),
     requeue_interrupted: z.number().int().min(0).max(10).default(1),
     max_queued_per_repository: z.number().int().min(1).max(100_000).default(50),

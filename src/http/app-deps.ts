@@ -6,11 +6,14 @@ import type { EventBus } from '../live/event-bus.js';
 import type { Metrics } from '../metrics.js';
 import type { GitMirrors } from '../pipeline/git-mirror.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
+import type { DatabaseHealth } from '../store/database-health.js';
 import type { Store } from '../store/store.js';
 
 export interface AppDeps {
   config: Config;
   store: Store;
+  /** Whether the database answers; the monitor's event stream announces each change. */
+  databaseHealth?: DatabaseHealth;
   scheduler: Scheduler;
   mirrors: GitMirrors;
   bus: EventBus;

@@ -23,7 +23,9 @@ export function toAppError(error: unknown): AppError {
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error, request, reply) => {
     const appError = toAppError(error);
-    if (appError.status >= 500) request.log.error({ err: error }, 'request failed');
+    // A database outage is logged once when it starts (service.ts), not once per refused request.
+    if (appError.code === 'STORE_UNAVAILABLE') request.log.warn(appError.message);
+    else if (appError.status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.info({ code: appError.code, message: appError.message }, 'request refused');
     const retryAfter = RETRY_AFTER_SECONDS[appError.code];
     if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));

@@ -5,7 +5,9 @@
  *   says `cancel_running`);
  * - after a restart, builds left `running` are marked `interrupted` and re-queued (once by default);
  *   containers and temp dirs of ours left by a crash are removed;
- * - while the engine is down, builds stay queued and start when it is back.
+ * - while the engine is down, builds stay queued and start when it is back;
+ * - while the database is away, nothing starts, a build's final state is written when it is back,
+ *   and a build's step records are written in order, before its final state.
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -17,7 +19,10 @@ import { BuildLog } from '../live/build-log.js';
 import type { EventBus } from '../live/event-bus.js';
 import { runPipeline, type PipelineDeps } from '../pipeline/pipeline.js';
 import type { CreatedBuild, QueueLimits, Store } from '../store/store.js';
+import { StoreUnavailableError } from '../store/store-unavailable.js';
 import { planQueue } from './plan-queue.js';
+import { StepRecords } from './step-records.js';
+import { untilStored } from './until-stored.js';
 export { toNewBuild } from './recovery.js';
 import { interruptBuild, recoverLeftovers, type RecoveryDeps } from './recovery.js';
 
@@ -34,7 +39,7 @@ export interface SchedulerOptions {
   requeueInterrupted: number;
   /** Bounds on what `enqueue` accepts (recovery re-queues without them: those were accepted). */
   queueLimits?: QueueLimits;
-  /** How often to look again while the engine is down. */
+  /** How often to look again while the engine or the database is down. */
   retryMs?: number;
 }
 
@@ -56,6 +61,8 @@ export class Scheduler {
   private again = false;
   private paused = false;
   private stopping = false;
+  /** Set when the grace period is over: writes still waiting for the database give up. */
+  private abandoned = false;
   private retryTimer: NodeJS.Timeout | null = null;
   engineProblem: string | null = null;
 
@@ -150,6 +157,7 @@ export class Scheduler {
     ]);
     clearTimeout(timer);
     if (expired) {
+      this.abandoned = true;
       for (const run of this.running.values()) {
         run.controller.abort({
           state: 'interrupted',
@@ -175,7 +183,7 @@ export class Scheduler {
       return;
     }
     this.pumping = this.pump()
-      .catch((error: unknown) => this.options.logger.error({ err: error }, 'scheduling pass failed'))
+      .catch((error: unknown) => this.passFailed(error))
       .finally(() => {
         this.pumping = null;
         if (this.again) {
@@ -183,6 +191,27 @@ export class Scheduler {
           this.kick();
         }
       });
+  }
+
+  /** A pass that could not read or write the queue is tried again later: nothing is dropped. */
+  private passFailed(error: unknown): void {
+    const retryMs = this.options.retryMs ?? 5000;
+    if (error instanceof StoreUnavailableError) {
+      this.options.logger.warn(
+        `database unreachable (${error.reason}); the queue waits, next look in ${retryMs} ms`,
+      );
+    } else {
+      this.options.logger.error({ err: error }, 'scheduling pass failed; trying again');
+    }
+    if (this.stopping) return;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.kick(), retryMs);
+    this.retryTimer.unref();
+  }
+
+  private untilStored<T>(what: string, write: () => Promise<T>): Promise<T> {
+    const { logger, retryMs = 5000 } = this.options;
+    return untilStored(what, write, { logger, retryMs, giveUp: () => this.abandoned });
   }
 
   private async pump(): Promise<void> {
@@ -226,10 +255,16 @@ export class Scheduler {
     const controller = new AbortController();
     const run: Running = { build, controller, done: Promise.resolve() };
     this.running.set(build.id, run);
-    run.done = this.execute(build, rule, controller).finally(() => {
-      this.running.delete(build.id);
-      this.kick();
-    });
+    run.done = this.execute(build, rule, controller)
+      .catch((error: unknown) =>
+        // Only when the database stayed away past the stop's grace period: the record still says
+        // `running`, and the next start interrupts and re-queues the build.
+        this.options.logger.error({ err: error, build: build.id }, 'final state not stored'),
+      )
+      .finally(() => {
+        this.running.delete(build.id);
+        this.kick();
+      });
   }
 
   private async execute(build: Build, rule: BuildRule, controller: AbortController): Promise<void> {
@@ -247,16 +282,17 @@ export class Scheduler {
         } satisfies Stop),
       rule.timeoutMs,
     );
+    const stepRecords = new StepRecords(build.id, { store, bus, logger });
     try {
       const outcome = await runPipeline(this.options.pipeline, {
         build,
         rule,
         log,
         signal: controller.signal,
-        onSteps: (steps) => {
-          void store.update(build.id, { steps: [...steps] }).then((b) => b && bus.publishBuild(b));
-        },
+        onSteps: (steps) => stepRecords.record(steps),
       });
+      await stepRecords.settled();
+      const steps = stepRecords.latest;
       const stop = controller.signal.aborted ? (controller.signal.reason as Stop) : null;
       const state = stop?.state ?? outcome.state;
       const reason = stop?.reason ?? outcome.reason;
@@ -266,20 +302,30 @@ export class Scheduler {
         await interruptBuild(this.recoveryDeps(), build, reason ?? 'interrupted');
         return;
       }
-      const finished = await store.transition(build.id, ['running'], state, {
-        reason,
-        artifact: outcome.artifact,
-        image: outcome.image,
-        finishedAt: new Date().toISOString(),
-      });
+      const finishedAt = new Date().toISOString();
+      const finished = await this.untilStored(`build #${build.id} ${state}`, () =>
+        store.transition(build.id, ['running'], state, {
+          reason,
+          artifact: outcome.artifact,
+          image: outcome.image,
+          finishedAt,
+          ...(steps ? { steps } : {}),
+        }),
+      );
       if (finished) bus.publishBuild(finished);
       if (!isFinal(state)) logger.error({ build: build.id, state }, 'build ended in a non-final state');
     } catch (error) {
       logger.error({ err: error, build: build.id }, 'build crashed');
-      const failed = await store.transition(build.id, ['running'], 'failed', {
-        reason: `internal error: ${(error as Error).message}`,
-        finishedAt: new Date().toISOString(),
-      });
+      await stepRecords.settled();
+      const steps = stepRecords.latest;
+      const finishedAt = new Date().toISOString();
+      const failed = await this.untilStored(`build #${build.id} failed`, () =>
+        store.transition(build.id, ['running'], 'failed', {
+          reason: `internal error: ${(error as Error).message}`,
+          finishedAt,
+          ...(steps ? { steps } : {}),
+        }),
+      );
       if (failed) bus.publishBuild(failed);
     } finally {
       clearTimeout(timeout);

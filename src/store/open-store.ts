@@ -1,14 +1,73 @@
-/** `database_url` → the Store: `sqlite:<path>` (the default) or `postgres://…`. */
+/**
+ * `database_url` → the Store: `sqlite:<path>` (the default) or `postgres://…`, guarded so that a
+ * database that goes away is a 503, not a crash (guarded-store.ts). A PostgreSQL server that is
+ * not there yet at start (a compose file or a systemd unit starting both) is waited for.
+ */
 import { resolve } from 'node:path';
+import { formatDuration } from '../domain/duration.js';
+import { databaseAddress, describeConnectionError, isConnectionError } from './postgres/connection-error.js';
 import { PostgresStore } from './postgres/postgres-store.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
-import type { Store } from './store.js';
+import { GuardedStore } from './guarded-store.js';
+import { StoreUnavailableError } from './store-unavailable.js';
 
-export function openStore(databaseUrl: string): Promise<Store> {
-  if (/^postgres(ql)?:\/\//.test(databaseUrl)) return PostgresStore.open(databaseUrl);
-  if (databaseUrl.startsWith('sqlite:'))
-    return SqliteStore.open(resolve(databaseUrl.slice('sqlite:'.length)));
+export interface OpenStoreOptions {
+  /** How long to keep trying a PostgreSQL server that cannot be reached; 0: one attempt. */
+  waitMs?: number;
+  /** Time between attempts. */
+  retryMs?: number;
+  /** Told once per failed attempt, with one line saying where and why. */
+  onAttemptFailed?: (line: string) => void;
+  /** Told when a pooled connection breaks under the running service. */
+  onConnectionError?: (error: unknown) => void;
+  /** Health probe intervals (tests shorten them). */
+  probeMs?: { down: number; up: number };
+}
+
+export async function openStore(databaseUrl: string, options: OpenStoreOptions = {}): Promise<GuardedStore> {
+  if (/^postgres(ql)?:\/\//.test(databaseUrl)) return openPostgres(databaseUrl, options);
+  if (databaseUrl.startsWith('sqlite:')) {
+    const inner = await SqliteStore.open(resolve(databaseUrl.slice('sqlite:'.length)));
+    // A local file: nothing to reach, nothing to wait for; its errors are bugs or a full disk.
+    return new GuardedStore(inner, { isUnavailable: () => false, describe: String });
+  }
   throw new Error(
     `unsupported database_url: ${databaseUrl.split(':')[0]}: (use sqlite:<path> or postgres://…)`,
   );
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function openPostgres(url: string, options: OpenStoreOptions): Promise<GuardedStore> {
+  const { waitMs = 0, retryMs = 2000 } = options;
+  const address = databaseAddress(url);
+  const deadline = Date.now() + waitMs;
+  let guarded: GuardedStore | null = null;
+  const onConnectionError = (error: Error) => {
+    guarded?.reportConnectionError(error);
+    options.onConnectionError?.(error);
+  };
+  for (;;) {
+    try {
+      const inner = await PostgresStore.open(url, { onConnectionError });
+      guarded = new GuardedStore(inner, {
+        isUnavailable: isConnectionError,
+        describe: describeConnectionError,
+        probe: () => inner.ping(),
+        downProbeMs: options.probeMs?.down,
+        upProbeMs: options.probeMs?.up,
+      });
+      return guarded;
+    } catch (error) {
+      if (!isConnectionError(error)) throw error;
+      const reason = describeConnectionError(error);
+      const line = `cannot reach the database at ${address}: ${reason}`;
+      if (Date.now() + retryMs > deadline) {
+        const waited = waitMs > 0 ? ` (waited ${formatDuration(waitMs)}, database_wait)` : '';
+        throw new StoreUnavailableError(reason, `${line}${waited}`);
+      }
+      options.onAttemptFailed?.(line);
+      await sleep(retryMs);
+    }
+  }
 }

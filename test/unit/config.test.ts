@@ -68,6 +68,21 @@ describe('loadConfig', () => {
     assert.equal(config.rules.size, 3, 'a file without repositories keeps the Zero-OS rules');
   });
 
+  it('database_wait: 60s by default, a duration or 0, also from DATABASE_WAIT', () => {
+    assert.equal(loadConfig({ env: {}, cwd: dir }).databaseWaitMs, 60_000);
+    assert.equal(loadConfig({ env: { DATABASE_WAIT: '2m' }, cwd: dir }).databaseWaitMs, 120_000);
+    assert.equal(loadConfig({ env: { DATABASE_WAIT: '0' }, cwd: dir }).databaseWaitMs, 0);
+    assert.equal(
+      loadConfig({ file: file('wait.yaml', 'database_wait: 0\n'), cwd: dir, env: {} }).databaseWaitMs,
+      0,
+    );
+    const refused = problems(() => loadConfig({ env: { DATABASE_WAIT: 'soon' }, cwd: dir }));
+    assert.ok(
+      refused.some((p) => p.path === 'database_wait'),
+      JSON.stringify(refused),
+    );
+  });
+
   it('finds AUTOBUILDER_CONFIG and ./autobuilder.yaml', () => {
     const path = file(
       'custom.yaml',

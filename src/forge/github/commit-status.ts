@@ -89,8 +89,11 @@ export class CommitStatusReporter {
     const previous = this.chains.get(build.id) ?? Promise.resolve();
     const next = previous.then(() => this.send(build, state));
     this.chains.set(build.id, next);
-    if (state !== 'pending')
-      void next.finally(() => (this.chains.get(build.id) === next ? this.forget(build.id) : undefined));
+    if (state !== 'pending') {
+      const forget = () => (this.chains.get(build.id) === next ? this.forget(build.id) : undefined);
+      // send() catches its own failures, so `next` does not reject; both paths forget all the same.
+      next.then(forget, forget);
+    }
     return next;
   }
 

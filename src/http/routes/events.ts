@@ -60,6 +60,14 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
       });
     });
     stream.onClose(unsubscribe);
+    // The database going away or coming back changes no build, but the page must say so.
+    const unsubscribeHealth = deps.databaseHealth?.onChange((problem) =>
+      stream.send({
+        event: 'health',
+        data: JSON.stringify({ database: problem ? `unreachable: ${problem}` : 'ok' }),
+      }),
+    );
+    if (unsubscribeHealth) stream.onClose(unsubscribeHealth);
   });
 
   app.get<{ Params: { id: string }; Querystring: StreamQuery }>(
@@ -105,7 +113,9 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
       const unsubscribe = bus.onBuild((event) => {
         if (event.build.id !== id) return;
         learn(event.build);
-        void end();
+        end().catch((error: unknown) =>
+          request.log.error({ err: error, build: id }, 'log stream end failed'),
+        );
       });
       stream.onClose(() => {
         unsubscribe();

@@ -1,5 +1,9 @@
-/** `GET /healthz`: ok, or degraded with why (the build engine is down). */
+/**
+ * `GET /healthz`: ok, or degraded with why (the build engine is down, the database cannot be
+ * reached). `database` names the database's state on its own, so a probe can tell which.
+ */
 import type { FastifyInstance } from 'fastify';
+import { StoreUnavailableError } from '../../store/store-unavailable.js';
 import type { AppDeps } from '../app-deps.js';
 
 export function registerHealthRoute(app: FastifyInstance, deps: AppDeps): void {
@@ -10,14 +14,20 @@ export function registerHealthRoute(app: FastifyInstance, deps: AppDeps): void {
     } catch (error) {
       problems.push((error as Error).message);
     }
+    let database = 'ok';
     try {
       await deps.store.countByState();
     } catch (error) {
-      problems.push(`store: ${(error as Error).message}`);
+      database =
+        error instanceof StoreUnavailableError
+          ? `unreachable: ${error.reason}`
+          : `error: ${(error as Error).message}`;
+      problems.push(`database ${database}`);
     }
     const body = {
       status: problems.length === 0 ? 'ok' : 'degraded',
       problems,
+      database,
       paused: deps.scheduler.isPaused,
     };
     return reply.status(problems.length === 0 ? 200 : 503).send(body);

@@ -1,6 +1,7 @@
 /** `/monitor`: the server-rendered pages; live updates come from web/*.ts over SSE. */
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../errors.js';
+import { StoreUnavailableError } from '../../store/store-unavailable.js';
 import type { AppDeps } from '../app-deps.js';
 import { parsePage, type PageQuery } from '../paging.js';
 import {
@@ -16,7 +17,27 @@ import { parseBuildId } from './builds.js';
 export const MONITOR_QUEUED = 50;
 const MONITOR_RECENT = 30;
 
+/** The lists, or (the database being away) empty lists with a banner saying why. */
 export async function loadMonitorData(deps: AppDeps): Promise<MonitorData> {
+  try {
+    return await readMonitorData(deps);
+  } catch (error) {
+    if (!(error instanceof StoreUnavailableError)) throw error;
+    return {
+      running: [],
+      queued: [],
+      queuedCount: 0,
+      queuedNext: null,
+      recent: [],
+      recentNext: null,
+      paused: deps.scheduler.isPaused,
+      engineProblem: deps.scheduler.engineProblem,
+      databaseProblem: error.reason,
+    };
+  }
+}
+
+async function readMonitorData(deps: AppDeps): Promise<MonitorData> {
   const [running, queued, history, queuedCount] = await Promise.all([
     deps.store.listRunning(),
     deps.store.listQueued({ limit: MONITOR_QUEUED }),
@@ -36,16 +57,23 @@ export async function loadMonitorData(deps: AppDeps): Promise<MonitorData> {
 }
 
 export function registerMonitorRoutes(app: FastifyInstance, deps: AppDeps): void {
-  app.get('/monitor', async (_request, reply) =>
-    reply.type('text/html; charset=utf-8').send(renderMonitor(await loadMonitorData(deps))),
-  );
+  // 503 while the database is away, with the page (banner included) as the body.
+  app.get('/monitor', async (_request, reply) => {
+    const data = await loadMonitorData(deps);
+    return reply
+      .status(data.databaseProblem ? 503 : 200)
+      .type('text/html; charset=utf-8')
+      .send(renderMonitor(data));
+  });
 
-  app.get('/monitor/fragment', async (_request, reply) =>
-    reply
+  app.get('/monitor/fragment', async (_request, reply) => {
+    const data = await loadMonitorData(deps);
+    return reply
+      .status(data.databaseProblem ? 503 : 200)
       .type('text/html; charset=utf-8')
       .header('cache-control', 'no-store')
-      .send(renderLists(await loadMonitorData(deps)).value),
-  );
+      .send(renderLists(data).value);
+  });
 
   app.get<{ Querystring: PageQuery }>('/monitor/queued', async (request, reply) => {
     const { limit, cursor } = parsePage(request.query, MONITOR_QUEUED, 500);

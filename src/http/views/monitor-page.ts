@@ -20,6 +20,8 @@ export interface MonitorData {
   recentNext: number | null;
   paused: boolean;
   engineProblem: string | null;
+  /** Set when the database cannot be reached: the lists are then empty, not known. */
+  databaseProblem?: string | null;
 }
 
 function commitLink(build: Build): SafeHtml {
@@ -76,7 +78,15 @@ function recentRow(b: Build): SafeHtml {
 }
 
 export function renderLists(data: MonitorData): SafeHtml {
-  return html` ${data.paused ? html`<p class="notice">The queue is paused: queued builds wait until it is resumed.</p>` : ''}
+  return html` ${
+      data.databaseProblem
+        ? html`<p class="notice error" id="database-problem">
+            Database unreachable: ${data.databaseProblem}. Builds cannot be listed or recorded until it is
+            back; webhooks are answered 503 so GitHub shows the failure and can redeliver them.
+          </p>`
+        : ''
+    }
+    ${data.paused ? html`<p class="notice">The queue is paused: queued builds wait until it is resumed.</p>` : ''}
     ${data.engineProblem ? html`<p class="notice error">Build engine unavailable: ${data.engineProblem}</p>` : ''}
     <h2>Running <span class="count">${data.running.length}</span></h2>
     <table id="running">

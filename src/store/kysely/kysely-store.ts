@@ -2,7 +2,7 @@
  * The Store on kysely: one set of queries for SQLite (sqlite/sqlite-store.ts) and PostgreSQL
  * (postgres/postgres-store.ts), migrated on open.
  */
-import { Kysely, Migrator, type Transaction } from 'kysely';
+import { Kysely, Migrator, sql, type Transaction } from 'kysely';
 import {
   BUILD_STATES,
   FINAL_STATES,
@@ -324,6 +324,11 @@ export class KyselyStore implements Store {
       .orderBy('id', 'desc')
       .execute();
     return rows.map(toBuild);
+  }
+
+  /** One round trip to the database (for health probes); throws what the driver says. */
+  async ping(): Promise<void> {
+    await sql`SELECT 1`.execute(this.db);
   }
 
   async close(): Promise<void> {

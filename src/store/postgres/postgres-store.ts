@@ -12,7 +12,16 @@ export interface PostgresOptions {
   /** A schema of its own (created when missing), e.g. for tests; default `public`. */
   schema?: string;
   now?: () => Date;
+  /**
+   * Told when a pooled connection breaks outside a query (the server stopped or restarted). The
+   * pool drops that connection and makes a new one on the next query; without a listener,
+   * node-postgres' 'error' event would end the process.
+   */
+  onConnectionError?: (error: Error) => void;
 }
+
+/** A connect attempt that hangs (a firewall dropping packets) fails after this, as a refusal would. */
+const CONNECT_TIMEOUT_MS = 5000;
 
 /** An arbitrary, fixed advisory lock key for migrations. */
 const MIGRATION_LOCK = 7_261_001;
@@ -29,12 +38,21 @@ export class PostgresStore extends KyselyStore {
   }
 
   static async open(url: string, options: PostgresOptions = {}): Promise<PostgresStore> {
-    const pool = new pg.Pool({ connectionString: url, max: 10 });
     const schema = options.schema;
-    if (schema) {
-      if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`not a schema name: ${schema}`);
-      pool.on('connect', (client) => void client.query(`SET search_path TO ${schema}`));
-    }
+    if (schema && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`not a schema name: ${schema}`);
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: 10,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      // Set by the server at connection start-up: no extra query that could fail unobserved.
+      ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    });
+    const report = options.onConnectionError ?? (() => undefined);
+    // A connection that breaks emits 'error' on its client, idle or checked out for a query (then
+    // with no listener of the pool's). Each client's own listener reports it, once; the pool
+    // passes on the idle ones' errors too, and must have a listener for them or the process ends.
+    pool.on('connect', (client) => client.on('error', report));
+    pool.on('error', () => undefined);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     try {
       // Servers starting together must not create the schema or tables at the same time:
