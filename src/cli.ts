@@ -85,7 +85,7 @@ program
         method: 'POST',
         headers: {
           'content-type': 'application/json',
-          ...(config.token ? { authorization: `Bearer ${config.token}` } : {}),
+          ...(config.apiTokens[0] ? { authorization: `Bearer ${config.apiTokens[0]}` } : {}),
         },
         body: JSON.stringify({ repository, branch, ...(options.commit ? { commit: options.commit } : {}) }),
       });

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../errors.js';
 import type { AppDeps } from '../app-deps.js';
 import { renderBuildPage, renderLists, renderMonitor, type MonitorData } from '../views/monitor-page.js';
+import { writesOpenTo } from '../write-access.js';
 import { parseBuildId } from './builds.js';
 
 export async function loadMonitorData(deps: AppDeps): Promise<MonitorData> {
@@ -36,6 +37,8 @@ export function registerMonitorRoutes(app: FastifyInstance, deps: AppDeps): void
   app.get<{ Params: { id: string } }>('/monitor/builds/:id', async (request, reply) => {
     const build = await deps.store.getBuild(parseBuildId(request.params.id));
     if (!build) throw new AppError('NOT_FOUND', `no build #${request.params.id}`);
-    return reply.type('text/html; charset=utf-8').send(renderBuildPage(build, !deps.config.token));
+    return reply
+      .type('text/html; charset=utf-8')
+      .send(renderBuildPage(build, writesOpenTo(deps.config.apiTokens, request)));
   });
 }
