@@ -93,7 +93,7 @@ program
         method: 'POST',
         headers: {
           'content-type': 'application/json',
-          ...(config.token ? { authorization: `Bearer ${config.token}` } : {}),
+          ...(config.apiTokens[0] ? { authorization: `Bearer ${config.apiTokens[0]}` } : {}),
         },
         body: JSON.stringify({ repository, branch, ...(options.commit ? { commit: options.commit } : {}) }),
       });
@@ -160,7 +160,7 @@ githubCommand
       token: config.github.token,
       apiUrl: config.github.apiUrl,
       publicUrl: config.publicUrl,
-      secret: config.token,
+      secret: config.webhookSecret,
       repositories: [...config.rules.keys()],
       dryRun: options.dryRun,
       rotateSecret: options.rotateSecret,
@@ -170,7 +170,8 @@ githubCommand
       const action = (verb as Record<string, string>)[change.action] ?? change.action;
       process.stdout.write(`${change.repository}: ${action} ${change.url} (${change.detail})\n`);
     }
-    if (!config.token) process.stdout.write('note: no webhook secret is set (TOKEN): hooks are unsigned\n');
+    if (!config.webhookSecret)
+      process.stdout.write('note: no webhook secret is set (webhook_secret, TOKEN): hooks are unsigned\n');
     if (changes.some((c) => c.action === 'error')) process.exit(1);
   });
 

@@ -11,6 +11,7 @@ import { collectGarbage, type GcResult } from './artifacts/retention.js';
 import { CommitStatusReporter } from './forge/github/commit-status.js';
 import { buildApp } from './http/app.js';
 import { Metrics } from './metrics.js';
+import { securityNotices } from './config/security-notices.js';
 import { serviceInstance } from './config/service-instance.js';
 import { EventBus } from './live/event-bus.js';
 import { GitMirrors } from './pipeline/git-mirror.js';
@@ -143,11 +144,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     statuses,
     gc,
     async start() {
-      if (!config.token) {
-        logger.warn(
-          'NO TOKEN SET: webhooks are accepted without a signature check and write endpoints are open. Set TOKEN.',
-        );
-      }
+      for (const notice of securityNotices(config)) logger.warn(notice);
       await scheduler.start();
       gcTimer = setInterval(
         () => void gc().catch((error: unknown) => logger.error({ err: error }, 'retention failed')),

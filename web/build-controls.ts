@@ -41,7 +41,7 @@ export class BuildControls {
 
   private refresh(): void {
     const allowed = !this.needsToken || storedToken() !== null;
-    const title = allowed ? '' : 'needs the token: use "set token"';
+    const title = allowed ? '' : 'needs an API token: use "set token"';
     if (this.cancel) Object.assign(this.cancel, { disabled: !allowed || this.final, title });
     if (this.rebuild) Object.assign(this.rebuild, { disabled: !allowed, title });
   }

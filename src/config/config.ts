@@ -5,7 +5,14 @@ export interface Config {
   httpPort: number;
   host: string;
   publicUrl: string;
-  token: string;
+  /** Signs webhooks (HMAC); empty: webhooks are not verified. */
+  webhookSecret: string;
+  /** Bearer tokens for the write endpoints; none: writes answer loopback clients only. */
+  apiTokens: string[];
+  /** Time a client has to send a whole request (headers and body); responses are not limited. */
+  requestTimeoutMs: number;
+  /** Open connections at most; Node closes any connection past it on arrival. */
+  maxConnections: number;
   kernelTarget: string;
   logsDirectory: string;
   tmpDirectory: string;

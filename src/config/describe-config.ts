@@ -1,4 +1,4 @@
-/** The effective config as YAML, the token masked (what `autobuilder config check` prints). */
+/** The effective config as YAML, secrets masked (what `autobuilder config check` prints). */
 import { stringify } from 'yaml';
 import { formatDuration } from '../domain/duration.js';
 import type { Config } from './config.js';
@@ -31,7 +31,12 @@ export function describeConfig(config: Config): string {
     http_port: config.httpPort,
     host: config.host,
     public_url: config.publicUrl,
-    token: config.token ? '(set)' : '(none: webhooks are not verified)',
+    webhook_secret: config.webhookSecret ? '(set)' : '(none: webhooks are not verified)',
+    api_tokens: config.apiTokens.length
+      ? `(${config.apiTokens.length} set)`
+      : '(none: write endpoints answer only clients on this host)',
+    request_timeout: formatDuration(config.requestTimeoutMs),
+    max_connections: config.maxConnections,
     kernel_target: config.kernelTarget,
     logs_directory: config.logsDirectory,
     tmp_directory: config.tmpDirectory,

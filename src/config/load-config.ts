@@ -1,7 +1,8 @@
 /**
  * Config = YAML file (or the built-in Zero-OS defaults) + environment overrides with the
  * historical names (TOKEN, KERNEL_TARGET, LOGS_DIRECTORY, TMP_DIRECTORY, HTTP_PORT, DEBUG,
- * DATABASE_URL, DATABASE_WAIT). Every problem is reported at once, each with its key path.
+ * DATABASE_URL, DATABASE_WAIT) and the newer WEBHOOK_SECRET, API_TOKEN. Every problem is reported
+ * at once, each with its key path.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -13,7 +14,6 @@ import { configSchema, crossCheck, type ConfigProblem, type ParsedConfig } from 
 import { ZERO_OS_DEFAULTS } from './zero-os-defaults.js';
 
 const ENV_KEYS = {
-  TOKEN: 'token',
   KERNEL_TARGET: 'kernel_target',
   LOGS_DIRECTORY: 'logs_directory',
   TMP_DIRECTORY: 'tmp_directory',
@@ -71,7 +71,17 @@ function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
     const value = env[name];
     if (value !== undefined && value !== '') raw[key] = value;
   }
-  if (env.TOKEN === '') raw.token = '';
+  // TOKEN is the seed's name for the webhook secret; WEBHOOK_SECRET wins when both are set. Either
+  // replaces what the file says under either name (an empty value too: "no secret").
+  const secret = env.WEBHOOK_SECRET ?? env.TOKEN;
+  if (secret !== undefined) {
+    delete raw.token;
+    raw.webhook_secret = secret;
+  }
+  if (env.API_TOKEN !== undefined)
+    raw.api_tokens = env.API_TOKEN.split(',')
+      .map((t) => t.trim())
+      .filter((t) => t !== '');
   if (env.GITHUB_TOKEN) raw.github = { ...(raw.github as object | undefined), token: env.GITHUB_TOKEN };
   if (env.DEBUG !== undefined && env.DEBUG !== '')
     raw.debug = !['0', 'false', 'no', 'off'].includes(env.DEBUG.toLowerCase());
@@ -127,7 +137,10 @@ function toConfig(data: ParsedConfig, source: string, cwd: string): Config {
     httpPort: data.http_port,
     host: data.host,
     publicUrl: (data.public_url ?? `http://localhost:${data.http_port}`).replace(/\/+$/, ''),
-    token: data.token,
+    webhookSecret: data.webhook_secret ?? data.token ?? '',
+    apiTokens: [...new Set(data.api_tokens)],
+    requestTimeoutMs: data.request_timeout,
+    maxConnections: data.max_connections,
     kernelTarget: resolve(cwd, data.kernel_target ?? join(dataDirectory, 'kernels')),
     logsDirectory: resolve(cwd, data.logs_directory ?? join(dataDirectory, 'logs')),
     tmpDirectory: resolve(cwd, data.tmp_directory ?? join(dataDirectory, 'tmp')),

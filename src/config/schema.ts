@@ -84,7 +84,14 @@ export const configSchema = z
     http_port: z.coerce.number().int().min(0).max(65535).default(5555),
     host: z.string().default('0.0.0.0'),
     public_url: z.string().url().optional(),
-    token: z.string().default(''),
+    /** The seed's name for webhook_secret (env TOKEN), still read. */
+    token: z.string().optional(),
+    webhook_secret: z.string().optional(),
+    api_tokens: z
+      .array(z.string().regex(/^[!-+\--~]+$/, 'printable ASCII without spaces or commas'))
+      .default([]),
+    request_timeout: duration.default(30_000),
+    max_connections: z.number().int().min(1).max(1_000_000).default(1000),
     kernel_target: z.string().min(1).optional(),
     logs_directory: z.string().min(1).optional(),
     tmp_directory: z.string().min(1).optional(),
@@ -152,6 +159,11 @@ const isRecord = (value: unknown): value is Loose =>
  */
 export function crossCheck(raw: Loose): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
+  if (raw.token !== undefined && raw.webhook_secret !== undefined)
+    problems.push({ path: 'token', message: 'set only webhook_secret ("token" is its old name)' });
+  const secret = raw.webhook_secret ?? raw.token;
+  if (Array.isArray(raw.api_tokens) && typeof secret === 'string' && raw.api_tokens.includes(secret))
+    problems.push({ path: 'api_tokens', message: 'an API token must differ from the webhook secret' });
   const repositories = isRecord(raw.repositories) ? raw.repositories : {};
   for (const [repository, value] of Object.entries(repositories)) {
     const at = `repositories.${repository}`;

@@ -350,13 +350,14 @@ describe('live monitor', { skip }, () => {
   });
 });
 
-describe('build controls when the service has a token', { skip }, () => {
+describe('build controls when the service has an API token', { skip }, () => {
   let harness: Harness;
   let browser: Browser;
 
   before(async () => {
     harness = await startHarness({
       token: 'secret',
+      apiTokens: ['api-secret'],
       executor: new FakeExecutor(),
       repositories: { [REPOSITORY]: { image: 'fake/base:latest', checkout: '/src', steps: ['sleep 60'] } },
     });
@@ -370,7 +371,7 @@ describe('build controls when the service has a token', { skip }, () => {
     if (harness) removeHome(harness);
   });
 
-  it('enables cancel and rebuild once a token is set, and sends it', async () => {
+  it('enables cancel and rebuild once a token is set, and sends it (the webhook secret is refused)', async () => {
     const repo = new LocalRepo(harness.gitRoot, REPOSITORY);
     const commit = repo.commit('master', { 'file.txt': 'x' }, 'long build');
     const body = JSON.stringify(pushPayload({ repository: REPOSITORY, branch: 'master', commit }));
@@ -382,15 +383,15 @@ describe('build controls when the service has a token', { skip }, () => {
     assert.equal(await page.locator('#cancel').isDisabled(), true, 'no token stored yet');
     assert.equal(await page.locator('#rebuild').isDisabled(), true);
 
-    page.once('dialog', (dialog) => void dialog.accept('wrong'));
+    page.once('dialog', (dialog) => void dialog.accept('secret'));
     await page.locator('#set-token').click();
     await page.locator('#cancel:enabled').waitFor({ timeout: 5_000 });
     await page.locator('#cancel').click();
     await page.locator('#control-result', { hasText: 'refused' }).waitFor({ timeout: 5_000 });
 
-    page.once('dialog', (dialog) => void dialog.accept('secret'));
+    page.once('dialog', (dialog) => void dialog.accept('api-secret'));
     await page.locator('#set-token').click();
-    assert.equal(await page.evaluate(() => localStorage.getItem('autobuilder.token')), 'secret');
+    assert.equal(await page.evaluate(() => localStorage.getItem('autobuilder.token')), 'api-secret');
     await page.locator('#cancel').click();
     await page.locator('#state', { hasText: 'cancelled' }).waitFor({ timeout: 10_000 });
     assert.equal(await page.locator('#cancel').isDisabled(), true, 'nothing left to cancel');

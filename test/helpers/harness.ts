@@ -24,7 +24,10 @@ export interface Harness {
 export interface HarnessOptions {
   repositories: Record<string, unknown>;
   executor?: Executor;
+  /** The webhook secret (`webhook_secret`; the option keeps the seed's name). */
   token?: string;
+  /** `api_tokens`: none means writes are answered for loopback clients only. */
+  apiTokens?: string[];
   concurrency?: number;
   extra?: Record<string, unknown>;
   /** Reuse a home (restart tests). */
@@ -41,7 +44,8 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     stringify({
       http_port: 0,
       host: '127.0.0.1',
-      token: options.token ?? '',
+      webhook_secret: options.token ?? '',
+      api_tokens: options.apiTokens ?? [],
       kernel_target: join(home, 'kernels'),
       logs_directory: join(home, 'logs'),
       tmp_directory: join(home, 'tmp'),

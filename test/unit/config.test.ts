@@ -58,7 +58,8 @@ describe('loadConfig', () => {
         DATABASE_URL: 'sqlite:/srv/db.sqlite',
       },
     });
-    assert.equal(config.token, 's3cret');
+    assert.equal(config.webhookSecret, 's3cret', 'TOKEN is the webhook secret');
+    assert.deepEqual(config.apiTokens, [], 'TOKEN is not an API token');
     assert.equal(config.httpPort, 8081);
     assert.equal(config.kernelTarget, '/srv/k');
     assert.equal(config.logsDirectory, '/srv/l');
@@ -80,6 +81,40 @@ describe('loadConfig', () => {
     assert.ok(
       refused.some((p) => p.path === 'database_wait'),
       JSON.stringify(refused),
+    );
+  });
+
+  it('keeps the webhook secret and the API tokens apart', () => {
+    const defaults = loadConfig({ env: {}, cwd: dir });
+    assert.equal(defaults.webhookSecret, '');
+    assert.deepEqual(defaults.apiTokens, []);
+    assert.equal(defaults.requestTimeoutMs, 30_000);
+    assert.equal(defaults.maxConnections, 1000);
+    const path = file('secrets.yaml', 'webhook_secret: hook\napi_tokens: [one, two]\nrequest_timeout: 5s\n');
+    const fromFile = loadConfig({ file: path, cwd: dir, env: {} });
+    assert.equal(fromFile.webhookSecret, 'hook');
+    assert.deepEqual(fromFile.apiTokens, ['one', 'two']);
+    assert.equal(fromFile.requestTimeoutMs, 5000);
+    const legacy = loadConfig({ file: file('legacy.yaml', 'token: old\n'), cwd: dir, env: {} });
+    assert.equal(legacy.webhookSecret, 'old', 'the file key "token" is the old name of webhook_secret');
+    const fromEnv = loadConfig({
+      file: path,
+      cwd: dir,
+      env: { WEBHOOK_SECRET: 'env-hook', TOKEN: 'ignored', API_TOKEN: 'a, b ,,a' },
+    });
+    assert.equal(fromEnv.webhookSecret, 'env-hook', 'WEBHOOK_SECRET wins over TOKEN');
+    assert.deepEqual(fromEnv.apiTokens, ['a', 'b']);
+    assert.equal(loadConfig({ file: path, cwd: dir, env: { TOKEN: '' } }).webhookSecret, '');
+    assert.deepEqual(
+      problems(() => loadConfig({ file: path, cwd: dir, env: { API_TOKEN: 'hook' } })).map((p) => p.path),
+      ['api_tokens'],
+      'an API token equal to the webhook secret is refused',
+    );
+    assert.deepEqual(
+      problems(() =>
+        loadConfig({ file: file('both.yaml', 'token: a\nwebhook_secret: b\n'), cwd: dir, env: {} }),
+      ).map((p) => p.path),
+      ['token'],
     );
   });
 
@@ -167,8 +202,9 @@ describe('autobuilder config check', () => {
       cwd: process.cwd(),
     });
     assert.match(out, /zero-os\/initramfs:/);
-    assert.match(out, /token: \(set\)/);
-    assert.doesNotMatch(out, /token: x\b/);
+    assert.match(out, /webhook_secret: \(set\)/);
+    assert.match(out, /api_tokens: "?\(none: write endpoints answer only clients on this host\)/);
+    assert.doesNotMatch(out, /: x\b/);
   });
   it('exits 1 listing every problem', () => {
     const path = file('cli-bad.yaml', 'concurrency: -1\nhttp_port: nope\n');

@@ -8,6 +8,7 @@ import { LocalRepo } from '../helpers/git-repo.js';
 import { removeHome, startHarness, waitFor, type Harness, waitForFinal } from '../helpers/harness.js';
 
 const TOKEN = 'control-token';
+const WEBHOOK_SECRET = 'control-webhook-secret';
 const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
 
 describe('control API', () => {
@@ -16,7 +17,8 @@ describe('control API', () => {
   let sha: string;
   before(async () => {
     h = await startHarness({
-      token: TOKEN,
+      token: WEBHOOK_SECRET,
+      apiTokens: [TOKEN],
       executor: new FakeExecutor(),
       repositories: {
         'acme/os': { image: 'fake/base:latest', checkout: '/src', steps: ['sleep 30'], network: 'none' },
@@ -40,7 +42,7 @@ describe('control API', () => {
   const api = (path: string, init: RequestInit = {}) => fetch(`${h.url}${path}`, init);
   const json = async (response: Response) => (await response.json()) as Record<string, unknown>;
 
-  it('refuses every write without the bearer token, changing nothing', async () => {
+  it('refuses every write without an API token (the webhook secret is none), changing nothing', async () => {
     for (const path of [
       '/api/builds',
       '/api/builds/1/cancel',
@@ -48,10 +50,12 @@ describe('control API', () => {
       '/api/queue/pause',
       '/api/queue/resume',
     ]) {
-      for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: TOKEN }] as Record<
-        string,
-        string
-      >[]) {
+      for (const headers of [
+        {},
+        { authorization: 'Bearer wrong' },
+        { authorization: TOKEN },
+        { authorization: `Bearer ${WEBHOOK_SECRET}` },
+      ] as Record<string, string>[]) {
         const response = await api(path, {
           method: 'POST',
           headers: { ...headers, 'content-type': 'application/json' },

@@ -42,9 +42,9 @@ export function registerHookRoute(app: FastifyInstance, deps: AppDeps): void {
     const { project } = request.params;
     if (!LABEL.test(project))
       throw new AppError('BAD_REQUEST', 'project must be 1-100 characters of [A-Za-z0-9._-]');
-    if (config.token) {
+    if (config.webhookSecret) {
       const problem = checkSignature(
-        config.token,
+        config.webhookSecret,
         Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),
         {
           sha256: header(request, 'x-hub-signature-256'),

@@ -11,6 +11,7 @@ import {
   renderMonitor,
   type MonitorData,
 } from '../views/monitor-page.js';
+import { writesOpenTo } from '../write-access.js';
 import { parseBuildId } from './builds.js';
 
 /** Queued builds on the monitor itself; the rest are one link away, so 5000 queued stay cheap. */
@@ -96,6 +97,8 @@ export function registerMonitorRoutes(app: FastifyInstance, deps: AppDeps): void
   app.get<{ Params: { id: string } }>('/monitor/builds/:id', async (request, reply) => {
     const build = await deps.store.getBuild(parseBuildId(request.params.id));
     if (!build) throw new AppError('NOT_FOUND', `no build #${request.params.id}`);
-    return reply.type('text/html; charset=utf-8').send(renderBuildPage(build, !deps.config.token));
+    return reply
+      .type('text/html; charset=utf-8')
+      .send(renderBuildPage(build, writesOpenTo(deps.config.apiTokens, request)));
   });
 }

@@ -183,8 +183,8 @@ export function renderBuildPage(build: Build, canControl: boolean): string {
     </p>
     <p class="controls" data-needs-token="${canControl ? 'false' : 'true'}">
       <a href="/api/builds/${build.id}/log" download="build-${build.id}.log">raw log</a>
-      <button id="cancel" ${canControl ? '' : 'disabled title="needs the token"'}>cancel</button>
-      <button id="rebuild" ${canControl ? '' : 'disabled title="needs the token"'}>rebuild</button>
+      <button id="cancel" ${canControl ? '' : 'disabled title="needs an API token"'}>cancel</button>
+      <button id="rebuild" ${canControl ? '' : 'disabled title="needs an API token"'}>rebuild</button>
       ${canControl ? '' : html`<a href="#" id="set-token">set token</a>`}
       <span id="control-result" role="status"></span>
     </p>

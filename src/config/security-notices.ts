@@ -1,0 +1,20 @@
+/** What the start banner says about secrets, in plain words (one warning per line). */
+import type { Config } from './config.js';
+
+export function securityNotices(config: Config): string[] {
+  const notices: string[] = [];
+  if (!config.webhookSecret) {
+    notices.push(
+      'NO WEBHOOK SECRET: webhooks are accepted without a signature check. Set WEBHOOK_SECRET (or TOKEN) to the secret of the GitHub webhook.',
+    );
+  }
+  if (config.apiTokens.length === 0) {
+    notices.push(
+      'NO API TOKEN: trigger, cancel, rebuild, pause and resume answer only clients on this host (127.0.0.0/8, ::1, not through a proxy); ' +
+        'everyone else, builds included, gets 403.' +
+        (config.webhookSecret ? ' The webhook secret does not authorise them.' : '') +
+        ' Set API_TOKEN to allow them from elsewhere with "Authorization: Bearer <token>".',
+    );
+  }
+  return notices;
+}
