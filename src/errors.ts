@@ -12,11 +12,17 @@ export const ERROR_CODES = {
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   UPSTREAM_FAILED: 502,
+  TOO_MANY_WATCHERS: 503,
   CONFIG_INVALID: 500,
   INTERNAL: 500,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Codes answered with `Retry-After` (seconds): the client may try again later as it is. */
+export const RETRY_AFTER_SECONDS: Partial<Record<ErrorCode, number>> = {
+  TOO_MANY_WATCHERS: 10,
+};
 
 export class AppError extends Error {
   readonly code: ErrorCode;

@@ -1,6 +1,6 @@
 /** The one place where errors become HTTP answers: `{ "error": CODE, "message": "…" }`. */
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { AppError, type ErrorCode } from '../errors.js';
+import { AppError, RETRY_AFTER_SECONDS, type ErrorCode } from '../errors.js';
 
 const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
@@ -23,8 +23,11 @@ export function toAppError(error: unknown): AppError {
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error, request, reply) => {
     const appError = toAppError(error);
-    if (appError.status >= 500) request.log.error({ err: error }, 'request failed');
+    const retryAfter = RETRY_AFTER_SECONDS[appError.code];
+    // A refusal to retry later (load shedding) is expected under load: not an error to log as one.
+    if (appError.status >= 500 && retryAfter === undefined) request.log.error({ err: error }, 'request failed');
     else request.log.info({ code: appError.code, message: appError.message }, 'request refused');
+    if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
     void reply.status(appError.status).send({
       error: appError.code,
       message: appError.message,
