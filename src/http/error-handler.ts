@@ -25,7 +25,8 @@ export function registerErrorHandling(app: FastifyInstance): void {
     const appError = toAppError(error);
     const retryAfter = RETRY_AFTER_SECONDS[appError.code];
     // A refusal to retry later (load shedding) is expected under load: not an error to log as one.
-    if (appError.status >= 500 && retryAfter === undefined) request.log.error({ err: error }, 'request failed');
+    if (appError.status >= 500 && retryAfter === undefined)
+      request.log.error({ err: error }, 'request failed');
     else request.log.info({ code: appError.code, message: appError.message }, 'request refused');
     if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
     void reply.status(appError.status).send({

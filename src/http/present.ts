@@ -30,11 +30,7 @@ export type BuildSummary = Omit<BuildView, 'commits' | 'deliveryId' | 'logPath' 
   commitCount: number;
 };
 
-export function presentBuildSummary(
-  build: Build,
-  publicUrl: string,
-  waiting?: string | null,
-): BuildSummary {
+export function presentBuildSummary(build: Build, publicUrl: string, waiting?: string | null): BuildSummary {
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
   const { commits, deliveryId, logPath, image, ...rest } = presentBuild(build, publicUrl, waiting);
   return { ...rest, commitCount: commits.length };

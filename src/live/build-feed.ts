@@ -37,7 +37,12 @@ export class BuildFeed {
     this.unsubscribe = bus.onBuild(({ seq, build }) => {
       if (this.listeners.size === 0) return;
       const data = JSON.stringify(summarize(build));
-      const frame = new BuildFrame(seq, build, data, Buffer.from(formatSse({ event: 'build', id: seq, data })));
+      const frame = new BuildFrame(
+        seq,
+        build,
+        data,
+        Buffer.from(formatSse({ event: 'build', id: seq, data })),
+      );
       for (const listener of this.listeners) listener(frame);
     });
   }

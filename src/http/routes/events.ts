@@ -58,13 +58,16 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
   feed.on((frame) => events.send(frame.frame));
   const tails = new TailHub(bus);
 
-  /** Admits a stream under the caps (else 503 before anything is sent) and takes the socket over. */
-  const openStream = (request: FastifyRequest, reply: FastifyReply) => {
+  /** A 503 past the caps, before anything else is done for the request. */
+  const admit = (request: FastifyRequest) => {
     const refusal = watchers.refusal(request.ip);
-    if (refusal) {
-      metrics.streamsRefused.inc();
-      throw new AppError('TOO_MANY_WATCHERS', refusal);
-    }
+    if (!refusal) return;
+    metrics.streamsRefused.inc();
+    throw new AppError('TOO_MANY_WATCHERS', refusal);
+  };
+  /** Admits a stream under the caps and takes the socket over. */
+  const openStream = (request: FastifyRequest, reply: FastifyReply) => {
+    admit(request);
     reply.hijack();
     const stream = new SseStream(reply.raw, { maxBufferedBytes: config.streams.maxUnreadBytes });
     watchers.add(stream, request.ip);
@@ -100,6 +103,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get<{ Params: { id: string }; Querystring: StreamQuery }>(
     '/api/builds/:id/log/stream',
     async (request, reply) => {
+      admit(request);
       const id = parseBuildId(request.params.id);
       const build = await store.getBuild(id);
       if (!build) throw new AppError('NOT_FOUND', `no build #${request.params.id}`);
