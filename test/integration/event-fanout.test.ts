@@ -157,6 +157,10 @@ describe('watcher caps and slow watchers', () => {
   });
 
   it('answers 503 with Retry-After and the error JSON past the per-address and the total cap', async () => {
+    const bad = await openedBy('/api/events?tails=yes');
+    await bad.closed;
+    assert.equal(bad.status, 400);
+    assert.equal((JSON.parse(bad.text) as { error: string }).error, 'BAD_REQUEST');
     for (let i = 0; i < 4; i++) assert.equal((await openedBy('/api/events')).status, 200);
     const perAddress = await openedBy('/api/events');
     await perAddress.closed;
