@@ -46,6 +46,8 @@ async function startService(): Promise<LineServer> {
   const h = await startHarness({
     executor: new FakeExecutor(),
     repositories: { 'bench/log': { image: 'fake/base:latest', checkout: '/src', steps: ['true'] } },
+    // Every reader comes from 127.0.0.1: past the default cap per address (32) they would get 503.
+    extra: { streams: { max_watchers_per_address: 1000 } },
   });
   h.service.scheduler.pause(); // the build below is driven by hand, not by the scheduler
   const url = await h.listen();

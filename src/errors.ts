@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   UPSTREAM_FAILED: 502,
   QUEUE_FULL: 503,
   STORE_UNAVAILABLE: 503,
+  TOO_MANY_WATCHERS: 503,
   CONFIG_INVALID: 500,
   INTERNAL: 500,
   SHUTTING_DOWN: 503,
@@ -25,8 +26,9 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
-/** Codes that mean "not now": answered with a `Retry-After` of this many seconds. */
+/** Codes answered with `Retry-After` (seconds): the client may try again later as it is. */
 export const RETRY_AFTER_SECONDS: Partial<Record<ErrorCode, number>> = {
+  TOO_MANY_WATCHERS: 10,
   // A queue at its limit drains at the pace of builds (minutes), not of requests.
   QUEUE_FULL: 120,
 };

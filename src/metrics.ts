@@ -42,6 +42,22 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly streamWatchers = new Gauge({
+    name: 'autobuilder_stream_watchers',
+    help: 'Live streams (SSE) open now: /api/events and log streams',
+    registers: [this.registry],
+  });
+  readonly streamsDropped = new Counter({
+    name: 'autobuilder_stream_watchers_dropped_total',
+    help: 'Live streams cut because the client left too much unread (streams.max_unread)',
+    registers: [this.registry],
+  });
+  readonly streamsRefused = new Counter({
+    name: 'autobuilder_stream_watchers_refused_total',
+    help: 'Live streams refused with 503 because a watcher cap was reached',
+    registers: [this.registry],
+  });
+
   constructor(queueDepth: () => Promise<{ queued: number; running: number }>) {
     collectDefaultMetrics({ register: this.registry, prefix: 'autobuilder_' });
     new Gauge({

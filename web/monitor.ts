@@ -1,55 +1,36 @@
 /**
  * The monitor page (/monitor): the lists are re-rendered by the server (GET /monitor/fragment,
- * escaped there) when a build changes; each running build shows the last lines of its log.
+ * escaped there) when a build changes; each running build shows the last lines of its log. All of
+ * it comes over ONE stream, `/api/events?tails=1` (build changes and `event: tail` with each
+ * running build's last lines), however many builds run: a browser holds 6 connections per host.
  */
 import { stripAnsi } from './ansi.js';
 import { updateElapsed } from './duration.js';
-import { LastLines } from './last-lines.js';
+import { openLive } from './live-source.js';
 
 const REFRESH_INTERVAL_MS = 250;
-const TAIL_LINES = 15;
-/** Enough bytes for 15 lines of a compiler's output; the server starts at a line boundary. */
-const TAIL_BYTES = 8 * 1024;
 
 const lists = document.querySelector<HTMLElement>('#lists')!;
 
-interface Tail {
-  source: EventSource;
-  lines: LastLines;
-  element: HTMLElement | null;
-}
-const tails = new Map<string, Tail>();
+/** The last lines of each running build, as the server last sent them (whole, not appended). */
+const tails = new Map<string, string>();
 
-function openTail(id: string): Tail {
-  const tail: Tail = {
-    source: new EventSource(`/api/builds/${encodeURIComponent(id)}/log/stream?tail=${TAIL_BYTES}`),
-    lines: new LastLines(TAIL_LINES),
-    element: null,
-  };
-  tail.source.addEventListener('message', (event) => {
-    tail.lines.push(stripAnsi((JSON.parse(event.data) as { text: string }).text));
-    if (tail.element) tail.element.textContent = tail.lines.text;
-  });
-  tail.source.addEventListener('end', () => tail.source.close());
-  return tail;
-}
-
-/** Gives each `<pre class="tail">` in the new lists its stream; closes the streams of the others. */
-function attachTails(): void {
-  const seen = new Set<string>();
+/** Fills each `<pre class="tail">` in the lists; forgets the tails of builds no longer shown. */
+function showTails(): void {
+  const shown = new Set<string>();
   for (const element of lists.querySelectorAll<HTMLElement>('pre.tail[data-build]')) {
     const id = element.dataset.build!;
-    seen.add(id);
-    let tail = tails.get(id);
-    if (!tail) tails.set(id, (tail = openTail(id)));
-    tail.element = element;
-    element.textContent = tail.lines.text;
+    shown.add(id);
+    element.textContent = tails.get(id) ?? '';
   }
-  for (const [id, tail] of tails) {
-    if (seen.has(id)) continue;
-    tail.source.close();
-    tails.delete(id);
-  }
+  for (const id of tails.keys()) if (!shown.has(id)) tails.delete(id);
+}
+
+function onTail(event: MessageEvent<string>): void {
+  const { id, text } = JSON.parse(event.data) as { id: number; text: string };
+  tails.set(String(id), stripAnsi(text));
+  const element = lists.querySelector<HTMLElement>(`pre.tail[data-build="${id}"]`);
+  if (element) element.textContent = tails.get(String(id))!;
 }
 
 let latestRequest = 0;
@@ -62,7 +43,7 @@ async function refresh(): Promise<void> {
   // An older answer arriving after a newer one would show a state that is already gone.
   if (request !== latestRequest) return;
   lists.innerHTML = fragment; // rendered and escaped by the server (src/http/views/monitor-page.ts)
-  attachTails();
+  showTails();
   updateElapsed(lists);
   lists.dataset.refreshed = String(Date.now());
 }
@@ -85,12 +66,16 @@ function scheduleRefresh(): void {
   }, REFRESH_INTERVAL_MS);
 }
 
-const events = new EventSource('/api/events');
-events.addEventListener('build', scheduleRefresh);
-// The database went away or came back: the banner appears or the lists return.
-events.addEventListener('health', scheduleRefresh);
-// On every (re)connection: catch up with what changed while no events came.
-events.addEventListener('open', scheduleRefresh);
+openLive(
+  () => '/api/events?tails=1',
+  (events) => {
+    events.addEventListener('build', scheduleRefresh);
+    events.addEventListener('tail', onTail);
+    // The database went away or came back: the banner appears or the lists return.
+    events.addEventListener('health', scheduleRefresh);
+    // On every (re)connection: catch up with what changed while no events came.
+    events.addEventListener('open', scheduleRefresh);
+  },
+);
 
-attachTails();
 setInterval(() => updateElapsed(lists), 1000);

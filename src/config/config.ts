@@ -31,6 +31,11 @@ export interface Config {
   github: { token: string; apiUrl: string; context: string };
   /** Builds kept per repository and ref (their logs and kernels); gc runs every `intervalMs`. */
   retention: { keep: number; intervalMs: number };
+  /**
+   * Open live streams (SSE, /api/events and log streams): caps in total and per client address,
+   * and the unread bytes after which a client is dropped.
+   */
+  streams: { maxWatchers: number; maxWatchersPerAddress: number; maxUnreadBytes: number };
   rules: Map<string, BuildRule>;
   /** Where the config came from: a file path or "built-in Zero-OS defaults". */
   source: string;

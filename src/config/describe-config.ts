@@ -56,6 +56,11 @@ export function describeConfig(config: Config): string {
       context: config.github.context,
     },
     retention: { keep: config.retention.keep, interval: formatDuration(config.retention.intervalMs) },
+    streams: {
+      max_watchers: config.streams.maxWatchers,
+      max_watchers_per_address: config.streams.maxWatchersPerAddress,
+      max_unread: config.streams.maxUnreadBytes,
+    },
     repositories,
   })}`;
 }

@@ -161,6 +161,11 @@ function toConfig(data: ParsedConfig, source: string, cwd: string): Config {
       context: data.github.context,
     },
     retention: { keep: data.retention.keep, intervalMs: data.retention.interval },
+    streams: {
+      maxWatchers: data.streams.max_watchers,
+      maxWatchersPerAddress: data.streams.max_watchers_per_address,
+      maxUnreadBytes: data.streams.max_unread,
+    },
     rules,
     source,
   };

@@ -137,6 +137,14 @@ export const configSchema = z
       })
       .strict()
       .default({ keep: 10, interval: 86_400_000 }),
+    streams: z
+      .object({
+        max_watchers: z.number().int().min(1).default(1000),
+        max_watchers_per_address: z.number().int().min(1).default(32),
+        max_unread: memory.default(1024 * 1024),
+      })
+      .strict()
+      .default({ max_watchers: 1000, max_watchers_per_address: 32, max_unread: 1024 * 1024 }),
     repositories: z.record(z.string().regex(REPOSITORY, 'repository must be owner/name'), ruleSchema),
   })
   .strict();

@@ -54,10 +54,12 @@ export function errorBody(error: AppError): Record<string, unknown> {
 function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const appError = toAppError(error);
   // A database outage is logged once when it starts (service.ts), not once per refused request.
-  if (appError.code === 'STORE_UNAVAILABLE') request.log.warn(appError.message);
-  else if (appError.status >= 500) request.log.error({ err: error }, 'request failed');
-  else request.log.info({ code: appError.code, message: appError.message }, 'request refused');
   const retryAfter = RETRY_AFTER_SECONDS[appError.code];
+  // A refusal to retry later (load shedding) is expected under load: not an error to log as one.
+  if (appError.code === 'STORE_UNAVAILABLE') request.log.warn(appError.message);
+  else if (appError.status >= 500 && retryAfter === undefined)
+    request.log.error({ err: error }, 'request failed');
+  else request.log.info({ code: appError.code, message: appError.message }, 'request refused');
   if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
   return reply.status(appError.status).send(errorBody(appError));
 }

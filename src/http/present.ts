@@ -20,3 +20,18 @@ export function presentBuild(build: Build, publicUrl: string, waiting?: string |
     ...(waiting === undefined ? {} : { waiting }),
   };
 }
+
+/**
+ * A build as live events carry it: what the monitor's lists and the build page's header show.
+ * Not the commit list (a push may carry 2048 commits, and an event goes to every watcher), nor
+ * the delivery id, log path or image: `GET /api/builds/:id` has the whole record.
+ */
+export type BuildSummary = Omit<BuildView, 'commits' | 'deliveryId' | 'logPath' | 'image'> & {
+  commitCount: number;
+};
+
+export function presentBuildSummary(build: Build, publicUrl: string, waiting?: string | null): BuildSummary {
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  const { commits, deliveryId, logPath, image, ...rest } = presentBuild(build, publicUrl, waiting);
+  return { ...rest, commitCount: commits.length };
+}

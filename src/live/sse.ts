@@ -46,6 +46,7 @@ export class SseStream {
   private readonly maxBufferedBytes: number;
   private readonly closeListeners: (() => void)[] = [];
   private ended = false;
+  private wasDropped = false;
 
   constructor(
     private readonly response: ServerResponse,
@@ -63,6 +64,11 @@ export class SseStream {
     return this.ended;
   }
 
+  /** True when the service cut the stream because the client did not keep up. */
+  get dropped(): boolean {
+    return this.wasDropped;
+  }
+
   /** Runs once when the stream ends, whoever ended it. */
   onClose(listener: () => void): void {
     if (this.ended) listener();
@@ -74,8 +80,16 @@ export class SseStream {
    * `drained()`); a client past the cap is dropped and false is returned as well.
    */
   send(message: SseMessage): boolean {
+    return this.sendFrame(formatSse(message));
+  }
+
+  /**
+   * Writes an event already in wire format. Broadcasts format an event once and hand the same
+   * Buffer to every stream: the sockets then hold references to one copy, not one copy each.
+   */
+  sendFrame(frame: Buffer | string): boolean {
     if (this.ended) return false;
-    const ok = this.response.write(formatSse(message));
+    const ok = this.response.write(frame);
     if (this.response.writableLength > this.maxBufferedBytes) {
       this.drop();
       return false;
@@ -84,7 +98,7 @@ export class SseStream {
   }
 
   comment(text: string): void {
-    if (!this.ended) this.response.write(`: ${singleLine(text)}\n\n`);
+    this.sendFrame(`: ${singleLine(text)}\n\n`);
   }
 
   /** Resolves when the socket has room again, or the stream ended. */
@@ -111,6 +125,7 @@ export class SseStream {
   /** Ends the stream abruptly: for a client that does not keep up. */
   drop(): void {
     if (this.ended) return;
+    this.wasDropped = true;
     this.response.destroy();
     this.finish();
   }

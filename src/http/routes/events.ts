@@ -1,16 +1,25 @@
 /**
- * Live streams for the monitor, as Server-Sent Events: build state changes (`/api/events`) and
- * one build's log bytes (`/api/builds/:id/log/stream`). docs/monitor.md describes both.
+ * Live streams for the monitor, as Server-Sent Events: build changes (`/api/events`, with the
+ * running builds' log tails on `?tails=1`) and one build's log bytes with its own build changes
+ * (`/api/builds/:id/log/stream`): one connection per page. docs/monitor.md describes both.
+ * Every stream counts against the watcher caps (streams.* in the config).
  */
-import type { ServerResponse } from 'node:http';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isFinal, type Build } from '../../domain/build.js';
 import { AppError } from '../../errors.js';
+import { Broadcast } from '../../live/broadcast.js';
+import { BuildFeed } from '../../live/build-feed.js';
 import { LogTail, tailStart } from '../../live/log-tail.js';
-import { SseStream } from '../../live/sse.js';
+import { formatSse, SseStream } from '../../live/sse.js';
+import { TailHub } from '../../live/tail-hub.js';
+import { Watchers } from '../../live/watchers.js';
 import type { AppDeps } from '../app-deps.js';
-import { presentBuild } from '../present.js';
+import { presentBuildSummary } from '../present.js';
 import { parseBuildId } from './builds.js';
+
+interface EventsQuery {
+  tails?: string;
+}
 
 interface StreamQuery {
   offset?: string;
@@ -33,52 +42,85 @@ function startOffset(request: FastifyRequest<{ Querystring: StreamQuery }>, buil
 }
 
 export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
-  const { bus, store, scheduler, config } = deps;
-  const open = new Set<SseStream>();
-  const openStream = (raw: FastifyRequest['raw'], response: ServerResponse) => {
-    const stream = new SseStream(response);
-    open.add(stream);
-    stream.onClose(() => open.delete(stream));
-    raw.socket.setNoDelay(true);
+  const { bus, store, scheduler, config, metrics } = deps;
+  const watchers = new Watchers({
+    total: config.streams.maxWatchers,
+    perAddress: config.streams.maxWatchersPerAddress,
+  });
+  const feed = new BuildFeed(bus, (build) =>
+    presentBuildSummary(
+      build,
+      config.publicUrl,
+      build.state === 'queued' ? scheduler.waitReason(build.id) : undefined,
+    ),
+  );
+  const events = new Broadcast();
+  feed.on((frame) => events.send(frame.frame));
+  // The database going away or coming back changes no build, but the page must say so.
+  const unsubscribeHealth = deps.databaseHealth?.onChange((problem) =>
+    events.send(
+      Buffer.from(
+        formatSse({
+          event: 'health',
+          data: JSON.stringify({ database: problem ? `unreachable: ${problem}` : 'ok' }),
+        }),
+      ),
+    ),
+  );
+  const tails = new TailHub(bus);
+
+  /** A 503 past the caps, before anything else is done for the request. */
+  const admit = (request: FastifyRequest) => {
+    const refusal = watchers.refusal(request.ip);
+    if (!refusal) return;
+    metrics.streamsRefused.inc();
+    throw new AppError('TOO_MANY_WATCHERS', refusal);
+  };
+  /** Admits a stream under the caps and takes the socket over. */
+  const openStream = (request: FastifyRequest, reply: FastifyReply) => {
+    admit(request);
+    reply.hijack();
+    const stream = new SseStream(reply.raw, { maxBufferedBytes: config.streams.maxUnreadBytes });
+    watchers.add(stream, request.ip);
+    metrics.streamWatchers.set(watchers.size);
+    stream.onClose(() => {
+      metrics.streamWatchers.set(watchers.size);
+      if (stream.dropped) metrics.streamsDropped.inc();
+    });
+    request.raw.socket.setNoDelay(true);
     return stream;
   };
   // Streams never end by themselves; without this, closing the server would wait for every browser.
   app.addHook('preClose', (done) => {
-    for (const stream of open) stream.end();
+    watchers.endAll();
+    done();
+  });
+  app.addHook('onClose', (_app, done) => {
+    feed.close();
+    tails.close();
+    unsubscribeHealth?.();
     done();
   });
 
-  app.get('/api/events', async (request, reply) => {
-    reply.hijack();
-    const stream = openStream(request.raw, reply.raw);
-    const unsubscribe = bus.onBuild(({ seq, build }) => {
-      const waiting = build.state === 'queued' ? scheduler.waitReason(build.id) : undefined;
-      stream.send({
-        event: 'build',
-        id: seq,
-        data: JSON.stringify(presentBuild(build, config.publicUrl, waiting)),
-      });
-    });
-    stream.onClose(unsubscribe);
-    // The database going away or coming back changes no build, but the page must say so.
-    const unsubscribeHealth = deps.databaseHealth?.onChange((problem) =>
-      stream.send({
-        event: 'health',
-        data: JSON.stringify({ database: problem ? `unreachable: ${problem}` : 'ok' }),
-      }),
-    );
-    if (unsubscribeHealth) stream.onClose(unsubscribeHealth);
+  app.get<{ Querystring: EventsQuery }>('/api/events', async (request, reply) => {
+    const { tails: withTails } = request.query;
+    if (withTails !== undefined && withTails !== '0' && withTails !== '1') {
+      throw new AppError('BAD_REQUEST', 'tails must be 0 or 1');
+    }
+    const stream = openStream(request, reply);
+    events.add(stream);
+    if (withTails === '1') tails.add(stream);
   });
 
   app.get<{ Params: { id: string }; Querystring: StreamQuery }>(
     '/api/builds/:id/log/stream',
     async (request, reply) => {
+      admit(request);
       const id = parseBuildId(request.params.id);
       const build = await store.getBuild(id);
       if (!build) throw new AppError('NOT_FOUND', `no build #${request.params.id}`);
       const from = startOffset(request, build);
-      reply.hijack();
-      const stream = openStream(request.raw, reply.raw);
+      const stream = openStream(request, reply);
       // Whichever source (store or bus) first knows where the log is; it never changes once set.
       let logPath = build.logPath;
       let state = build.state;
@@ -110,9 +152,11 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
           stream.drop();
         }
       };
-      const unsubscribe = bus.onBuild((event) => {
-        if (event.build.id !== id) return;
-        learn(event.build);
+      // This build's changes come on the same stream (the build page needs no second connection).
+      const unsubscribe = feed.on((frame) => {
+        if (frame.build.id !== id) return;
+        learn(frame.build);
+        stream.sendFrame(frame.frameWithoutId);
         end().catch((error: unknown) =>
           request.log.error({ err: error, build: id }, 'log stream end failed'),
         );
