@@ -3,10 +3,11 @@
  * tests (fake/fake-executor.ts); both pass test/integration/executor.contract.ts.
  *
  * Call order for one build:
- *   ping → resolveImage/listTags → start → putArchive → exec (once per step) → copyFileOut?
- *   → commit? → destroy
- * `destroy` runs on success, failure and cancel alike; it and `removeOrphans` are idempotent
- * (a second call, or a call for a container that is already gone, succeeds). `copyFileOut` changes
+ *   ping → listTags/ensureImage (choosing the image) → start → putArchive → exec (once per step)
+ *   → copyFileOut? → commit? → destroy
+ * `destroy` runs on success, failure and cancel alike, also after a failed `start`; it is
+ * idempotent (a second call, or a call for a container that is already gone, succeeds), and so is
+ * `pruneImages`. `listManaged` only reads: recovery calls it, then `destroy` for each leftover. `copyFileOut` changes
  * nothing in the container and may be called any number of times.
  *
  * Nothing a build leaves is ever reached through a host path: the container shares no directory

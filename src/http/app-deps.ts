@@ -1,4 +1,4 @@
-/** What the HTTP layer is given by the composition root (src/main.ts) or a test. */
+/** What the HTTP layer is given by the composition root (src/service.ts) or a test. */
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { Executor } from '../executor/executor.js';

@@ -1,5 +1,6 @@
 /**
- * Where builds and webhook deliveries live. SQLite now (sqlite/sqlite-store.ts), PostgreSQL later;
+ * Where builds and webhook deliveries live. SQLite (sqlite/sqlite-store.ts) or PostgreSQL
+ * (postgres/postgres-store.ts), one kysely implementation (kysely/kysely-store.ts);
  * both must pass test/unit/store.contract.ts.
  */
 import type { Build, BuildRef, BuildState, NewBuild, RefType } from '../domain/build.js';

@@ -138,7 +138,6 @@ describe('control API', () => {
       }),
     });
     const id = (await json(r)).id as number;
-    await new Promise((resolve) => setTimeout(resolve, 200));
     const status = await json(await api('/build/status'));
     assert.equal(status.paused, true);
     const queued = status.queued as { id: number; waiting: string }[];

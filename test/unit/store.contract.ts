@@ -1,4 +1,4 @@
-/** The Store contract: every Store implementation (SQLite now, PostgreSQL later) must pass it. */
+/** The Store contract: every Store implementation (SQLite and PostgreSQL) must pass it. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { NewBuild } from '../../src/domain/build.js';
