@@ -177,6 +177,14 @@ export function crossCheck(raw: Loose): ConfigProblem[] {
     const at = `repositories.${repository}`;
     if (!REPOSITORY.test(repository)) problems.push({ path: at, message: 'repository must be owner/name' });
     if (!isRecord(value)) continue;
+    // With no API token, writes are answered to loopback clients only; a build on the host's
+    // network is a loopback client, so it could pause the queue or cancel other builds.
+    const hasApiToken = Array.isArray(raw.api_tokens) && raw.api_tokens.length > 0;
+    if (value.network === 'host' && !hasApiToken)
+      problems.push({
+        path: `${at}.network`,
+        message: '"host" lets the build reach the service on loopback: set api_tokens (API_TOKEN) first',
+      });
     if (Boolean(value.image) === Boolean(value.base)) {
       problems.push({ path: at, message: 'set exactly one of "image" (full build) or "base" (incremental)' });
     }

@@ -21,16 +21,43 @@ export function isLoopback(address: string | undefined): boolean {
   return isIPv4(ip) ? LOOPBACK.check(ip, 'ipv4') : LOOPBACK.check(ip, 'ipv6');
 }
 
+/** `localhost`, `127.x.y.z` or `[::1]`, with or without a port. */
+function isLoopbackHost(host: string | undefined): boolean {
+  if (!host) return false;
+  const name = host
+    .replace(/:\d+$/, '')
+    .replace(/^\[(.*)\]$/, '$1')
+    .toLowerCase();
+  return name === 'localhost' || isLoopback(name);
+}
+
 /**
- * The peer of the TCP connection, never a forwarding header: those are written by the client. A
- * request that carries one came through a proxy, so its loopback peer says nothing about the
- * client; it is treated as remote.
+ * Whether a request comes from this machine, judged on what a client cannot forge from elsewhere:
+ * - the TCP peer is loopback, never a forwarding header (those are written by the client); a
+ *   request that carries one came through a proxy, so its loopback peer says nothing;
+ * - the `Host` it asked for is loopback too: a reverse proxy that forwards `Host` (and no
+ *   forwarding header) and a DNS-rebinding page both send another name;
+ * - a browser request is same-origin: a page of any other site open in the operator's browser can
+ *   send a simple POST to 127.0.0.1 (CSRF); browsers say where it came from in `Sec-Fetch-Site`
+ *   and `Origin`, which scripts in a page cannot change.
  */
 export function isLocalClient(request: FastifyRequest): boolean {
   const forwarded = ['forwarded', 'x-forwarded-for', 'x-real-ip'].some(
     (h) => request.headers[h] !== undefined,
   );
-  return !forwarded && isLoopback(request.socket.remoteAddress);
+  if (forwarded || !isLoopback(request.socket.remoteAddress)) return false;
+  if (!isLoopbackHost(request.headers.host)) return false;
+  const site = request.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return false;
+  const origin = request.headers.origin;
+  if (origin !== undefined) {
+    try {
+      if (!isLoopbackHost(new URL(origin).host)) return false;
+    } catch {
+      return false;
+    }
+  }
+  return true;
 }
 
 const digest = (value: string) => createHash('sha256').update(value).digest();

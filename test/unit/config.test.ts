@@ -118,6 +118,20 @@ describe('loadConfig', () => {
     );
   });
 
+  it('refuses network: host without an API token (the build would be a loopback client)', () => {
+    const yaml =
+      'repositories:\n  acme/os:\n    image: debian:12\n    checkout: /src\n    steps: [make]\n    network: host\n';
+    const path = file('hostnet.yaml', yaml);
+    assert.deepEqual(
+      problems(() => loadConfig({ file: path, cwd: dir, env: {} })).map((p) => p.path),
+      ['repositories.acme/os.network'],
+    );
+    assert.equal(
+      loadConfig({ file: path, cwd: dir, env: { API_TOKEN: 'tok' } }).rules.get('acme/os')?.network,
+      'host',
+    );
+  });
+
   it('finds AUTOBUILDER_CONFIG and ./autobuilder.yaml', () => {
     const path = file(
       'custom.yaml',

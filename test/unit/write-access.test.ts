@@ -76,6 +76,39 @@ describe('writes with no API token configured', () => {
     assert.equal(h.service.scheduler.isPaused, false);
   });
 
+  it('refuses a loopback peer asked for another host name, or sent by a page of another site', async () => {
+    const cases: Record<string, string>[] = [
+      // A reverse proxy that forwards Host but no forwarding header; a DNS-rebinding page.
+      { host: 'builds.example.org' },
+      { host: 'attacker.example:5555' },
+      // A page of another site open in the operator's browser posting to 127.0.0.1 (CSRF).
+      { host: '127.0.0.1:5555', 'sec-fetch-site': 'cross-site' },
+      { host: '127.0.0.1:5555', 'sec-fetch-site': 'same-site' },
+      { host: '127.0.0.1:5555', origin: 'https://attacker.example' },
+      { host: '127.0.0.1:5555', origin: 'null' },
+    ];
+    for (const headers of cases) {
+      const response = await h.service.app.inject({
+        method: 'POST',
+        url: '/api/queue/pause',
+        remoteAddress: '127.0.0.1',
+        headers,
+      });
+      assert.equal(response.statusCode, 403, JSON.stringify(headers));
+      assert.equal(response.json().error, 'FORBIDDEN');
+    }
+    assert.equal(h.service.scheduler.isPaused, false);
+    // The monitor's own buttons: a same-origin request from a page served on loopback.
+    const own = await h.service.app.inject({
+      method: 'POST',
+      url: '/api/queue/pause',
+      remoteAddress: '127.0.0.1',
+      headers: { host: '127.0.0.1:5555', origin: 'http://127.0.0.1:5555', 'sec-fetch-site': 'same-origin' },
+    });
+    assert.equal(own.statusCode, 200);
+    await h.service.app.inject({ method: 'POST', url: '/api/queue/resume', remoteAddress: '127.0.0.1' });
+  });
+
   it('answers loopback clients, and the build page offers its buttons to them only', async () => {
     for (const [remoteAddress, url, paused] of [
       ['127.0.0.1', '/api/queue/pause', true],
