@@ -4,7 +4,10 @@
  *
  * Call order for one build:
  *   ping → listTags/ensureImage (choosing the image) → start → putArchive → exec (once per step)
- *   → copyFileOut? → commit? → destroy
+ *   → copyFileOut? → commit? (under a pending name) → retag? (the commit point) → destroy
+ * A build's image is committed under a pending name first and moved to its real name by `retag`
+ * only when the build has nothing left that can fail or be cancelled: a cancelled or failed build
+ * never moves a tag that incremental builds start from (`removeImage` drops its pending name).
  * `destroy` runs on success, failure and cancel alike, also after a failed `start`; it is
  * idempotent (a second call, or a call for a container that is already gone, succeeds), and so is
  * `pruneImages`. `listManaged` only reads: recovery calls it, then `destroy` for each leftover. `copyFileOut` changes
@@ -19,6 +22,8 @@ export const MANAGED_LABEL = 'org.zero-os.autobuilder';
 export const BUILD_LABEL = 'org.zero-os.autobuilder.build';
 /** Which service made the container: leftovers are removed only by the service that made them. */
 export const INSTANCE_LABEL = 'org.zero-os.autobuilder.instance';
+/** Where a build's image waits between its commit and the commit point (`retag`). */
+export const PENDING_REPOSITORY = 'autobuilder-pending/';
 
 export interface ContainerSpec {
   buildId: number;
@@ -115,10 +120,28 @@ export interface Executor {
     destination: string,
     options: CopyOutOptions,
   ): Promise<{ bytes: number }>;
-  /** Commits the container as `image` (repo:tag); the image the tag named before is removed if unused. */
-  commit(handle: ContainerHandle, image: string): Promise<{ imageId: string; replaced: string | null }>;
+  /**
+   * Commits the container as `image` (repo:tag); the image the tag named before is removed if
+   * unused. Aborting `signal` stops waiting; the engine may still finish, so a caller that aborts
+   * removes `image` afterwards (`removeImage`, which is safe when it does not exist).
+   */
+  commit(
+    handle: ContainerHandle,
+    image: string,
+    options?: { signal?: AbortSignal },
+  ): Promise<{ imageId: string; replaced: string | null }>;
+  /**
+   * Points `image` at the image named `from`, then drops the name `from`; the image `image` named
+   * before is removed when nothing uses it. Idempotent once done (`from` gone, `image` in place).
+   */
+  retag(from: string, image: string): Promise<{ replaced: string | null }>;
+  /** Drops the name `image` (and the image, when nothing else names or uses it); absent is fine. */
+  removeImage(image: string): Promise<void>;
   destroy(handle: ContainerHandle | string): Promise<void>;
-  /** Removes untagged images of ours (left when a tag was committed again); returns how many. */
+  /**
+   * Removes untagged images of ours (left when a tag was committed again) and pending images
+   * older than an hour (left by a commit that ended after its build was stopped); returns how many.
+   */
   pruneImages(): Promise<number>;
   /** Containers labelled as ours, found on the engine (also those left by a crash). */
   listManaged(): Promise<ManagedContainer[]>;

@@ -1,10 +1,10 @@
 /**
- * Runs one build: source at the exact commit → container → steps → artifact → commit → cleanup.
+ * Runs one build: source at the exact commit → container → steps → artifact → commit point
+ * (commit-point.ts: image committed, kernel published, tag moved) → cleanup.
  * Cleanup (container removed, temp dir deleted) runs on success, failure and cancel alike.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { publishArtifact } from '../artifacts/publish-artifact.js';
 import type { Build, StepRecord } from '../domain/build.js';
 import type { BuildRule } from '../domain/rule.js';
 import { renderTemplate, templateValues } from '../domain/template.js';
@@ -12,7 +12,8 @@ import type { ContainerHandle, Executor } from '../executor/executor.js';
 import type { BuildLog } from '../live/build-log.js';
 import type { GitMirrors } from './git-mirror.js';
 import { BuildFailure } from './build-failure.js';
-import { nameTakenBy, type PublisherLookup } from './name-owner.js';
+import { deliver, type Delivery, type NameClaims } from './commit-point.js';
+import { nameTakenBy } from './name-owner.js';
 import { resolveImage } from './resolve-image.js';
 import { untilAborted } from './until-aborted.js';
 import { stageArtifact } from './stage-artifact.js';
@@ -23,8 +24,8 @@ export interface PipelineDeps {
   kernelTarget: string;
   tmpDirectory: string;
   rules: Map<string, BuildRule>;
-  /** Who published a kernel name, so a build cannot take another ref's names. */
-  store: PublisherLookup;
+  /** Who published a kernel name, so a build cannot take another ref's names; claims names. */
+  store: NameClaims;
 }
 
 export interface RunContext {
@@ -40,6 +41,8 @@ export interface BuildOutcome {
   reason: string | null;
   artifact: string | null;
   image: string | null;
+  /** Past the commit point (commit-point.ts): a cancel or timeout that came later changes nothing. */
+  committed?: boolean;
 }
 
 export const TEMP_PREFIX = 'autobuilder-build-';
@@ -137,38 +140,42 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
     }
 
     // A rule that publishes needs its artifact; one that only commits an image does not.
-    let artifact: string | null = null;
+    let kernel: Delivery['kernel'] = null;
     if (rule.publish) {
       checkAborted(signal);
       // Staged in the service's own temp dir: only the engine ever read the container's file.
       const staged = join(tempDir!, 'artifact');
       const bytes = await stageArtifact(deps.executor, running, rule, staged, signal);
       log.line(`==> artifact ${rule.artifact}: ${bytes} bytes`);
-      checkAborted(signal);
-      const name = renderTemplate(rule.publish, values);
-      const link = rule.link ? renderTemplate(rule.link, values) : undefined;
-      // Again just before writing: another ref's build may have published under a name since.
-      const takenNow = await nameTakenBy(deps.store, deps.kernelTarget, build, link ? [name, link] : [name]);
-      if (takenNow) throw new BuildFailure(takenNow);
-      await publishArtifact(staged, deps.kernelTarget, name, { link, signal }).catch((error: Error) => {
-        checkAborted(signal);
-        throw new BuildFailure(`publishing ${name} failed: ${error.message}`);
-      });
-      artifact = name;
-      log.line(`==> published ${name}${link ? ` (link ${link})` : ''}`);
+      kernel = {
+        staged,
+        name: renderTemplate(rule.publish, values),
+        link: rule.link ? renderTemplate(rule.link, values) : undefined,
+      };
     }
-
-    let committed: string | null = null;
-    if (rule.commit) {
-      checkAborted(signal);
-      committed = renderTemplate(rule.commit, values).replace(/^[^:]+/, (repo) => repo.toLowerCase());
-      const { replaced } = await untilAborted(signal, deps.executor.commit(running, committed));
-      log.line(
-        `==> committed image ${committed}${replaced ? ` (removed previous ${replaced.slice(0, 19)})` : ''}`,
-      );
+    checkAborted(signal);
+    const image = rule.commit
+      ? renderTemplate(rule.commit, values).replace(/^[^:]+/, (repo) => repo.toLowerCase())
+      : null;
+    const delivered = await deliver(deps, { build, handle: running, kernel, image }, log, signal);
+    if (delivered.failure) {
+      log.line(`==> failed: ${delivered.failure}`);
+      return {
+        state: 'failed',
+        reason: delivered.failure,
+        artifact: delivered.artifact,
+        image: null,
+        committed: true,
+      };
     }
     log.line(`==> success`);
-    return { state: 'success', reason: null, artifact, image: committed };
+    return {
+      state: 'success',
+      reason: null,
+      artifact: delivered.artifact,
+      image: delivered.image,
+      committed: true,
+    };
   } catch (error) {
     const reason =
       error instanceof BuildFailure

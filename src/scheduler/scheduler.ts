@@ -293,7 +293,9 @@ export class Scheduler {
       });
       await stepRecords.settled();
       const steps = stepRecords.latest;
-      const stop = controller.signal.aborted ? (controller.signal.reason as Stop) : null;
+      // A stop that came after the commit point is too late: the build's kernel and image are out.
+      const stop =
+        controller.signal.aborted && !outcome.committed ? (controller.signal.reason as Stop) : null;
       const state = stop?.state ?? outcome.state;
       const reason = stop?.reason ?? outcome.reason;
       if (stop) log.line(`==> ${state}: ${reason}`);

@@ -20,14 +20,13 @@ export async function requireDocker(): Promise<Docker> {
 }
 
 /** Containers labelled as ours, by `docker ps -a` as a user would check. */
-export function ourContainers(): string[] {
-  return execFileSync(
-    'docker',
-    ['ps', '-a', '--filter', 'label=org.zero-os.autobuilder', '--format', '{{.ID}} {{.Labels}}'],
-    {
-      encoding: 'utf8',
-    },
-  )
+/** Containers labelled as the service's; only one service instance's when `instance` is given. */
+export function ourContainers(instance?: string): string[] {
+  const filters = ['--filter', 'label=org.zero-os.autobuilder'];
+  if (instance) filters.push('--filter', `label=org.zero-os.autobuilder.instance=${instance}`);
+  return execFileSync('docker', ['ps', '-a', ...filters, '--format', '{{.ID}} {{.Labels}}'], {
+    encoding: 'utf8',
+  })
     .split('\n')
     .filter(Boolean);
 }

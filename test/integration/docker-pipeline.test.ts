@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import type Docker from 'dockerode';
 import { isFinal, type Build } from '../../src/domain/build.js';
 import { DockerExecutor } from '../../src/executor/docker/docker-executor.js';
+import { serviceInstance } from '../../src/config/service-instance.js';
 import { ourContainers, removeImages, requireDocker, TEST_IMAGE } from '../helpers/docker.js';
 import { LocalRepo } from '../helpers/git-repo.js';
 import { removeHome, startHarness, waitFor, type Harness } from '../helpers/harness.js';
@@ -105,7 +106,8 @@ describe('Docker pipeline end to end', () => {
   }
 
   function assertClean() {
-    assert.deepEqual(ourContainers(), [], 'no container of ours is left');
+    // This service's containers: other suites may share the engine.
+    assert.deepEqual(ourContainers(serviceInstance(h.config)), [], 'no container of ours is left');
     assert.deepEqual(readdirSync(h.config.tmpDirectory), [], 'no temp dir is left');
   }
 

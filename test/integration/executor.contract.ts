@@ -197,6 +197,38 @@ export function executorContract(name: string, setup: () => Promise<ContractSetu
       }
     });
 
+    it('retag moves a name to a committed image and drops the pending name; removeImage is idempotent', async () => {
+      const handle = await start();
+      await s.executor.putArchive(handle, '/', tarOf({ 'state/file': 'retagged\n' }));
+      const pending = `autobuilder-pending/contract:${buildId}`;
+      await s.executor.commit(handle, pending);
+      await s.executor.destroy(handle);
+      const { replaced } = await s.executor.retag(pending, `${s.commitRepo}:retagged`);
+      assert.equal(typeof replaced === 'string' || replaced === null, true);
+      assert.ok((await s.executor.listTags(s.commitRepo)).includes('retagged'));
+      assert.deepEqual(
+        await s.executor.listTags('autobuilder-pending/contract'),
+        [],
+        'the pending name is gone',
+      );
+      // Done once: a second call for the same move succeeds; an absent name is removed quietly.
+      await s.executor.retag(pending, `${s.commitRepo}:retagged`);
+      await s.executor.removeImage(`${s.commitRepo}:never-made`);
+      const next = await s.executor.start({
+        buildId: ++buildId,
+        image: `${s.commitRepo}:retagged`,
+        env: {},
+        network: 'none',
+      });
+      try {
+        assert.deepEqual(await run(s.executor, next, 'cat /state/file'), { code: 0, out: 'retagged\n' });
+      } finally {
+        await s.executor.destroy(next);
+        await s.executor.removeImage(`${s.commitRepo}:retagged`);
+      }
+      assert.equal((await s.executor.listTags(s.commitRepo)).includes('retagged'), false);
+    });
+
     it('aborting an exec ends it at once', async () => {
       const handle = await start();
       try {

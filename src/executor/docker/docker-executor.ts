@@ -8,6 +8,7 @@ import {
   ExecutorUnavailable,
   FileRefused,
   MANAGED_LABEL,
+  PENDING_REPOSITORY,
   type ContainerHandle,
   type ContainerSpec,
   type CopyOutOptions,
@@ -30,6 +31,14 @@ const STREAM_END_GRACE_MS = 2000;
 
 /** Prepended to every step: its stderr goes to the same pipe as its stdout. */
 const MERGE_STDERR = 'exec 2>&1\n';
+
+/** `repo[:tag]` → repo and tag (`latest` when none); a registry's `host:port/` is part of the repo. */
+function splitImageName(image: string): { repo: string; tag: string } {
+  const colon = image.lastIndexOf(':');
+  return colon > image.lastIndexOf('/')
+    ? { repo: image.slice(0, colon), tag: image.slice(colon + 1) }
+    : { repo: image, tag: 'latest' };
+}
 
 function statusOf(error: unknown): number | undefined {
   return (error as { statusCode?: number }).statusCode;
@@ -253,33 +262,64 @@ export class DockerExecutor implements Executor {
     }
   }
 
+  private async imageId(image: string): Promise<string | null> {
+    return withTimeout('image inspect', this.timeouts.call, () => this.docker.getImage(image).inspect())
+      .then((info) => info.Id)
+      .catch(() => null);
+  }
+
+  /** The image `previous` no longer named: removed, unless a container (a running build) uses it. */
+  private async removeReplaced(previous: string | null, current: string): Promise<string | null> {
+    if (!previous || previous === current) return null;
+    return withTimeout('image remove', this.timeouts.remove, (abortSignal) =>
+      this.docker.getImage(previous).remove({ abortSignal }),
+    )
+      .then(() => previous)
+      .catch(() => null);
+  }
+
   async commit(
     handle: ContainerHandle,
     image: string,
+    options: { signal?: AbortSignal } = {},
   ): Promise<{ imageId: string; replaced: string | null }> {
-    const colon = image.lastIndexOf(':');
-    const repo = colon > image.lastIndexOf('/') ? image.slice(0, colon) : image;
-    const tag = colon > image.lastIndexOf('/') ? image.slice(colon + 1) : 'latest';
-    const previous = await withTimeout('image inspect', this.timeouts.call, () =>
-      this.docker.getImage(image).inspect(),
-    )
-      .then((info) => info.Id)
-      .catch(() => null);
-    const result = (await withTimeout('commit', this.timeouts.commit, (abortSignal) =>
-      this.docker
-        .getContainer(handle.id)
-        .commit({ repo, tag, changes: 'CMD ["/bin/sh"]', pause: true, abortSignal }),
+    const { repo, tag } = splitImageName(image);
+    const previous = await this.imageId(image);
+    const result = (await withTimeout(
+      'commit',
+      this.timeouts.commit,
+      (abortSignal) =>
+        this.docker
+          .getContainer(handle.id)
+          .commit({ repo, tag, changes: 'CMD ["/bin/sh"]', pause: true, abortSignal }),
+      options.signal,
     )) as { Id: string };
-    let replaced: string | null = null;
-    if (previous && previous !== result.Id) {
-      // The old image is now dangling; an incremental build may still run on it (409), then it stays.
-      replaced = await withTimeout('image remove', this.timeouts.remove, (abortSignal) =>
-        this.docker.getImage(previous).remove({ abortSignal }),
-      )
-        .then(() => previous)
-        .catch(() => null);
+    return { imageId: result.Id, replaced: await this.removeReplaced(previous, result.Id) };
+  }
+
+  async retag(from: string, image: string): Promise<{ replaced: string | null }> {
+    const id = await this.imageId(from);
+    if (!id) {
+      if (await this.imageId(image)) return { replaced: null }; // done before
+      throw new Error(`image ${from} not found`);
     }
-    return { imageId: result.Id, replaced };
+    const previous = await this.imageId(image);
+    const { repo, tag } = splitImageName(image);
+    await withTimeout('image tag', this.timeouts.call, (abortSignal) =>
+      this.docker.getImage(id).tag({ repo, tag, abortSignal }),
+    );
+    await this.removeImage(from);
+    return { replaced: await this.removeReplaced(previous, id) };
+  }
+
+  async removeImage(image: string): Promise<void> {
+    try {
+      await withTimeout('image remove', this.timeouts.remove, (abortSignal) =>
+        this.docker.getImage(image).remove({ abortSignal }),
+      );
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+    }
   }
 
   async destroy(handle: ContainerHandle | string): Promise<void> {
@@ -297,10 +337,26 @@ export class DockerExecutor implements Executor {
   }
 
   async pruneImages(): Promise<number> {
+    // Pending images live from a commit to its retag (seconds); one older than an hour was left by
+    // a commit the engine finished after its build had been stopped.
+    const pending = await withTimeout('list images', this.timeouts.call, (abortSignal) =>
+      this.docker.listImages({ filters: { reference: [`${PENDING_REPOSITORY}*`] }, abortSignal }),
+    );
+    const cutoff = Date.now() / 1000 - 3600;
+    let removed = 0;
+    for (const image of pending.filter((i) => i.Created < cutoff)) {
+      for (const name of image.RepoTags ?? []) {
+        if (!name.startsWith(`${PENDING_REPOSITORY}`)) continue;
+        await this.removeImage(name).then(
+          () => (removed += 1),
+          () => undefined,
+        );
+      }
+    }
     const result = await withTimeout('prune images', this.timeouts.remove, (abortSignal) =>
       this.docker.pruneImages({ filters: { dangling: ['true'], label: [MANAGED_LABEL] }, abortSignal }),
     );
-    return result.ImagesDeleted?.filter((entry) => entry.Deleted).length ?? 0;
+    return removed + (result.ImagesDeleted?.filter((entry) => entry.Deleted).length ?? 0);
   }
 
   async listManaged(): Promise<ManagedContainer[]> {

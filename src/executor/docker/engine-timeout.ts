@@ -29,19 +29,29 @@ export async function withTimeout<T>(
   what: string,
   ms: number,
   call: (abortSignal: AbortSignal) => Promise<T>,
+  /** The caller's own signal (a build's cancel or timeout): aborts the request too. */
+  signal?: AbortSignal,
 ): Promise<T> {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       controller.abort();
       reject(new EngineTimeout(what, ms));
     }, ms);
+    onAbort = () => {
+      controller.abort();
+      reject(new Error(`${what} aborted`));
+    };
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
   });
   try {
     return await Promise.race([call(controller.signal), expired]);
   } finally {
     clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
   }
 }
 

@@ -45,6 +45,11 @@ export class FakeExecutor implements Executor {
   readonly executed: { buildId: number; command: string }[] = [];
   available = true;
   private nextId = 1;
+  /** How long a commit takes (tests of a build stopped while it commits). */
+  commitDelayMs = 0;
+  /** Names commits were asked for, and when each landed (a test can wait for the engine's end). */
+  readonly commitStarted: string[] = [];
+  readonly commitsLanded: Promise<void>[] = [];
 
   constructor(images: string[] = ['fake/base:latest']) {
     for (const image of images) this.images.set(image, new Map());
@@ -193,14 +198,55 @@ export class FakeExecutor implements Executor {
   async commit(
     handle: ContainerHandle,
     image: string,
+    options: { signal?: AbortSignal } = {},
   ): Promise<{ imageId: string; replaced: string | null }> {
-    const replaced = this.images.has(image) ? image : null;
     const { spec, files } = this.container(handle);
     // Volumes are not committed, as on the engine.
     const inVolume = (path: string) =>
       (spec.volumes ?? []).some((v) => path === v || path.startsWith(`${v}/`));
-    this.images.set(image, new Map([...files].filter(([path]) => !inVolume(path))));
-    return { imageId: `sha256:fake-${this.nextId++}`, replaced };
+    const snapshot: FakeFiles = new Map([...files].filter(([path]) => !inVolume(path)));
+    const replaced = this.images.has(image) ? image : null;
+    const imageId = `sha256:fake-${this.nextId++}`;
+    this.commitStarted.push(image);
+    if (this.commitDelayMs === 0) {
+      this.images.set(image, snapshot);
+      return { imageId, replaced };
+    }
+    // Like the engine: a commit goes on to the end even when its caller stops waiting for it.
+    const landed = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        this.images.set(image, snapshot);
+        resolve();
+      }, this.commitDelayMs),
+    );
+    this.commitsLanded.push(landed);
+    const signal = options.signal;
+    if (signal) {
+      await Promise.race([
+        landed,
+        new Promise<never>((_, reject) => {
+          if (signal.aborted) reject(new Error('commit aborted'));
+          signal.addEventListener('abort', () => reject(new Error('commit aborted')), { once: true });
+        }),
+      ]);
+    } else await landed;
+    return { imageId, replaced };
+  }
+
+  async retag(from: string, image: string): Promise<{ replaced: string | null }> {
+    const files = this.images.get(from);
+    if (!files) {
+      if (this.images.has(image)) return { replaced: null };
+      throw new Error(`image ${from} not found`);
+    }
+    const replaced = this.images.has(image) ? image : null;
+    this.images.set(image, files);
+    this.images.delete(from);
+    return { replaced };
+  }
+
+  async removeImage(image: string): Promise<void> {
+    this.images.delete(image);
   }
 
   async destroy(handle: ContainerHandle | string): Promise<void> {
