@@ -58,6 +58,9 @@ export class SseStream {
     this.heartbeat = setInterval(() => this.comment('heartbeat'), options.heartbeatMs ?? 15_000);
     this.heartbeat.unref();
     response.on('close', () => this.finish());
+    // The client may have gone while the route awaited (a slow database): its 'close' was already
+    // emitted, so no later one would free the stream's place under the watcher caps.
+    if (response.destroyed || response.socket?.destroyed || !response.socket) this.finish();
   }
 
   get closed(): boolean {
