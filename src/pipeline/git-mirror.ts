@@ -11,7 +11,17 @@ import { promisify } from 'node:util';
 import { sanitizeNamePart } from '../domain/template.js';
 
 const run = promisify(execFile);
-const GIT_ENV = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true' };
+const GIT_ENV = {
+  ...process.env,
+  GIT_TERMINAL_PROMPT: '0',
+  GIT_ASKPASS: 'true',
+  // Over HTTP(S): a transfer slower than 1 KB/s for a minute is given up, not waited on for good.
+  GIT_HTTP_LOW_SPEED_LIMIT: '1000',
+  GIT_HTTP_LOW_SPEED_TIME: '60',
+};
+
+/** A fetch that takes longer than this is killed: a git server that never answers holds no mirror. */
+export const FETCH_TIMEOUT_MS = 10 * 60_000;
 
 export function renderGitUrl(template: string, repository: string): string {
   const [owner = '', name = ''] = repository.split('/');
@@ -27,6 +37,7 @@ export class GitMirrors {
   constructor(
     private readonly root: string,
     private readonly urlTemplate: string,
+    private readonly fetchTimeoutMs = FETCH_TIMEOUT_MS,
   ) {}
 
   mirrorPath(repository: string): string {
@@ -34,9 +45,18 @@ export class GitMirrors {
     return join(this.root, sanitizeNamePart(owner), `${sanitizeNamePart(name)}.git`);
   }
 
-  private async git(cwd: string, args: string[]): Promise<string> {
-    const { stdout } = await run('git', args, { cwd, env: GIT_ENV, maxBuffer: 16 * 1024 * 1024 });
-    return stdout;
+  private async git(cwd: string, args: string[], timeout = 60_000): Promise<string> {
+    try {
+      const { stdout } = await run('git', args, { cwd, env: GIT_ENV, maxBuffer: 16 * 1024 * 1024, timeout });
+      return stdout;
+    } catch (error) {
+      if ((error as { killed?: boolean }).killed) {
+        throw new Error(`git ${args[0]} did not finish within ${Math.round(timeout / 1000)} s`, {
+          cause: error,
+        });
+      }
+      throw error;
+    }
   }
 
   private async hasCommit(path: string, sha: string): Promise<boolean> {
@@ -73,7 +93,7 @@ export class GitMirrors {
       // it gives now, never the one the mirror was created with.
       await this.git(path, ['remote', 'set-url', 'origin', '--', url]);
       log(`fetching ${url}`);
-      await this.git(path, ['fetch', '--prune', '--quiet', 'origin']);
+      await this.git(path, ['fetch', '--prune', '--quiet', 'origin'], this.fetchTimeoutMs);
       return null;
     } catch (error) {
       const message = ((error as { stderr?: string }).stderr || (error as Error).message).trim();

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { GitMirrors } from '../../src/pipeline/git-mirror.js';
@@ -33,4 +34,27 @@ test('every fetch follows the git.url the config gives now, not the one the mirr
   }).trim();
   assert.equal(remote, join(newRoot, 'acme/os.git'));
   assert.equal(await mirrors.resolveBranch('acme/os', 'master'), moved);
+});
+
+test('a git server that accepts and never answers fails the fetch in time and frees the mirror', async (t) => {
+  const held: Socket[] = [];
+  const server = createServer((socket) => void held.push(socket));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const mirrorRoot = gitRoot();
+  t.after(() => {
+    for (const socket of held) socket.destroy();
+    server.close();
+    rmSync(mirrorRoot, { recursive: true, force: true });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const mirrors = new GitMirrors(mirrorRoot, `http://127.0.0.1:${port}/{repository}.git`, 1500);
+  const first = await mirrors.ensureCommit('acme/os', 'a'.repeat(40), () => {});
+  assert.match(
+    first ?? '',
+    /git fetch of http:\/\/127\.0\.0\.1:\d+\/acme\/os\.git failed: git fetch did not finish within 2 s/,
+  );
+  // The mirror's lock is free again: the next build's fetch runs (and fails the same way) too.
+  const second = await mirrors.ensureCommit('acme/os', 'b'.repeat(40), () => {});
+  assert.match(second ?? '', /did not finish/);
+  assert.ok(held.length >= 2, 'both fetches reached the server');
 });
