@@ -16,6 +16,8 @@ it('tells connection errors from query errors', () => {
     [coded('the database system is starting up', '57P03'), true],
     [coded('connection failure', '08006'), true],
     [new Error('Connection terminated unexpectedly'), true],
+    // pg's query_timeout: a server that stopped answering (paused, a link gone without a reset).
+    [new Error('Query read timeout'), true],
     [new Error('timeout exceeded when trying to connect'), true],
     [new AggregateError([coded('connect ECONNREFUSED ::1:5432', 'ECONNREFUSED')], ''), true],
     [coded('syntax error at or near "SELEC"', '42601'), false],

@@ -24,7 +24,7 @@ const SERVER_STATES = /^(08...|57P0[123]|53300)$/;
 
 /** pg's own messages when a connection ends under it, or a connect attempt times out. */
 const DRIVER_MESSAGES =
-  /Connection terminated|timeout exceeded when trying to connect|connection error|not queryable|Client was closed/i;
+  /Connection terminated|timeout exceeded when trying to connect|connection error|not queryable|Client was closed|Query read timeout/i;
 
 export function isConnectionError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;

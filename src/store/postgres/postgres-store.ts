@@ -22,6 +22,8 @@ export interface PostgresOptions {
 
 /** A connect attempt that hangs (a firewall dropping packets) fails after this, as a refusal would. */
 const CONNECT_TIMEOUT_MS = 5000;
+/** No query of ours takes this long; past it the database is treated as unreachable. */
+const QUERY_TIMEOUT_MS = 30_000;
 
 /** An arbitrary, fixed advisory lock key for migrations. */
 const MIGRATION_LOCK = 7_261_001;
@@ -44,6 +46,11 @@ export class PostgresStore extends KyselyStore {
       connectionString: url,
       max: 10,
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      // A server that stops answering (paused, a link that dropped without a reset) must not hold
+      // a query, and with it a scheduling pass or a build's final write, for good.
+      keepAlive: true,
+      query_timeout: QUERY_TIMEOUT_MS,
+      statement_timeout: QUERY_TIMEOUT_MS,
       // Set by the server at connection start-up: no extra query that could fail unobserved.
       ...(schema ? { options: `-c search_path=${schema}` } : {}),
     });
