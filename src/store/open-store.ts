@@ -28,12 +28,26 @@ export async function openStore(databaseUrl: string, options: OpenStoreOptions =
   if (/^postgres(ql)?:\/\//.test(databaseUrl)) return openPostgres(databaseUrl, options);
   if (databaseUrl.startsWith('sqlite:')) {
     const inner = await SqliteStore.open(resolve(databaseUrl.slice('sqlite:'.length)));
-    // A local file: nothing to reach, nothing to wait for; its errors are bugs or a full disk.
-    return new GuardedStore(inner, { isUnavailable: () => false, describe: String });
+    // A local file: nothing to reach or wait for at start. But a file locked by another process
+    // (a backup, an operator's sqlite3), a full disk or an I/O error pass: a build's final state
+    // is written again when they do, never dropped as if it were a bug.
+    return new GuardedStore(inner, {
+      isUnavailable: isTransientSqliteError,
+      describe: (error) => (error as Error).message,
+      probe: () => inner.ping(),
+      downProbeMs: options.probeMs?.down,
+      upProbeMs: options.probeMs?.up,
+    });
   }
   throw new Error(
     `unsupported database_url: ${databaseUrl.split(':')[0]}: (use sqlite:<path> or postgres://…)`,
   );
+}
+
+/** SQLite result codes that say "not now" (locked, full, I/O), not "this query is wrong". */
+export function isTransientSqliteError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|PROTOCOL)/.test(code);
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -34,7 +34,9 @@ export class SqliteStore extends KyselyStore {
     const sqlite = new SqliteDatabase(path);
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
-    sqlite.pragma('busy_timeout = 5000');
+    // Synchronous in better-sqlite3: it blocks the event loop. Kept short; a write still refused is
+    // retried by the caller (the database counts as not answering meanwhile).
+    sqlite.pragma('busy_timeout = 1000');
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
     try {
       await KyselyStore.migrate(db, 'sqlite');
