@@ -65,7 +65,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       : logger.info('database reachable again'),
   );
   const executor = options.executor ?? new DockerExecutor(undefined, serviceInstance(config));
-  const bus = new EventBus();
+  const bus = new EventBus((error) => logger.error({ err: error }, 'an event listener failed'));
   const mirrors = new GitMirrors(join(config.dataDirectory, 'mirrors'), config.gitUrl);
   const scheduler = new Scheduler({
     store,

@@ -22,10 +22,18 @@ const fileName = template.refine((t) => !t.includes('/') && t !== '.' && t !== '
   message: 'must be a file name inside kernel_target, without "/"',
 });
 
+/** The longest duration a timer can wait for (Node's limit is 2^31-1 ms, about 24.8 days). */
+const MAX_DURATION_MS = 24 * 86_400_000;
+
 const duration = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
   const ms = typeof value === 'number' ? value : parseDuration(value);
   if (ms === null) {
     ctx.addIssue({ code: 'custom', message: `not a duration: "${value}" (use 90s, 45m, 2h)` });
+    return z.NEVER;
+  }
+  // Node's timers hold at most 2^31-1 ms (24.8 days); a longer one fires at once.
+  if (ms > MAX_DURATION_MS) {
+    ctx.addIssue({ code: 'custom', message: `"${value}" is longer than the longest duration, 24d` });
     return z.NEVER;
   }
   return ms;

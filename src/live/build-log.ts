@@ -47,7 +47,9 @@ export class BuildLog {
     this.maxBytes = options.maxBytes ?? DEFAULT_LOG_MAX_BYTES;
     try {
       mkdirSync(dirname(path), { recursive: true });
-      this.fd = openSync(path, 'a');
+      // A new file for each build: ids restart with a new database while logs_directory may
+      // still hold an old build's file under the same name; appending would mix the two.
+      this.fd = openSync(path, 'w');
     } catch (error) {
       this.fail(`log write failed: ${describeError(error)}`);
     }

@@ -14,11 +14,27 @@ export interface LogEvent {
   text: string;
 }
 
+/**
+ * A listener's error stays with that listener: publishing is part of saving a state change, and a
+ * watcher that fails (a log file it cannot open) must not fail the build or the request that
+ * published.
+ */
+function guarded<T>(listener: (event: T) => void, onError: (error: unknown) => void): (event: T) => void {
+  return (event) => {
+    try {
+      listener(event);
+    } catch (error) {
+      onError(error);
+    }
+  };
+}
+
 export class EventBus {
   private readonly emitter = new EventEmitter();
   private seq = 0;
 
-  constructor() {
+  /** `onListenerError` hears what a listener threw (the service logs it). */
+  constructor(private readonly onListenerError: (error: unknown) => void = () => undefined) {
     this.emitter.setMaxListeners(0);
   }
 
@@ -33,8 +49,9 @@ export class EventBus {
   }
 
   onBuild(listener: (event: BuildEvent) => void): () => void {
-    this.emitter.on('build', listener);
-    return () => this.emitter.off('build', listener);
+    const wrapped = guarded(listener, this.onListenerError);
+    this.emitter.on('build', wrapped);
+    return () => this.emitter.off('build', wrapped);
   }
 
   hasLogListeners(buildId: number): boolean {
@@ -42,8 +59,9 @@ export class EventBus {
   }
 
   onLog(buildId: number, listener: (event: LogEvent) => void): () => void {
-    this.emitter.on(`log:${buildId}`, listener);
-    return () => this.emitter.off(`log:${buildId}`, listener);
+    const wrapped = guarded(listener, this.onListenerError);
+    this.emitter.on(`log:${buildId}`, wrapped);
+    return () => this.emitter.off(`log:${buildId}`, wrapped);
   }
 
   get lastSeq(): number {

@@ -1,6 +1,6 @@
 /** The build log: bounded, and never throws into the executor's stream callbacks. */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -32,6 +32,15 @@ describe('BuildLog', () => {
       lines.slice(1, -2).every((line) => /^line \d+ of the flood$/.test(line)),
       'only whole lines before the marker',
     );
+  });
+
+  it('starts a new file: the log of an old build under the same name (ids restart with a new database) is not kept', () => {
+    const path = join(dir, 'reused.log');
+    writeFileSync(path, 'an old build of another database\n'.repeat(100));
+    const log = new BuildLog(path, 1, new EventBus(), { maxBytes: 1000 });
+    log.line('==> build #1');
+    log.close();
+    assert.equal(readFileSync(path, 'utf8'), '==> build #1\n');
   });
 
   it('a failed write (ENOSPC on /dev/full) fails the log, does not throw, and stops writing', () => {

@@ -118,6 +118,19 @@ describe('loadConfig', () => {
     );
   });
 
+  it('refuses a duration longer than a timer can wait (24d)', () => {
+    const path = file('long.yaml', 'retention:\n  interval: 30d\n');
+    assert.deepEqual(
+      problems(() => loadConfig({ file: path, cwd: dir, env: {} })).map((p) => p.path),
+      ['retention.interval'],
+    );
+    assert.equal(
+      loadConfig({ file: file('ok.yaml', 'retention:\n  interval: 24d\n'), cwd: dir, env: {} }).retention
+        .intervalMs,
+      24 * 86_400_000,
+    );
+  });
+
   it('refuses network: host without an API token (the build would be a loopback client)', () => {
     const yaml =
       'repositories:\n  acme/os:\n    image: debian:12\n    checkout: /src\n    steps: [make]\n    network: host\n';
