@@ -21,6 +21,7 @@ import { runPipeline, type PipelineDeps } from '../pipeline/pipeline.js';
 import type { CreatedBuild, QueueLimits, Store } from '../store/store.js';
 import { StoreUnavailableError } from '../store/store-unavailable.js';
 import { planQueue } from './plan-queue.js';
+import { canonicalName } from '../domain/rule-set.js';
 import { StepRecords } from './step-records.js';
 import { untilStored } from './until-stored.js';
 export { toNewBuild } from './recovery.js';
@@ -91,7 +92,7 @@ export class Scheduler {
     if (this.options.rules.get(input.repository)?.cancelRunning) {
       for (const run of this.running.values()) {
         if (
-          run.build.repository === input.repository &&
+          canonicalName(rules, run.build.repository) === canonicalName(rules, input.repository) &&
           run.build.refType === input.refType &&
           run.build.branch === input.branch
         ) {
