@@ -80,8 +80,11 @@ export class Scheduler {
     return { store, bus, executor, logger, tmpDirectory, requeueInterrupted };
   }
 
-  async enqueue(input: NewBuild): Promise<CreatedBuild> {
+  async enqueue(pushed: NewBuild): Promise<CreatedBuild> {
     const { queueLimits, rules } = this.options;
+    const rule = rules.get(pushed.repository);
+    // A renamed repository's pushes, under any of its names, are one repository's in the queue.
+    const input = rule?.aliases?.length ? { ...pushed, names: [rule.repository, ...rule.aliases] } : pushed;
     const created = await this.options.store.createBuild(
       input,
       queueLimits && { ...queueLimits, base: rules.get(input.repository)?.base },

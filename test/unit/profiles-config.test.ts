@@ -14,6 +14,8 @@ import { templateValues } from '../../src/domain/template.js';
 import { AppError } from '../../src/errors.js';
 import { buildEnv } from '../../src/pipeline/build-env.js';
 import { planQueue } from '../../src/scheduler/plan-queue.js';
+import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
+import { removeHome, startHarness } from '../helpers/harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ab-profiles-'));
 let files = 0;
@@ -225,5 +227,42 @@ describe('tag builds, step environment, grouping', () => {
     const fs: BuildRef = { ...ref(4, 'threefoldtech/0-fs'), kind: 'incremental' };
     const waiting = planQueue([ref(3, 'zero-os/0-initramfs'), fs], [], 4, rules);
     assert.equal(waiting.waiting.get(4), 'waiting for base build #3');
+  });
+});
+
+describe('a renamed repository in the queue (fake executor, real SQLite)', () => {
+  it('a push under the new name supersedes the queued one under the old name; each keeps its name', async () => {
+    const h = await startHarness({
+      executor: new FakeExecutor(),
+      repositories: {
+        'acme/new': { image: 'fake/base:latest', aliases: ['acme/old'], checkout: '/src', steps: ['ok'] },
+      },
+    });
+    try {
+      h.service.scheduler.pause();
+      const enqueue = (repository: string, commit: string) =>
+        h.service.scheduler.enqueue({
+          project: 't',
+          repository,
+          refType: 'branch',
+          branch: 'master',
+          commit,
+          kind: 'full',
+          pusher: null,
+          deliveryId: null,
+          commits: [],
+        });
+      const old = await enqueue('acme/old', 'a'.repeat(40));
+      const now = await enqueue('acme/new', 'b'.repeat(40));
+      assert.deepEqual(
+        now.superseded.map((b) => b.id),
+        [old.build.id],
+      );
+      assert.equal((await h.service.store.getBuild(old.build.id))!.repository, 'acme/old');
+      assert.equal(now.build.repository, 'acme/new');
+    } finally {
+      await h.close();
+      removeHome(h);
+    }
   });
 });
