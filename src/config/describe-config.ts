@@ -66,6 +66,7 @@ export function describeConfig(config: Config): string {
       max_watchers_per_address: config.streams.maxWatchersPerAddress,
       max_unread: config.streams.maxUnreadBytes,
     },
+    ...(config.profile ? { profile: config.profile } : {}),
     repositories,
   })}`;
 }

@@ -75,6 +75,7 @@ function withProfile(record: Record<string, unknown>): Record<string, unknown> {
     ? (record.profile as ProfileName)
     : undefined;
   if (own === undefined && record.profile === undefined) {
+    record.profile = DEFAULT_PROFILE;
     record.repositories = profileRepositories(DEFAULT_PROFILE);
   } else if (
     named &&
@@ -197,6 +198,7 @@ function toConfig(data: ParsedConfig, source: string, cwd: string): Config {
       maxUnreadBytes: data.streams.max_unread,
     },
     rules,
+    profile: data.profile ?? null,
     source,
   };
 }

@@ -37,6 +37,7 @@ function problems(yaml: string): ConfigProblem[] {
 describe('built-in profiles', () => {
   it('without a file runs zero-os-v1, whose scripts get both arguments', () => {
     const config = loadConfig({ env: {}, cwd: dir });
+    assert.equal(config.profile, 'zero-os-v1');
     assert.deepEqual([...config.rules.keys()], ['zero-os/initramfs', 'zero-os/core0', 'zero-os/g8ufs']);
     const initramfs = config.rules.get('zero-os/initramfs')!;
     assert.equal(
@@ -59,6 +60,7 @@ describe('built-in profiles', () => {
 
   it('profile: threefold gives 0-initramfs (ubuntu:18.04, tf-build.sh with the release flag) and 0-fs', () => {
     const config = load('profile: threefold\n');
+    assert.equal(config.profile, 'threefold');
     assert.deepEqual([...config.rules.keys()], ['threefoldtech/0-initramfs', 'threefoldtech/0-fs']);
     const initramfs = config.rules.get('threefoldtech/0-initramfs')!;
     assert.equal(initramfs.image, 'ubuntu:18.04');
