@@ -38,3 +38,11 @@ export class RuleSet extends Map<string, BuildRule> {
 export function canonicalName(rules: ReadonlyMap<string, BuildRule>, repository: string): string {
   return rules.get(repository)?.repository ?? repository;
 }
+
+/** Every name the base of `repository`'s rule has (its canonical name and aliases); none without a base. */
+export function baseNames(rules: ReadonlyMap<string, BuildRule>, repository: string): string[] | undefined {
+  const base = rules.get(repository)?.base;
+  if (!base) return undefined;
+  const rule = rules.get(base);
+  return [base, ...(rule?.aliases ?? [])];
+}

@@ -21,7 +21,7 @@ import { runPipeline, type PipelineDeps } from '../pipeline/pipeline.js';
 import type { CreatedBuild, QueueLimits, Store } from '../store/store.js';
 import { StoreUnavailableError } from '../store/store-unavailable.js';
 import { planQueue } from './plan-queue.js';
-import { canonicalName } from '../domain/rule-set.js';
+import { baseNames, canonicalName } from '../domain/rule-set.js';
 import { StepRecords } from './step-records.js';
 import { untilStored } from './until-stored.js';
 export { toNewBuild } from './recovery.js';
@@ -87,7 +87,7 @@ export class Scheduler {
     const input = rule?.aliases?.length ? { ...pushed, names: [rule.repository, ...rule.aliases] } : pushed;
     const created = await this.options.store.createBuild(
       input,
-      queueLimits && { ...queueLimits, base: rules.get(input.repository)?.base },
+      queueLimits && { ...queueLimits, base: baseNames(rules, input.repository) },
     );
     if (!created.created) return created;
     this.options.bus.publishBuild(created.build);

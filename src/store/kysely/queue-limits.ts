@@ -40,7 +40,7 @@ export async function applyQueueLimits(
   let superseded: Selectable<BuildsTable>[] = [];
   const excess = (await countQueued(trx, names)) - limits.perRepository;
   if (excess > 0) {
-    const base = limits.base;
+    const base = typeof limits.base === 'string' ? [limits.base] : limits.base;
     let victims = trx
       .selectFrom('builds')
       .select('id')
@@ -58,7 +58,7 @@ export async function applyQueueLimits(
               eb
                 .selectFrom('builds as base')
                 .select('base.id')
-                .where('base.repository', '=', base)
+                .where('base.repository', 'in', base)
                 .whereRef('base.branch', '=', 'builds.branch')
                 .where('base.kind', '=', 'full')
                 .where('base.state', 'in', ['queued', 'running']),
