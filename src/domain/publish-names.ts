@@ -26,3 +26,11 @@ export function publishNames(
   const link = release ? rule.releaseLink : rule.link;
   return { kernel, ...(link ? { link: renderTemplate(link, values) } : {}), release };
 }
+
+/** What the name-ownership check gets: every name written, and those any tag may take (the release link). */
+export function ownedNames(names: PublishNames): [written: string[], sharedByTags: string[]] {
+  return [
+    names.link ? [names.kernel, names.link] : [names.kernel],
+    names.release && names.link ? [names.link] : [],
+  ];
+}

@@ -17,13 +17,7 @@ import { resolveImage } from './resolve-image.js';
 import { untilAborted } from './until-aborted.js';
 import { stageArtifact } from './stage-artifact.js';
 import { buildEnv } from './build-env.js';
-import { publishNames, type PublishNames } from '../domain/publish-names.js';
-
-/** What nameTakenBy checks: the kernel and link, the release link as shared among tags. */
-const ownedNames = (names: PublishNames): [string[], string[]] => [
-  names.link ? [names.kernel, names.link] : [names.kernel],
-  names.release && names.link ? [names.link] : [],
-];
+import { ownedNames, publishNames } from '../domain/publish-names.js';
 
 export interface PipelineDeps {
   executor: Executor;
