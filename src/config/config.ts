@@ -36,7 +36,10 @@ export interface Config {
    * and the unread bytes after which a client is dropped.
    */
   streams: { maxWatchers: number; maxWatchersPerAddress: number; maxUnreadBytes: number };
+  /** The rules, by repository name; `get` also finds a rule by an alias (domain/rule-set.ts). */
   rules: Map<string, BuildRule>;
+  /** The built-in profile the rules started from (config/profiles/), or null: the file's rules only. */
+  profile: string | null;
   /** Where the config came from: a file path or "built-in Zero-OS defaults". */
   source: string;
 }

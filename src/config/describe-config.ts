@@ -8,7 +8,10 @@ export function describeConfig(config: Config): string {
     [...config.rules.values()].map((rule) => [
       rule.repository,
       {
-        ...(rule.image ? { image: rule.image } : { base: rule.base }),
+        ...(rule.aliases?.length ? { aliases: rule.aliases } : {}),
+        ...(rule.image ? { image: rule.image } : {}),
+        ...(rule.base ? { base: rule.base } : {}),
+        ...(rule.base && rule.image ? { base_missing: rule.baseMissing } : {}),
         checkout: rule.checkout,
         steps: rule.steps,
         ...(Object.keys(rule.env).length ? { env: rule.env } : {}),
@@ -16,6 +19,8 @@ export function describeConfig(config: Config): string {
         artifact: rule.artifact,
         ...(rule.publish ? { publish: rule.publish } : {}),
         ...(rule.link ? { link: rule.link } : {}),
+        ...(rule.releasePublish ? { release_publish: rule.releasePublish } : {}),
+        ...(rule.releaseLink ? { release_link: rule.releaseLink } : {}),
         ...(rule.commit ? { commit: rule.commit } : {}),
         timeout: formatDuration(rule.timeoutMs),
         memory: rule.memoryBytes,
@@ -61,6 +66,7 @@ export function describeConfig(config: Config): string {
       max_watchers_per_address: config.streams.maxWatchersPerAddress,
       max_unread: config.streams.maxUnreadBytes,
     },
+    ...(config.profile ? { profile: config.profile } : {}),
     repositories,
   })}`;
 }

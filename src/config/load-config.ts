@@ -8,10 +8,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { AppError } from '../errors.js';
-import type { BuildRule } from '../domain/rule.js';
 import type { Config } from './config.js';
 import { configSchema, crossCheck, type ConfigProblem, type ParsedConfig } from './schema.js';
-import { ZERO_OS_DEFAULTS } from './zero-os-defaults.js';
+import { DEFAULT_PROFILE, PROFILE_NAMES, type ProfileName } from './profile-names.js';
+import { profileRepositories } from './profiles/profiles.js';
+import { RuleSet } from '../domain/rule-set.js';
 
 const ENV_KEYS = {
   KERNEL_TARGET: 'kernel_target',
@@ -39,7 +40,7 @@ export function resolveConfigPath(options: LoadOptions): string | null {
 }
 
 function readRaw(path: string | null): Record<string, unknown> {
-  if (!path) return structuredClone(ZERO_OS_DEFAULTS) as Record<string, unknown>;
+  if (!path) return { profile: DEFAULT_PROFILE, repositories: profileRepositories(DEFAULT_PROFILE) };
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -61,8 +62,30 @@ function readRaw(path: string | null): Record<string, unknown> {
       { path: '', message: 'expected a mapping at the top level' },
     ]);
   }
-  const record = raw as Record<string, unknown>;
-  if (record.repositories === undefined) record.repositories = structuredClone(ZERO_OS_DEFAULTS.repositories);
+  return withProfile(raw as Record<string, unknown>);
+}
+
+/**
+ * A file's `profile` rules under its own `repositories` (an entry of the same name replaces the
+ * profile's whole). A file with neither runs the default profile, as before profiles existed.
+ */
+function withProfile(record: Record<string, unknown>): Record<string, unknown> {
+  const own = record.repositories;
+  const named = (PROFILE_NAMES as readonly unknown[]).includes(record.profile)
+    ? (record.profile as ProfileName)
+    : undefined;
+  if (own === undefined && record.profile === undefined) {
+    record.profile = DEFAULT_PROFILE;
+    record.repositories = profileRepositories(DEFAULT_PROFILE);
+  } else if (
+    named &&
+    (own === undefined || (typeof own === 'object' && own !== null && !Array.isArray(own)))
+  ) {
+    record.repositories = { ...profileRepositories(named), ...(own as object | undefined) };
+  } else if (own === undefined) {
+    // An unknown profile: its own problem is reported, not a missing `repositories` as well.
+    record.repositories = {};
+  }
   return record;
 }
 
@@ -109,12 +132,18 @@ export function loadConfig(options: LoadOptions = {}): Config {
 }
 
 function toConfig(data: ParsedConfig, source: string, cwd: string): Config {
-  const rules = new Map<string, BuildRule>();
+  const rules = new RuleSet();
+  const aliasOf = new Map(
+    Object.entries(data.repositories).flatMap(([name, rule]) => rule.aliases.map((a) => [a, name] as const)),
+  );
   for (const [repository, rule] of Object.entries(data.repositories)) {
-    rules.set(repository, {
+    rules.add({
       repository,
+      aliases: rule.aliases,
       image: rule.image,
-      base: rule.base,
+      // A base named by an alias is its rule's canonical name from here on.
+      base: rule.base && (aliasOf.get(rule.base) ?? rule.base),
+      baseMissing: rule.base_missing,
       checkout: rule.checkout,
       steps: rule.steps,
       env: rule.env,
@@ -122,6 +151,8 @@ function toConfig(data: ParsedConfig, source: string, cwd: string): Config {
       artifact: rule.artifact,
       publish: rule.publish,
       link: rule.link,
+      releasePublish: rule.release_publish,
+      releaseLink: rule.release_link,
       commit: rule.commit,
       timeoutMs: rule.timeout,
       memoryBytes: rule.memory ?? data.memory,
@@ -167,6 +198,7 @@ function toConfig(data: ParsedConfig, source: string, cwd: string): Config {
       maxUnreadBytes: data.streams.max_unread,
     },
     rules,
+    profile: data.profile ?? null,
     source,
   };
 }

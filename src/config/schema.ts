@@ -10,6 +10,8 @@ import {
 import { unknownPlaceholders } from '../domain/template.js';
 
 import { REPOSITORY_PATTERN as REPOSITORY } from '../domain/repository.js';
+import { PROFILE_NAMES } from './profile-names.js';
+import { checkRules } from './rule-checks.js';
 
 const template = z
   .string()
@@ -75,6 +77,13 @@ export const ruleSchema = z
       .default('/target/vmlinuz.efi'),
     publish: fileName.optional(),
     link: fileName.optional(),
+    /** Tag builds: the kernel's name (default: `publish`) and the link they move (never `link`). */
+    release_publish: fileName.optional(),
+    release_link: fileName.optional(),
+    /** Other names pushes of this repository come with (a renamed repository's old name). */
+    aliases: z.array(z.string().regex(REPOSITORY, 'must be owner/name')).default([]),
+    /** An incremental rule whose base has no image yet: `fail` the build, or build `full` from `image`. */
+    base_missing: z.enum(['fail', 'full']).default('fail'),
     commit: template.regex(/^[a-z0-9{][a-z0-9._/{}-]*(:[A-Za-z0-9._{}-]+)?$/, 'not an image name').optional(),
     timeout: duration.default(45 * 60_000),
     memory: memory.optional(),
@@ -153,6 +162,8 @@ export const configSchema = z
       })
       .strict()
       .default({ max_watchers: 1000, max_watchers_per_address: 32, max_unread: 1024 * 1024 }),
+    /** Built-in repositories the file starts from (config/profiles.ts); `repositories` add or replace. */
+    profile: z.enum(PROFILE_NAMES).optional(),
     repositories: z.record(z.string().regex(REPOSITORY, 'repository must be owner/name'), ruleSchema),
   })
   .strict();
@@ -181,38 +192,16 @@ export function crossCheck(raw: Loose): ConfigProblem[] {
   if (Array.isArray(raw.api_tokens) && typeof secret === 'string' && raw.api_tokens.includes(secret))
     problems.push({ path: 'api_tokens', message: 'an API token must differ from the webhook secret' });
   const repositories = isRecord(raw.repositories) ? raw.repositories : {};
+  problems.push(...checkRules(repositories));
+  // With no API token, writes are answered to loopback clients only; a build on the host's
+  // network is a loopback client, so it could pause the queue or cancel other builds.
+  const hasApiToken = Array.isArray(raw.api_tokens) && raw.api_tokens.length > 0;
   for (const [repository, value] of Object.entries(repositories)) {
-    const at = `repositories.${repository}`;
-    if (!REPOSITORY.test(repository)) problems.push({ path: at, message: 'repository must be owner/name' });
-    if (!isRecord(value)) continue;
-    // With no API token, writes are answered to loopback clients only; a build on the host's
-    // network is a loopback client, so it could pause the queue or cancel other builds.
-    const hasApiToken = Array.isArray(raw.api_tokens) && raw.api_tokens.length > 0;
-    if (value.network === 'host' && !hasApiToken)
+    if (isRecord(value) && value.network === 'host' && !hasApiToken)
       problems.push({
-        path: `${at}.network`,
+        path: `repositories.${repository}.network`,
         message: '"host" lets the build reach the service on loopback: set api_tokens (API_TOKEN) first',
       });
-    if (Boolean(value.image) === Boolean(value.base)) {
-      problems.push({ path: at, message: 'set exactly one of "image" (full build) or "base" (incremental)' });
-    }
-    if (value.link && !value.publish)
-      problems.push({ path: `${at}.link`, message: '"link" needs "publish"' });
-    if (typeof value.base !== 'string') continue;
-    const base = repositories[value.base];
-    if (!isRecord(base)) {
-      problems.push({ path: `${at}.base`, message: `base "${value.base}" is not configured` });
-    } else if (base.base) {
-      problems.push({
-        path: `${at}.base`,
-        message: 'a base must be a full build (image), not an incremental one',
-      });
-    } else if (typeof base.commit !== 'string' || !base.commit.includes(':')) {
-      problems.push({
-        path: `repositories.${value.base}.commit`,
-        message: `needs "commit" as <image>:<tag template>, because ${repository} builds on it`,
-      });
-    }
   }
   return problems;
 }

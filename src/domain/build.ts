@@ -87,7 +87,18 @@ export type NewBuild = Pick<
   retryOf?: number | null;
   attempt?: number;
   push?: PushOrigin;
+  /**
+   * Every name of the build's repository when its rule has aliases (domain/rule-set.ts): queued
+   * builds of the ref under any of them are superseded, and they count as one repository in the
+   * queue limits. Without it, the repository's own name only.
+   */
+  names?: readonly string[];
 };
+
+/** The names a new build is grouped under (`names`, else its repository), sorted. */
+export function groupNames(build: Pick<NewBuild, 'repository' | 'names'>): string[] {
+  return [...new Set([build.repository, ...(build.names ?? [])])].sort();
+}
 
 export function shortSha(commit: string): string {
   return commit.slice(0, 8);

@@ -1,10 +1,17 @@
 /** A repository's build rule, as config resolves it. */
 export interface BuildRule {
   repository: string;
-  /** Fresh base image (full build). Exactly one of `image` and `base` is set. */
+  /**
+   * Fresh base image (full build). Exactly one of `image` and `base` is set, or both when
+   * `baseMissing` is `full`: then `image` is what the build starts from while its base has no image.
+   */
   image?: string;
   /** Repository whose committed image this one starts from (incremental build). */
   base?: string;
+  /** What an incremental build does when its base has no image: fail (default) or build full from `image`. */
+  baseMissing?: 'fail' | 'full';
+  /** Other names pushes of this repository come with (domain/rule-set.ts). */
+  aliases?: string[];
   checkout: string;
   steps: string[];
   env: Record<string, string>;
@@ -12,6 +19,9 @@ export interface BuildRule {
   artifact: string;
   publish?: string;
   link?: string;
+  /** Tag builds publish under `releasePublish` (default `publish`) and move `releaseLink`, never `link`. */
+  releasePublish?: string;
+  releaseLink?: string;
   commit?: string;
   timeoutMs: number;
   /** Limits of the build container and its log (defaults in limits.ts). */

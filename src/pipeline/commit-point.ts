@@ -14,6 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { publishArtifact } from '../artifacts/publish-artifact.js';
 import type { Build } from '../domain/build.js';
+import { ownedNames, type PublishNames } from '../domain/publish-names.js';
 import { PENDING_REPOSITORY, type ContainerHandle, type Executor } from '../executor/executor.js';
 import type { BuildLog } from '../live/build-log.js';
 import type { Store } from '../store/store.js';
@@ -27,7 +28,7 @@ export interface Delivery {
   build: Build;
   handle: ContainerHandle;
   /** Staged kernel and the names it is published under, when the rule publishes. */
-  kernel: { staged: string; name: string; link?: string } | null;
+  kernel: { staged: string; names: PublishNames } | null;
   /** The image name (`repo:tag`) the container is committed as, when the rule commits. */
   image: string | null;
 }
@@ -79,21 +80,21 @@ export async function deliver(
 
     let artifact: string | null = null;
     if (kernel) {
+      const { kernel: name, link, release } = kernel.names;
       await exclusive(deps.kernelTarget, async () => {
-        const names = kernel.link ? [kernel.name, kernel.link] : [kernel.name];
-        const taken = await nameTakenBy(deps.store, deps.kernelTarget, build, names);
+        const taken = await nameTakenBy(deps.store, deps.kernelTarget, build, ...ownedNames(kernel.names));
         if (taken) throw new BuildFailure(taken);
         // Claimed before the rename: another ref's build checking these names now sees this one.
-        await deps.store.update(build.id, { artifact: kernel.name });
-        await publishArtifact(kernel.staged, deps.kernelTarget, kernel.name, { link: kernel.link }).catch(
+        await deps.store.update(build.id, { artifact: name });
+        await publishArtifact(kernel.staged, deps.kernelTarget, name, { link }).catch(
           async (error: Error) => {
             await deps.store.update(build.id, { artifact: null }).catch(() => undefined);
-            throw new BuildFailure(`publishing ${kernel.name} failed: ${error.message}`);
+            throw new BuildFailure(`publishing ${name} failed: ${error.message}`);
           },
         );
       });
-      artifact = kernel.name;
-      log.line(`==> published ${kernel.name}${kernel.link ? ` (link ${kernel.link})` : ''}`);
+      artifact = name;
+      log.line(`==> published ${name}${link ? ` (${release ? 'release link' : 'link'} ${link})` : ''}`);
     }
 
     if (pending && what.image) {

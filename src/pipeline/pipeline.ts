@@ -17,6 +17,8 @@ import { nameTakenBy } from './name-owner.js';
 import { resolveImage } from './resolve-image.js';
 import { untilAborted } from './until-aborted.js';
 import { stageArtifact } from './stage-artifact.js';
+import { buildEnv } from './build-env.js';
+import { ownedNames, publishNames } from '../domain/publish-names.js';
 
 export interface PipelineDeps {
   executor: Executor;
@@ -49,23 +51,16 @@ export const TEMP_PREFIX = 'autobuilder-build-';
 /** The build's output directory: an empty volume in its container, shared with nothing. */
 export const OUTPUT_DIRECTORY = '/target';
 
-function buildEnv(build: Build, rule: BuildRule): Record<string, string> {
-  return {
-    ...rule.env,
-    AUTOBUILD_REPOSITORY: build.repository,
-    AUTOBUILD_BRANCH: build.branch,
-    AUTOBUILD_COMMIT: build.commit,
-    AUTOBUILD_BUILD_ID: String(build.id),
-  };
-}
-
 function checkAborted(signal: AbortSignal): void {
   if (signal.aborted) throw new BuildFailure('aborted');
 }
 
 export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<BuildOutcome> {
   const { build, rule, log, signal } = ctx;
-  const values = templateValues(build.repository, build.refType, build.branch, build.commit);
+  // Names come from the rule's own name, also for a push under an alias (a renamed repository).
+  const values = templateValues(rule.repository, build.refType, build.branch, build.commit);
+  const names = publishNames(rule, build, values);
+  const env = buildEnv(build, rule, deps.rules);
   let handle: ContainerHandle | null = null;
   let tempDir: string | null = null;
   let container: Promise<ContainerHandle> | null = null;
@@ -73,13 +68,7 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
     log.line(
       `==> build #${build.id}: ${build.repository} ${build.refType} ${build.branch} at ${build.commit}`,
     );
-    const names = rule.publish ? [rule.publish, rule.link ?? ''].filter(Boolean) : [];
-    const taken = await nameTakenBy(
-      deps.store,
-      deps.kernelTarget,
-      build,
-      names.map((t) => renderTemplate(t, values)),
-    );
+    const taken = names && (await nameTakenBy(deps.store, deps.kernelTarget, build, ...ownedNames(names)));
     if (taken) throw new BuildFailure(taken);
     // Fetching the source and starting the container do not depend on each other: do both at once.
     const source = deps.mirrors.ensureCommit(build.repository, build.commit, (l) => log.line(`    ${l}`));
@@ -92,7 +81,7 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
       handle = await deps.executor.start({
         buildId: build.id,
         image,
-        env: buildEnv(build, rule),
+        env,
         network: rule.network,
         memoryBytes: rule.memoryBytes,
         pidsLimit: rule.pidsLimit,
@@ -125,7 +114,7 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
       ctx.onSteps(steps);
       log.line(`==> step ${index + 1}/${rule.steps.length}: ${command}`);
       const exitCode = await deps.executor.exec(running, command, {
-        env: buildEnv(build, rule),
+        env,
         workingDir: rule.checkout,
         onOutput: (chunk, stream) => log.output(chunk, stream),
         signal,
@@ -141,17 +130,13 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
 
     // A rule that publishes needs its artifact; one that only commits an image does not.
     let kernel: Delivery['kernel'] = null;
-    if (rule.publish) {
+    if (names) {
       checkAborted(signal);
       // Staged in the service's own temp dir: only the engine ever read the container's file.
       const staged = join(tempDir!, 'artifact');
       const bytes = await stageArtifact(deps.executor, running, rule, staged, signal);
       log.line(`==> artifact ${rule.artifact}: ${bytes} bytes`);
-      kernel = {
-        staged,
-        name: renderTemplate(rule.publish, values),
-        link: rule.link ? renderTemplate(rule.link, values) : undefined,
-      };
+      kernel = { staged, names };
     }
     checkAborted(signal);
     const image = rule.commit

@@ -1,4 +1,8 @@
-/** Which image a build's container starts from: the rule's image, or the base build's committed one. */
+/**
+ * Which image a build's container starts from: the rule's image, or the base build's committed
+ * one. An incremental rule with `base_missing: full` starts from its `image` while its base has no
+ * image for the ref (nor one to fall back to): the build is then a full build.
+ */
 import { selectBaseTag, splitImageTemplate } from '../domain/base-image.js';
 import type { Build } from '../domain/build.js';
 import type { BuildRule } from '../domain/rule.js';
@@ -13,11 +17,7 @@ export async function resolveImage(
   ref: Pick<Build, 'refType' | 'branch'>,
   log: (line: string) => void,
 ): Promise<string> {
-  if (rule.image) {
-    if (!(await executor.ensureImage(rule.image, log)))
-      throw new BuildFailure(`image ${rule.image} not available`);
-    return rule.image;
-  }
+  if (rule.image && !rule.base) return ensure(executor, rule.image, log);
   const baseRule = rule.base ? rules.get(rule.base) : undefined;
   if (!baseRule?.commit) throw new BuildFailure(`base ${rule.base ?? '?'} has no committed image`);
   const { repo } = splitImageTemplate(baseRule.commit);
@@ -25,6 +25,17 @@ export async function resolveImage(
   const imageRepo = renderTemplate(repo, values).toLowerCase();
   // The base's tags are ref slugs like this build's `{branch}` (domain/ref-slug.ts).
   const tag = selectBaseTag(values.branch, await executor.listTags(imageRepo));
-  if (!tag) throw new BuildFailure(`no base image for ${ref.refType} ${ref.branch}`);
-  return `${imageRepo}:${tag}`;
+  if (tag) return `${imageRepo}:${tag}`;
+  if (rule.baseMissing === 'full' && rule.image) {
+    log(
+      `no base image of ${baseRule.repository} for ${ref.refType} ${ref.branch}: full build from ${rule.image}`,
+    );
+    return ensure(executor, rule.image, log);
+  }
+  throw new BuildFailure(`no base image for ${ref.refType} ${ref.branch}`);
+}
+
+async function ensure(executor: Executor, image: string, log: (line: string) => void): Promise<string> {
+  if (!(await executor.ensureImage(image, log))) throw new BuildFailure(`image ${image} not available`);
+  return image;
 }

@@ -4,9 +4,12 @@
  * - never two builds of the same repository and ref at once;
  * - an incremental build waits while a full build of its base repository for the same ref is
  *   queued or running, so it starts from the fresh image.
+ * Builds are grouped by their rule's canonical name (domain/rule-set.ts): a push under a renamed
+ * repository's old name and one under its new name are the same repository here.
  */
 import type { BuildRef } from '../domain/build.js';
 import type { BuildRule } from '../domain/rule.js';
+import { canonicalName } from '../domain/rule-set.js';
 
 export interface QueuePlan<T extends BuildRef = BuildRef> {
   start: T[];
@@ -29,7 +32,7 @@ export function planQueue<T extends BuildRef>(
   // queued build, so thousands queued cost one pass, not one pass each.
   const fullBuilds = new Map<string, BuildRef>();
   for (const b of [...running, ...queued]) {
-    const key = fullBuildKey(b.repository, b.branch);
+    const key = fullBuildKey(canonicalName(rules, b.repository), b.branch);
     if (b.kind === 'full' && !fullBuilds.has(key)) fullBuilds.set(key, b);
   }
   for (const build of queued) {
@@ -37,8 +40,12 @@ export function planQueue<T extends BuildRef>(
       waiting.set(build.id, 'queue paused');
       continue;
     }
+    const name = canonicalName(rules, build.repository);
     const sameRef = busy.find(
-      (b) => b.repository === build.repository && b.refType === build.refType && b.branch === build.branch,
+      (b) =>
+        canonicalName(rules, b.repository) === name &&
+        b.refType === build.refType &&
+        b.branch === build.branch,
     );
     if (sameRef) {
       waiting.set(build.id, `same branch busy (#${sameRef.id})`);

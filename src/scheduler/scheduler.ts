@@ -21,6 +21,7 @@ import { runPipeline, type PipelineDeps } from '../pipeline/pipeline.js';
 import type { CreatedBuild, QueueLimits, Store } from '../store/store.js';
 import { StoreUnavailableError } from '../store/store-unavailable.js';
 import { planQueue } from './plan-queue.js';
+import { baseNames, canonicalName } from '../domain/rule-set.js';
 import { StepRecords } from './step-records.js';
 import { untilStored } from './until-stored.js';
 export { toNewBuild } from './recovery.js';
@@ -79,11 +80,14 @@ export class Scheduler {
     return { store, bus, executor, logger, tmpDirectory, requeueInterrupted };
   }
 
-  async enqueue(input: NewBuild): Promise<CreatedBuild> {
+  async enqueue(pushed: NewBuild): Promise<CreatedBuild> {
     const { queueLimits, rules } = this.options;
+    const rule = rules.get(pushed.repository);
+    // A renamed repository's pushes, under any of its names, are one repository's in the queue.
+    const input = rule?.aliases?.length ? { ...pushed, names: [rule.repository, ...rule.aliases] } : pushed;
     const created = await this.options.store.createBuild(
       input,
-      queueLimits && { ...queueLimits, base: rules.get(input.repository)?.base },
+      queueLimits && { ...queueLimits, base: baseNames(rules, input.repository) },
     );
     if (!created.created) return created;
     this.options.bus.publishBuild(created.build);
@@ -91,7 +95,7 @@ export class Scheduler {
     if (this.options.rules.get(input.repository)?.cancelRunning) {
       for (const run of this.running.values()) {
         if (
-          run.build.repository === input.repository &&
+          canonicalName(rules, run.build.repository) === canonicalName(rules, input.repository) &&
           run.build.refType === input.refType &&
           run.build.branch === input.branch
         ) {

@@ -54,8 +54,9 @@ export interface QueueLimits {
    * The repository the new build's repository builds on (its rule's `base`). Its queued builds
    * that wait for a queued or running full build of that base on their branch are superseded
    * last: they are held back by the scheduler, not stale, and would otherwise always look oldest.
+   * Several names when the base rule has aliases (its builds may be recorded under any of them).
    */
-  base?: string;
+  base?: string | readonly string[];
 }
 
 export interface Store {

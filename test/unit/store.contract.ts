@@ -69,6 +69,23 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.equal(await store.findDelivery('nope'), null);
     });
 
+    it("supersedes a ref's queued build under any name of its repository (aliases), only with names", async () => {
+      const names = ['acme/new', 'acme/old'];
+      const old = (await store.createBuild(newBuild({ repository: 'acme/old', branch: 'renamed' }))).build;
+      const apart = await store.createBuild(newBuild({ repository: 'acme/new', branch: 'renamed' }));
+      assert.deepEqual(apart.superseded, [], 'without names, two repositories');
+      const { build, superseded } = await store.createBuild(
+        newBuild({ repository: 'acme/new', branch: 'renamed', commit: 'e'.repeat(40), names }),
+      );
+      assert.deepEqual(superseded.map((b) => b.id).sort(), [old.id, apart.build.id].sort());
+      assert.equal(build.repository, 'acme/new');
+      assert.equal(
+        (await store.getBuild(old.id))!.repository,
+        'acme/old',
+        'recorded with the name it came with',
+      );
+    });
+
     it('keeps a tag and a branch of the same name apart', async () => {
       const { build: branch } = await store.createBuild(newBuild({ branch: 'v9', refType: 'branch' }));
       const { superseded } = await store.createBuild(newBuild({ branch: 'v9', refType: 'tag' }));

@@ -11,6 +11,7 @@ import {
   type BuildState,
   type NewBuild,
   type RefType,
+  groupNames,
 } from '../../domain/build.js';
 import { answeringBuild } from '../../domain/push-replay.js';
 import type {
@@ -63,7 +64,8 @@ export class KyselyStore implements Store {
     return this.db.transaction().execute(async (trx) => {
       const now = this.now().toISOString();
       if (limits) await this.lockQueue(trx);
-      await this.lockRef(trx, `${input.repository} ${input.refType} ${input.branch}`);
+      const names = groupNames(input);
+      await this.lockRef(trx, `${names.join(',')} ${input.refType} ${input.branch}`);
       if (input.deliveryId) {
         // Claim the delivery id first. A concurrent transaction with the same id waits on this row
         // (PostgreSQL) or runs after this one (SQLite), then finds the build made here.
@@ -125,14 +127,15 @@ export class KyselyStore implements Store {
       const superseded = await trx
         .updateTable('builds')
         .set({ state: 'superseded', reason: `superseded by #${row.id}`, finished_at: now })
-        .where('repository', '=', input.repository)
+        .where('repository', 'in', names)
         .where('ref_type', '=', input.refType)
         .where('branch', '=', input.branch)
         .where('state', '=', 'queued')
         .where('id', '<', row.id)
         .returningAll()
         .execute();
-      if (limits) superseded.push(...(await applyQueueLimits(trx, row, limits, superseded.length, now)));
+      if (limits)
+        superseded.push(...(await applyQueueLimits(trx, row, names, limits, superseded.length, now)));
       return { build: toBuild(row), created: true, superseded: superseded.map(toBuild) };
     });
   }

@@ -9,12 +9,16 @@ import type { QueueLimits } from '../store.js';
 import type { BuildsTable, Database } from './schema.js';
 
 /** Queued builds, of one repository or in all: a range of an index either way. */
-export async function countQueued(db: Kysely<Database>, repository?: string): Promise<number> {
+export async function countQueued(
+  db: Kysely<Database>,
+  repository?: string | readonly string[],
+): Promise<number> {
   let query = db
     .selectFrom('builds')
     .select((eb) => eb.fn.countAll<number>().as('count'))
     .where('state', '=', 'queued');
-  if (repository !== undefined) query = query.where('repository', '=', repository);
+  if (typeof repository === 'string') query = query.where('repository', '=', repository);
+  else if (repository !== undefined) query = query.where('repository', 'in', repository);
   return Number((await query.executeTakeFirstOrThrow()).count);
 }
 
@@ -27,18 +31,20 @@ export async function countQueued(db: Kysely<Database>, repository?: string): Pr
 export async function applyQueueLimits(
   trx: Transaction<Database>,
   added: Selectable<BuildsTable>,
+  /** `added`'s repository and its other names (NewBuild.names): one repository here. */
+  names: readonly string[],
   limits: QueueLimits,
   alreadySuperseded: number,
   now: string,
 ): Promise<Selectable<BuildsTable>[]> {
   let superseded: Selectable<BuildsTable>[] = [];
-  const excess = (await countQueued(trx, added.repository)) - limits.perRepository;
+  const excess = (await countQueued(trx, names)) - limits.perRepository;
   if (excess > 0) {
-    const base = limits.base;
+    const base = typeof limits.base === 'string' ? [limits.base] : limits.base;
     let victims = trx
       .selectFrom('builds')
       .select('id')
-      .where('repository', '=', added.repository)
+      .where('repository', 'in', names)
       .where('state', '=', 'queued')
       .where('id', '<', added.id);
     if (base !== undefined) {
@@ -52,7 +58,7 @@ export async function applyQueueLimits(
               eb
                 .selectFrom('builds as base')
                 .select('base.id')
-                .where('base.repository', '=', base)
+                .where('base.repository', 'in', base)
                 .whereRef('base.branch', '=', 'builds.branch')
                 .where('base.kind', '=', 'full')
                 .where('base.state', 'in', ['queued', 'running']),

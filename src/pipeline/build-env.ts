@@ -1,0 +1,33 @@
+/**
+ * The environment of a build's steps. Facts of the push reach the steps as environment variables
+ * only, never as text in a command line: a step quotes `"$AUTOBUILD_BRANCH"` and the shell takes it
+ * as data, whatever characters the ref name has.
+ */
+import { posix } from 'node:path';
+import type { Build } from '../domain/build.js';
+import type { BuildRule } from '../domain/rule.js';
+
+/** `/initramfs` → `initramfs`: the `$2` of the Zero-OS build scripts (docs/zero-os.md). */
+export const checkoutName = (checkout: string) => posix.basename(checkout);
+
+export function buildEnv(
+  build: Build,
+  rule: BuildRule,
+  rules: ReadonlyMap<string, BuildRule>,
+): Record<string, string> {
+  const base = rule.base ? rules.get(rule.base) : undefined;
+  return {
+    ...rule.env,
+    // The name the push came with (an alias, for a renamed repository); the rule's name is apart.
+    AUTOBUILD_REPOSITORY: build.repository,
+    AUTOBUILD_RULE: rule.repository,
+    AUTOBUILD_BRANCH: build.branch,
+    AUTOBUILD_REF_TYPE: build.refType,
+    AUTOBUILD_COMMIT: build.commit,
+    AUTOBUILD_BUILD_ID: String(build.id),
+    AUTOBUILD_CHECKOUT_NAME: checkoutName(rule.checkout),
+    // Where the base's source sits in the base image; a full build's own checkout otherwise.
+    AUTOBUILD_BASE_CHECKOUT_NAME: checkoutName(base?.checkout ?? rule.checkout),
+    AUTOBUILD_RELEASE: build.refType === 'tag' ? 'release' : '',
+  };
+}
