@@ -37,8 +37,9 @@ program
   .command('serve')
   .description('run the service (what `npm start` runs)')
   .action(async () => {
-    const config = load(program.opts().config);
-    const service = await createService(config);
+    const file = program.opts().config as string | undefined;
+    const config = load(file);
+    const service = await createService(config, { loadConfig: () => loadConfig({ file }) });
     const address = await service.start();
     service.logger.info(
       { address, config: config.source, repositories: [...config.rules.keys()] },
@@ -60,6 +61,8 @@ program
         },
       );
     };
+    // SIGHUP re-reads the config file; an invalid one is logged with every problem and changes nothing.
+    process.on('SIGHUP', () => service.reloadConfig('SIGHUP'));
     process.on('SIGTERM', () => shutdown('SIGTERM'));
     process.on('SIGINT', () => shutdown('SIGINT'));
   });
@@ -77,6 +80,34 @@ configCommand
       if (problem) fail(problem);
       process.stdout.write('# database: reachable\n');
     }
+  });
+
+configCommand
+  .command('reload')
+  .description('make the running service read its config file again (POST /api/config/reload)')
+  .option('--url <url>', 'service URL (default: http://127.0.0.1:<http_port>)')
+  .action(async (options: { url?: string }) => {
+    const config = load(program.opts().config);
+    const url = (options.url ?? `http://127.0.0.1:${config.httpPort}`).replace(/\/+$/, '');
+    let response: Response;
+    try {
+      response = await fetch(`${url}/api/config/reload`, {
+        method: 'POST',
+        headers: config.apiTokens[0] ? { authorization: `Bearer ${config.apiTokens[0]}` } : {},
+      });
+    } catch (error) {
+      fail(`cannot reach ${url}: ${(error as Error).message}`);
+    }
+    const body = (await response.json().catch(() => ({}))) as {
+      message?: string;
+      details?: ConfigProblem[];
+      revision?: string;
+      restartNeeded?: string[];
+    };
+    if (!response.ok) fail(`${response.status}: ${body.message ?? 'reload failed'}`, body.details ?? []);
+    process.stdout.write(`reloaded: revision ${body.revision}\n`);
+    if (body.restartNeeded?.length)
+      process.stdout.write(`needs a restart to apply: ${body.restartNeeded.join(', ')}\n`);
   });
 
 program

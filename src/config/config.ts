@@ -39,4 +39,6 @@ export interface Config {
   rules: Map<string, BuildRule>;
   /** Where the config came from: a file path or "built-in Zero-OS defaults". */
   source: string;
+  /** SHA-256 (first 12 hex digits) of the file as read; shown on the monitor after a reload. */
+  revision: string;
 }

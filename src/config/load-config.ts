@@ -4,6 +4,7 @@
  * DATABASE_URL, DATABASE_WAIT) and the newer WEBHOOK_SECRET, API_TOKEN. Every problem is reported
  * at once, each with its key path.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -38,8 +39,14 @@ export function resolveConfigPath(options: LoadOptions): string | null {
   return existsSync(fallback) ? fallback : null;
 }
 
-function readRaw(path: string | null): Record<string, unknown> {
-  if (!path) return structuredClone(ZERO_OS_DEFAULTS) as Record<string, unknown>;
+/** The first 12 hex digits of the SHA-256 of the file as read: the revision the monitor shows. */
+const revisionOf = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 12);
+
+function readRaw(path: string | null): { raw: Record<string, unknown>; revision: string } {
+  if (!path) {
+    const raw = structuredClone(ZERO_OS_DEFAULTS) as Record<string, unknown>;
+    return { raw, revision: revisionOf(JSON.stringify(raw)) };
+  }
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -63,7 +70,7 @@ function readRaw(path: string | null): Record<string, unknown> {
   }
   const record = raw as Record<string, unknown>;
   if (record.repositories === undefined) record.repositories = structuredClone(ZERO_OS_DEFAULTS.repositories);
-  return record;
+  return { raw: record, revision: revisionOf(text) };
 }
 
 function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
@@ -93,7 +100,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   const path = resolveConfigPath(options);
-  const raw = readRaw(path);
+  const { raw, revision } = readRaw(path);
   applyEnv(raw, env);
   const parsed = configSchema.safeParse(raw);
   const problems: ConfigProblem[] = [
@@ -105,10 +112,10 @@ export function loadConfig(options: LoadOptions = {}): Config {
   if (!parsed.success || problems.length > 0) {
     throw new AppError('CONFIG_INVALID', `invalid config (${path ?? 'built-in defaults'})`, problems);
   }
-  return toConfig(parsed.data!, path ?? 'built-in Zero-OS defaults', cwd);
+  return { ...toConfig(parsed.data!, path ?? 'built-in Zero-OS defaults', cwd), revision };
 }
 
-function toConfig(data: ParsedConfig, source: string, cwd: string): Config {
+function toConfig(data: ParsedConfig, source: string, cwd: string): Omit<Config, 'revision'> {
   const rules = new Map<string, BuildRule>();
   for (const [repository, rule] of Object.entries(data.repositories)) {
     rules.set(repository, {
@@ -130,6 +137,9 @@ function toConfig(data: ParsedConfig, source: string, cwd: string): Config {
       logMaxBytes: rule.log_max_size ?? data.log_max_size,
       artifactMaxBytes: rule.artifact_max_size ?? data.artifact_max_size,
       cancelRunning: rule.cancel_running,
+      branches: rule.branches,
+      tags: rule.tags,
+      repositoryConfig: rule.repository_config,
     });
   }
   const dataDirectory = resolve(cwd, data.data_directory);

@@ -6,7 +6,7 @@
  *   queued or running, so it starts from the fresh image.
  */
 import type { BuildRef } from '../domain/build.js';
-import type { BuildRule } from '../domain/rule.js';
+import type { RuleLookup } from '../domain/rule.js';
 
 export interface QueuePlan<T extends BuildRef = BuildRef> {
   start: T[];
@@ -19,7 +19,7 @@ export function planQueue<T extends BuildRef>(
   queued: readonly T[],
   running: readonly BuildRef[],
   concurrency: number,
-  rules: ReadonlyMap<string, BuildRule>,
+  rules: RuleLookup,
   paused = false,
 ): QueuePlan<T> {
   const start: T[] = [];
