@@ -24,10 +24,13 @@ export function describeConfig(config: Config): string {
         log_max_size: rule.logMaxBytes,
         artifact_max_size: rule.artifactMaxBytes,
         cancel_running: rule.cancelRunning,
+        ...(rule.branches ? { branches: rule.branches } : {}),
+        ...(rule.tags ? { tags: rule.tags } : {}),
+        repository_config: rule.repositoryConfig,
       },
     ]),
   );
-  return `# effective config from ${config.source}\n${stringify({
+  return `# effective config from ${config.source} (revision ${config.revision})\n${stringify({
     http_port: config.httpPort,
     host: config.host,
     public_url: config.publicUrl,
