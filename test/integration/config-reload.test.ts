@@ -96,7 +96,8 @@ describe('config reload of a running `autobuilder serve`', () => {
       return now.revision !== before.revision ? now : undefined;
     });
     assert.deepEqual(after.repositories, ['acme/one', 'acme/two']);
-    assert.ok(lines.some((l) => l.msg === `config reloaded (SIGHUP): revision ${after.revision}`));
+    // The log line reaches our pipe on its own schedule: waited for, not assumed.
+    await waitFor(() => lines.some((l) => l.msg === `config reloaded (SIGHUP): revision ${after.revision}`));
   });
 
   it('`autobuilder config reload` answers every problem, or the new revision', () => {

@@ -194,6 +194,30 @@ describe('repository file, filters, deliveries and reload (real engine)', () => 
     assert.match(section, /build #\d+/, 'a delivery that made a build links it');
   });
 
+  it('a signed push that cannot be read is answered 400 and listed as refused, with the reason', async () => {
+    const body = '{"ref": "refs/heads/master", "repository": {"full_name": "acme/app"}';
+    const response = await fetch(`${h.url}/build/rc/hook`, {
+      method: 'POST',
+      body,
+      headers: webhookHeaders(body, { secret: SECRET, delivery: 'rc-malformed' }),
+    });
+    assert.equal(response.status, 400);
+    const half = JSON.stringify({ ref: 'refs/heads/master', repository: { full_name: 'acme/app' } });
+    await fetch(`${h.url}/build/rc/hook`, {
+      method: 'POST',
+      body: half,
+      headers: webhookHeaders(half, { secret: SECRET, delivery: 'rc-no-after' }),
+    });
+    const listed = await deliveries();
+    const malformed = listed.find((d) => d.deliveryId === 'rc-malformed');
+    assert.match(malformed?.summary ?? '', /^refused: malformed JSON/);
+    const noAfter = listed.find((d) => d.deliveryId === 'rc-no-after');
+    assert.equal(noAfter?.outcome, 'refused');
+    assert.match(noAfter?.summary ?? '', /after: /);
+    assert.equal(noAfter?.repository, 'acme/app');
+    assert.equal(noAfter?.ref, 'refs/heads/master');
+  });
+
   it('matches owner/name ignoring case, as GitHub does', async () => {
     const sha = app.commit('master', { README: 'case\n' });
     const built = await build('ACME/App', 'master', sha);

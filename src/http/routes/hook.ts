@@ -95,7 +95,13 @@ export function registerHookRoute(app: FastifyInstance, deps: AppDeps): void {
     if (event !== 'push')
       return ignore(reply, deliveryId, event.slice(0, 100), `event "${event.slice(0, 100)}" is not handled`);
 
-    const payload = parseWebhookBody(request.body, request.headers['content-type']);
+    let payload: unknown;
+    try {
+      payload = parseWebhookBody(request.body, request.headers['content-type']);
+    } catch (error) {
+      if (error instanceof AppError) return refuse(deliveryId, event, error);
+      throw error;
+    }
     let outcome;
     try {
       outcome = parsePush(payload);
