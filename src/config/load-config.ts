@@ -13,6 +13,7 @@ import type { BuildRule } from '../domain/rule.js';
 import type { Config } from './config.js';
 import { configSchema, crossCheck, type ConfigProblem, type ParsedConfig } from './schema.js';
 import { ZERO_OS_DEFAULTS } from './zero-os-defaults.js';
+import { resolveSecrets } from './secrets.js';
 
 const ENV_KEYS = {
   KERNEL_TARGET: 'kernel_target',
@@ -112,10 +113,24 @@ export function loadConfig(options: LoadOptions = {}): Config {
   if (!parsed.success || problems.length > 0) {
     throw new AppError('CONFIG_INVALID', `invalid config (${path ?? 'built-in defaults'})`, problems);
   }
-  return { ...toConfig(parsed.data!, path ?? 'built-in Zero-OS defaults', cwd), revision };
+  const secretProblems: ConfigProblem[] = [];
+  const secrets = new Map(
+    Object.entries(parsed.data.repositories).map(([repository, rule]) => [
+      repository,
+      resolveSecrets(repository, rule.secrets, env, cwd, secretProblems),
+    ]),
+  );
+  if (secretProblems.length > 0)
+    throw new AppError('CONFIG_INVALID', `invalid config (${path ?? 'built-in defaults'})`, secretProblems);
+  return { ...toConfig(parsed.data, path ?? 'built-in Zero-OS defaults', cwd, secrets), revision };
 }
 
-function toConfig(data: ParsedConfig, source: string, cwd: string): Omit<Config, 'revision'> {
+function toConfig(
+  data: ParsedConfig,
+  source: string,
+  cwd: string,
+  secrets: Map<string, Record<string, string>>,
+): Omit<Config, 'revision'> {
   const rules = new Map<string, BuildRule>();
   for (const [repository, rule] of Object.entries(data.repositories)) {
     rules.set(repository, {
@@ -140,6 +155,7 @@ function toConfig(data: ParsedConfig, source: string, cwd: string): Omit<Config,
       branches: rule.branches,
       tags: rule.tags,
       repositoryConfig: rule.repository_config,
+      secrets: secrets.get(repository) ?? {},
     });
   }
   const dataDirectory = resolve(cwd, data.data_directory);

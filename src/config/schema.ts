@@ -90,6 +90,17 @@ export const ruleSchema = z
     tags: refPatterns.optional(),
     /** Whether `.autobuilder.yaml` in the pushed commit may change this rule (repository-file.ts). */
     repository_config: z.boolean().default(true),
+    /** Environment variables kept out of config dumps and masked in logs (config/secrets.ts). */
+    secrets: z
+      .record(
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not an environment name'),
+        z.union([
+          z.string().min(4, 'at least 4 characters (shorter values cannot be masked in logs)'),
+          z.object({ file: z.string().min(1) }).strict(),
+          z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not an environment name') }).strict(),
+        ]),
+      )
+      .default({}),
   })
   .strict();
 

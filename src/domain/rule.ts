@@ -28,6 +28,8 @@ export interface BuildRule {
   tags?: string[];
   /** Whether the pushed commit's `.autobuilder.yaml` may change this rule (pipeline/repository-file.ts). */
   repositoryConfig: boolean;
+  /** Secret environment variables (resolved values); masked as `***` in logs and streams. */
+  secrets?: Record<string, string>;
 }
 
 /** Where the scheduler and pipeline look rules up: a Map, or the live config (config-holder.ts). */

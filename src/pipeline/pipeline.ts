@@ -58,6 +58,8 @@ function buildEnv(build: Build, rule: BuildRule): Record<string, string> {
     AUTOBUILD_BRANCH: build.branch,
     AUTOBUILD_COMMIT: build.commit,
     AUTOBUILD_BUILD_ID: String(build.id),
+    // Server-owned; a repository file's env cannot replace them.
+    ...rule.secrets,
   };
 }
 

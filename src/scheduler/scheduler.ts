@@ -273,6 +273,7 @@ export class Scheduler {
     // A full log or a failed log write (ENOSPC, EIO) fails this build, never the service.
     const log = new BuildLog(build.logPath!, build.id, bus, {
       maxBytes: rule.logMaxBytes,
+      masks: Object.values(rule.secrets ?? {}),
       onFailure: (reason) => controller.abort({ state: 'failed', reason } satisfies Stop),
     });
     const armTimeout = (ms: number, limitMs = ms) =>

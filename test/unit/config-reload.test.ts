@@ -60,6 +60,35 @@ describe('server config: filters, case, revision', () => {
     }
   });
 
+  it('resolves secrets from values, files and the environment, listing each one that cannot be', () => {
+    writeFileSync(join(dir, 'secret-file'), 'from-file\n');
+    const file = write('secrets.yaml', {
+      repositories: {
+        'a/b': {
+          ...rule,
+          secrets: { A: 'plain-value', B: { file: join(dir, 'secret-file') }, C: { env: 'MY_SECRET' } },
+        },
+      },
+    });
+    const config = loadConfig({ file, env: { MY_SECRET: 'from-env' } });
+    assert.deepEqual(config.rules.get('a/b')!.secrets, { A: 'plain-value', B: 'from-file', C: 'from-env' });
+    try {
+      loadConfig({
+        file: write('secrets-bad.yaml', {
+          repositories: {
+            'a/b': { ...rule, secrets: { B: { file: join(dir, 'nope') }, C: { env: 'UNSET' } } },
+          },
+        }),
+        env: {},
+      });
+      assert.fail('refused');
+    } catch (error) {
+      assert.ok(error instanceof AppError);
+      const paths = (error.details as { path: string }[]).map((p) => p.path);
+      assert.deepEqual(paths, ['repositories.a/b.secrets.B.file', 'repositories.a/b.secrets.C.env']);
+    }
+  });
+
   it('gives each file content its own revision', () => {
     const a = loadConfig({ file: write('r1.yaml', { repositories: { 'a/b': rule } }), env: {} });
     const same = loadConfig({ file: write('r2.yaml', { repositories: { 'a/b': rule } }), env: {} });
