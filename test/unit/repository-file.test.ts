@@ -64,6 +64,7 @@ describe('repository file', () => {
         'commit: evil/image:latest',
         'repository_config: true',
         'secrets: {}',
+        'colour: blue',
         'steps: [""]',
         'env: { "1BAD": x }',
         'timeout: 2h',
@@ -73,9 +74,9 @@ describe('repository file', () => {
     );
     assert.ok(!result.ok);
     const byPath = new Map(result.problems.map((p) => [p.path, p.message]));
-    for (const key of ['network', 'cap_add', 'commit', 'repository_config'])
+    for (const key of ['network', 'cap_add', 'commit', 'repository_config', 'secrets'])
       assert.match(byPath.get(key) ?? '', /set by the server's rule only/, key);
-    assert.match(byPath.get('secrets') ?? '', /unknown key/);
+    assert.match(byPath.get('colour') ?? '', /unknown key/);
     assert.ok(byPath.has('steps.0'), [...byPath.keys()].join(' '));
     assert.ok(byPath.has('env.1BAD'), [...byPath.keys()].join(' '));
     assert.match(byPath.get('timeout') ?? '', /at most the server's 1h/);
