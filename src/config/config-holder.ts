@@ -26,15 +26,12 @@ export class ConfigHolder {
     initial: Config,
     /** Reads the file again (loadConfig with the options the service started with). */
     private readonly load: () => Config,
-    now: () => Date = () => new Date(),
+    private readonly now: () => Date = () => new Date(),
   ) {
     this.config = initial;
-    this.now = now;
     this.loaded = now().toISOString();
     this.index();
   }
-
-  private readonly now: () => Date;
 
   current(): Config {
     return this.config;
