@@ -3,6 +3,11 @@ import { Command } from 'commander';
 import { AppError } from './errors.js';
 import { loadConfig, type ConfigProblem } from './config/load-config.js';
 import { describeConfig } from './config/describe-config.js';
+import { readFileSync } from 'node:fs';
+import { stringify as stringifyYaml } from 'yaml';
+import type { Config } from './config/config.js';
+import { applyRepositoryFile, REPOSITORY_FILE } from './config/repository-file.js';
+import { formatDuration } from './domain/duration.js';
 import { collectGarbage } from './artifacts/retention.js';
 import { DockerExecutor } from './executor/docker/docker-executor.js';
 import { serviceInstance } from './config/service-instance.js';
@@ -27,6 +32,48 @@ function load(file?: string) {
   }
 }
 
+/** `config check --repository-file`: the same checks a build makes, on a local file. */
+function checkRepositoryFile(config: Config, path: string, repository?: string): void {
+  const names = [...config.rules.keys()];
+  const name = repository ?? (names.length === 1 ? names[0] : undefined);
+  if (!name)
+    fail(`--repository is needed: the config has ${names.length} repositories (${names.join(', ')})`);
+  const rule =
+    config.rules.get(name) ??
+    [...config.rules.values()].find((r) => r.repository.toLowerCase() === name.toLowerCase());
+  if (!rule) fail(`repository ${name} is not configured in ${config.source}`);
+  if (!rule.repositoryConfig)
+    process.stdout.write(
+      `# note: ${rule.repository} has repository_config: false; builds ignore ${REPOSITORY_FILE}\n`,
+    );
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    fail(`cannot read ${path}: ${(error as Error).message}`);
+  }
+  const result = applyRepositoryFile(rule, text, config.rules);
+  if (!result.ok) fail(`${path} is invalid for ${rule.repository}`, result.problems);
+  const effective = result.rule;
+  process.stdout.write(
+    stringifyYaml({
+      repository: rule.repository,
+      sets: result.keys,
+      image: effective.image,
+      base: effective.base,
+      checkout: effective.checkout,
+      steps: effective.steps,
+      env: effective.env,
+      artifact: effective.artifact,
+      publish: effective.publish,
+      link: effective.link,
+      branches: effective.branches,
+      tags: effective.tags,
+      timeout: formatDuration(effective.timeoutMs),
+    }),
+  );
+}
+
 const program = new Command('autobuilder').description('Webhook-driven Zero-OS kernel build service');
 program.option(
   '-c, --config <file>',
@@ -37,8 +84,9 @@ program
   .command('serve')
   .description('run the service (what `npm start` runs)')
   .action(async () => {
-    const config = load(program.opts().config);
-    const service = await createService(config);
+    const file = program.opts().config as string | undefined;
+    const config = load(file);
+    const service = await createService(config, { loadConfig: () => loadConfig({ file }) });
     const address = await service.start();
     service.logger.info(
       { address, config: config.source, repositories: [...config.rules.keys()] },
@@ -60,6 +108,8 @@ program
         },
       );
     };
+    // SIGHUP re-reads the config file; an invalid one is logged with every problem and changes nothing.
+    process.on('SIGHUP', () => service.reloadConfig('SIGHUP'));
     process.on('SIGTERM', () => shutdown('SIGTERM'));
     process.on('SIGINT', () => shutdown('SIGINT'));
   });
@@ -68,8 +118,17 @@ const configCommand = program.command('config').description('configuration tools
 configCommand
   .command('check [file]')
   .description('validate the config and print the effective one; exit 1 listing every problem')
-  .action(async (file?: string) => {
+  .option(
+    '--repository-file <path>',
+    `validate a repository's ${REPOSITORY_FILE} against the server's rule (with --repository)`,
+  )
+  .option('--repository <owner/name>', 'the server rule the repository file applies to')
+  .action(async (file: string | undefined, options: { repositoryFile?: string; repository?: string }) => {
     const config = load(file ?? program.opts().config);
+    if (options.repositoryFile) {
+      checkRepositoryFile(config, options.repositoryFile, options.repository);
+      return;
+    }
     process.stdout.write(describeConfig(config));
     // A PostgreSQL server is tried once (nothing is written); a SQLite file is made by `serve`.
     if (config.databaseUrl.startsWith('postgres')) {
@@ -77,6 +136,34 @@ configCommand
       if (problem) fail(problem);
       process.stdout.write('# database: reachable\n');
     }
+  });
+
+configCommand
+  .command('reload')
+  .description('make the running service read its config file again (POST /api/config/reload)')
+  .option('--url <url>', 'service URL (default: http://127.0.0.1:<http_port>)')
+  .action(async (options: { url?: string }) => {
+    const config = load(program.opts().config);
+    const url = (options.url ?? `http://127.0.0.1:${config.httpPort}`).replace(/\/+$/, '');
+    let response: Response;
+    try {
+      response = await fetch(`${url}/api/config/reload`, {
+        method: 'POST',
+        headers: config.apiTokens[0] ? { authorization: `Bearer ${config.apiTokens[0]}` } : {},
+      });
+    } catch (error) {
+      fail(`cannot reach ${url}: ${(error as Error).message}`);
+    }
+    const body = (await response.json().catch(() => ({}))) as {
+      message?: string;
+      details?: ConfigProblem[];
+      revision?: string;
+      restartNeeded?: string[];
+    };
+    if (!response.ok) fail(`${response.status}: ${body.message ?? 'reload failed'}`, body.details ?? []);
+    process.stdout.write(`reloaded: revision ${body.revision}\n`);
+    if (body.restartNeeded?.length)
+      process.stdout.write(`needs a restart to apply: ${body.restartNeeded.join(', ')}\n`);
   });
 
 program

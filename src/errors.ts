@@ -19,6 +19,8 @@ export const ERROR_CODES = {
   QUEUE_FULL: 503,
   STORE_UNAVAILABLE: 503,
   TOO_MANY_WATCHERS: 503,
+  /** A reload of an invalid config file: the running config stays. */
+  CONFIG_REFUSED: 422,
   CONFIG_INVALID: 500,
   INTERNAL: 500,
   SHUTTING_DOWN: 503,

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config/config.js';
+import { ConfigHolder, type ReloadResult } from './config/config-holder.js';
+import { loadConfig } from './config/load-config.js';
 import { DockerExecutor } from './executor/docker/docker-executor.js';
 import type { Executor } from './executor/executor.js';
 import { removeStaleTemporaries } from './artifacts/publish-artifact.js';
@@ -31,6 +33,10 @@ export interface Service {
   logger: Logger;
   metrics: Metrics;
   statuses: CommitStatusReporter | null;
+  /** The config of the moment (rules follow a reload). */
+  configs: ConfigHolder;
+  /** Reads the config file again; an invalid one keeps the running config (every problem logged). */
+  reloadConfig(trigger: string): ReloadResult;
   gc(): Promise<GcResult>;
   /** Recovers leftovers, starts scheduling and listens; resolves with the address. */
   start(): Promise<string>;
@@ -41,6 +47,8 @@ export interface Service {
 export interface ServiceOptions {
   executor?: Executor;
   logger?: Logger;
+  /** How a reload reads the config (default: the file it came from, with the process environment). */
+  loadConfig?: () => Config;
 }
 
 export async function createService(config: Config, options: ServiceOptions = {}): Promise<Service> {
@@ -65,6 +73,35 @@ export async function createService(config: Config, options: ServiceOptions = {}
       : logger.info('database reachable again'),
   );
   const executor = options.executor ?? new DockerExecutor(undefined, serviceInstance(config));
+  const configs = new ConfigHolder(
+    config,
+    options.loadConfig ??
+      (() => loadConfig({ file: config.source.startsWith('/') ? config.source : undefined })),
+  );
+  const reloadConfig = (trigger: string): ReloadResult => {
+    const result = configs.reload();
+    if (result.ok) {
+      logger.info(
+        {
+          trigger,
+          revision: result.revision,
+          previous: result.previous,
+          restartNeeded: result.restartNeeded,
+        },
+        `config reloaded (${trigger}): revision ${result.revision}` +
+          (result.restartNeeded.length > 0
+            ? `; needs a restart to apply: ${result.restartNeeded.join(', ')}`
+            : ''),
+      );
+    } else {
+      logger.error(
+        { trigger, revision: result.revision, problems: result.problems },
+        `config reload (${trigger}) refused, still running revision ${result.revision}: ${result.message}; ` +
+          result.problems.map((p) => `${p.path || '(top)'}: ${p.message}`).join('; '),
+      );
+    }
+    return result;
+  };
   const bus = new EventBus((error) => logger.error({ err: error }, 'an event listener failed'));
   const mirrors = new GitMirrors(join(config.dataDirectory, 'mirrors'), config.gitUrl);
   const scheduler = new Scheduler({
@@ -72,7 +109,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     executor,
     bus,
     logger,
-    rules: config.rules,
+    rules: configs.rules,
     concurrency: config.concurrency,
     logsDirectory: config.logsDirectory,
     tmpDirectory: config.tmpDirectory,
@@ -83,7 +120,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       mirrors,
       kernelTarget: config.kernelTarget,
       tmpDirectory: config.tmpDirectory,
-      rules: config.rules,
+      rules: configs.rules,
       store,
     },
   });
@@ -111,6 +148,8 @@ export async function createService(config: Config, options: ServiceOptions = {}
   const databaseHealth = store.health;
   const app = buildApp({
     config,
+    configs,
+    reloadConfig,
     store,
     databaseHealth,
     scheduler,
@@ -142,6 +181,8 @@ export async function createService(config: Config, options: ServiceOptions = {}
     logger,
     metrics,
     statuses,
+    configs,
+    reloadConfig,
     gc,
     async start() {
       for (const notice of securityNotices(config)) logger.warn(notice);

@@ -42,4 +42,6 @@ export interface Config {
   profile: string | null;
   /** Where the config came from: a file path or "built-in Zero-OS defaults". */
   source: string;
+  /** SHA-256 (first 12 hex digits) of the file as read; shown on the monitor after a reload. */
+  revision: string;
 }

@@ -29,10 +29,16 @@ export function describeConfig(config: Config): string {
         log_max_size: rule.logMaxBytes,
         artifact_max_size: rule.artifactMaxBytes,
         cancel_running: rule.cancelRunning,
+        ...(rule.branches ? { branches: rule.branches } : {}),
+        ...(rule.tags ? { tags: rule.tags } : {}),
+        repository_config: rule.repositoryConfig,
+        ...(rule.secrets && Object.keys(rule.secrets).length
+          ? { secrets: Object.fromEntries(Object.keys(rule.secrets).map((name) => [name, '(set)'])) }
+          : {}),
       },
     ]),
   );
-  return `# effective config from ${config.source}\n${stringify({
+  return `# effective config from ${config.source} (revision ${config.revision})\n${stringify({
     http_port: config.httpPort,
     host: config.host,
     public_url: config.publicUrl,

@@ -4,6 +4,7 @@
  * DATABASE_URL, DATABASE_WAIT) and the newer WEBHOOK_SECRET, API_TOKEN. Every problem is reported
  * at once, each with its key path.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -13,6 +14,7 @@ import { configSchema, crossCheck, type ConfigProblem, type ParsedConfig } from 
 import { DEFAULT_PROFILE, PROFILE_NAMES, type ProfileName } from './profile-names.js';
 import { profileRepositories } from './profiles/profiles.js';
 import { RuleSet } from '../domain/rule-set.js';
+import { resolveSecrets } from './secrets.js';
 
 const ENV_KEYS = {
   KERNEL_TARGET: 'kernel_target',
@@ -39,8 +41,14 @@ export function resolveConfigPath(options: LoadOptions): string | null {
   return existsSync(fallback) ? fallback : null;
 }
 
-function readRaw(path: string | null): Record<string, unknown> {
-  if (!path) return { profile: DEFAULT_PROFILE, repositories: profileRepositories(DEFAULT_PROFILE) };
+/** The first 12 hex digits of the SHA-256 of the file as read: the revision the monitor shows. */
+const revisionOf = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 12);
+
+function readRaw(path: string | null): { raw: Record<string, unknown>; revision: string } {
+  if (!path) {
+    const raw = { profile: DEFAULT_PROFILE, repositories: profileRepositories(DEFAULT_PROFILE) };
+    return { raw, revision: revisionOf(JSON.stringify(raw)) };
+  }
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -62,7 +70,7 @@ function readRaw(path: string | null): Record<string, unknown> {
       { path: '', message: 'expected a mapping at the top level' },
     ]);
   }
-  return withProfile(raw as Record<string, unknown>);
+  return { raw: withProfile(raw as Record<string, unknown>), revision: revisionOf(text) };
 }
 
 /**
@@ -116,7 +124,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   const path = resolveConfigPath(options);
-  const raw = readRaw(path);
+  const { raw, revision } = readRaw(path);
   applyEnv(raw, env);
   const parsed = configSchema.safeParse(raw);
   const problems: ConfigProblem[] = [
@@ -128,10 +136,24 @@ export function loadConfig(options: LoadOptions = {}): Config {
   if (!parsed.success || problems.length > 0) {
     throw new AppError('CONFIG_INVALID', `invalid config (${path ?? 'built-in defaults'})`, problems);
   }
-  return toConfig(parsed.data!, path ?? 'built-in Zero-OS defaults', cwd);
+  const secretProblems: ConfigProblem[] = [];
+  const secrets = new Map(
+    Object.entries(parsed.data.repositories).map(([repository, rule]) => [
+      repository,
+      resolveSecrets(repository, rule.secrets, env, cwd, secretProblems),
+    ]),
+  );
+  if (secretProblems.length > 0)
+    throw new AppError('CONFIG_INVALID', `invalid config (${path ?? 'built-in defaults'})`, secretProblems);
+  return { ...toConfig(parsed.data, path ?? 'built-in Zero-OS defaults', cwd, secrets), revision };
 }
 
-function toConfig(data: ParsedConfig, source: string, cwd: string): Config {
+function toConfig(
+  data: ParsedConfig,
+  source: string,
+  cwd: string,
+  secrets: Map<string, Record<string, string>>,
+): Omit<Config, 'revision'> {
   const rules = new RuleSet();
   const aliasOf = new Map(
     Object.entries(data.repositories).flatMap(([name, rule]) => rule.aliases.map((a) => [a, name] as const)),
@@ -161,6 +183,10 @@ function toConfig(data: ParsedConfig, source: string, cwd: string): Config {
       logMaxBytes: rule.log_max_size ?? data.log_max_size,
       artifactMaxBytes: rule.artifact_max_size ?? data.artifact_max_size,
       cancelRunning: rule.cancel_running,
+      branches: rule.branches,
+      tags: rule.tags,
+      repositoryConfig: rule.repository_config,
+      secrets: secrets.get(repository) ?? {},
     });
   }
   const dataDirectory = resolve(cwd, data.data_directory);

@@ -58,6 +58,15 @@ const capability = z
   .transform(normaliseCapability);
 export const DEFAULT_ARTIFACT_MAX_SIZE = 2 * 1024 ** 3;
 
+/** `branches:` / `tags:` globs (domain/ref-filter.ts); `!pattern` excludes. */
+export const refPatterns = z.array(
+  z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^!?[^\s!][^\s]*$/, 'a glob such as master, "release/*" or "!wip/*", without spaces'),
+);
+
 const absolutePath = z.string().regex(/^\/[^\0]*$/, 'must be an absolute path in the container');
 
 export const ruleSchema = z
@@ -93,6 +102,22 @@ export const ruleSchema = z
     /** Overrides the global `artifact_max_size` for this repository. */
     artifact_max_size: memory.optional(),
     cancel_running: z.boolean().default(false),
+    // Issue 15 (repository file, filters): kept together to ease merging.
+    branches: refPatterns.optional(),
+    tags: refPatterns.optional(),
+    /** Whether `.autobuilder.yaml` in the pushed commit may change this rule (repository-file.ts). */
+    repository_config: z.boolean().default(true),
+    /** Environment variables kept out of config dumps and masked in logs (config/secrets.ts). */
+    secrets: z
+      .record(
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not an environment name'),
+        z.union([
+          z.string().min(4, 'at least 4 characters (shorter values cannot be masked in logs)'),
+          z.object({ file: z.string().min(1) }).strict(),
+          z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not an environment name') }).strict(),
+        ]),
+      )
+      .default({}),
   })
   .strict();
 
@@ -192,6 +217,17 @@ export function crossCheck(raw: Loose): ConfigProblem[] {
   if (Array.isArray(raw.api_tokens) && typeof secret === 'string' && raw.api_tokens.includes(secret))
     problems.push({ path: 'api_tokens', message: 'an API token must differ from the webhook secret' });
   const repositories = isRecord(raw.repositories) ? raw.repositories : {};
+  // GitHub names are case-insensitive: a push for Zero-OS/Core0 finds zero-os/core0 (config-holder.ts).
+  const seenNames = new Map<string, string>();
+  for (const repository of Object.keys(repositories)) {
+    const other = seenNames.get(repository.toLowerCase());
+    if (other)
+      problems.push({
+        path: `repositories.${repository}`,
+        message: `same repository as ${other} (GitHub names ignore case)`,
+      });
+    seenNames.set(repository.toLowerCase(), repository);
+  }
   problems.push(...checkRules(repositories));
   // With no API token, writes are answered to loopback clients only; a build on the host's
   // network is a loopback client, so it could pause the queue or cancel other builds.

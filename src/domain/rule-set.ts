@@ -5,7 +5,7 @@
  * canonical name, so whatever lists "the configured repositories" (webhook setup, `config check`)
  * never counts a repository twice.
  */
-import type { BuildRule } from './rule.js';
+import type { BuildRule, RuleLookup } from './rule.js';
 
 export class RuleSet extends Map<string, BuildRule> {
   private readonly aliasOf = new Map<string, string>();
@@ -35,12 +35,12 @@ export class RuleSet extends Map<string, BuildRule> {
  * grouping): its rule's canonical name, or the name itself when no rule knows it. Works on a
  * plain Map too (rules given without aliases).
  */
-export function canonicalName(rules: ReadonlyMap<string, BuildRule>, repository: string): string {
+export function canonicalName(rules: RuleLookup, repository: string): string {
   return rules.get(repository)?.repository ?? repository;
 }
 
 /** Every name the base of `repository`'s rule has (its canonical name and aliases); none without a base. */
-export function baseNames(rules: ReadonlyMap<string, BuildRule>, repository: string): string[] | undefined {
+export function baseNames(rules: RuleLookup, repository: string): string[] | undefined {
   const base = rules.get(repository)?.base;
   if (!base) return undefined;
   const rule = rules.get(base);

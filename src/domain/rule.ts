@@ -33,7 +33,17 @@ export interface BuildRule {
   /** Largest artifact accepted (rule's `artifact_max_size`, else the global one). */
   artifactMaxBytes: number;
   cancelRunning: boolean;
+  /** Globs of the branches / tags built (domain/ref-filter.ts); absent: all of them. */
+  branches?: string[];
+  tags?: string[];
+  /** Whether the pushed commit's `.autobuilder.yaml` may change this rule (pipeline/repository-file.ts). */
+  repositoryConfig: boolean;
+  /** Secret environment variables (resolved values); masked as `***` in logs and streams. */
+  secrets?: Record<string, string>;
 }
+
+/** Where the scheduler and pipeline look rules up: a Map, or the live config (config-holder.ts). */
+export type RuleLookup = Pick<ReadonlyMap<string, BuildRule>, 'get' | 'has'>;
 
 export function ruleKind(rule: BuildRule): 'full' | 'incremental' {
   return rule.base ? 'incremental' : 'full';

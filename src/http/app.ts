@@ -7,6 +7,8 @@ import { answerClientError, answerFrameworkError, registerErrorHandling } from '
 import { registerAssetRoutes } from './routes/assets.js';
 import { registerBuildControlRoutes } from './routes/build-controls.js';
 import { registerBuildRoutes } from './routes/builds.js';
+import { registerConfigRoutes } from './routes/config-routes.js';
+import { registerDeliveryRoutes } from './routes/deliveries.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoute } from './routes/health.js';
 import { registerHookRoute } from './routes/hook.js';
@@ -64,5 +66,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerAssetRoutes(app, deps);
   registerKernelRoute(app, deps);
   registerMetricsRoute(app, deps);
+  registerDeliveryRoutes(app, deps);
+  registerConfigRoutes(app, deps);
   return app;
 }

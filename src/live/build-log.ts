@@ -13,6 +13,7 @@ import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DEFAULT_LOG_MAX_BYTES, formatBytes } from '../domain/limits.js';
 import type { EventBus } from './event-bus.js';
+import { maskSecrets } from '../domain/mask-secrets.js';
 
 /** A line longer than this is written in pieces rather than held in memory. */
 const MAX_PENDING = 64 * 1024;
@@ -22,6 +23,8 @@ export interface BuildLogOptions {
   maxBytes?: number;
   /** Called once, with the reason the build fails, when the log stops accepting output. */
   onFailure?: (reason: string) => void;
+  /** Secret values written as `***` in the file and the live stream alike (config/secrets.ts). */
+  masks?: readonly string[];
 }
 
 function describeError(error: unknown): string {
@@ -80,8 +83,12 @@ export class BuildLog {
     return true;
   }
 
-  private emit(bytes: Buffer): void {
-    if (this.closed || this.failure || bytes.length === 0) return;
+  private emit(raw: Buffer): void {
+    if (this.closed || this.failure || raw.length === 0) return;
+    // Masked here, on whole lines, before the file and the bus see them: one place for both.
+    const bytes = this.options.masks?.length
+      ? Buffer.from(maskSecrets(raw.toString('utf8'), this.options.masks))
+      : raw;
     const room = this.maxBytes - this.offset;
     if (bytes.length <= room) {
       this.write(bytes);

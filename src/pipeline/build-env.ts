@@ -5,7 +5,7 @@
  */
 import { posix } from 'node:path';
 import type { Build } from '../domain/build.js';
-import type { BuildRule } from '../domain/rule.js';
+import type { BuildRule, RuleLookup } from '../domain/rule.js';
 
 /** `/initramfs` → `initramfs`: the `$2` of the Zero-OS build scripts (docs/zero-os.md). */
 export const checkoutName = (checkout: string) => posix.basename(checkout);
@@ -13,7 +13,7 @@ export const checkoutName = (checkout: string) => posix.basename(checkout);
 export function buildEnv(
   build: Build,
   rule: BuildRule,
-  rules: ReadonlyMap<string, BuildRule>,
+  rules: RuleLookup,
 ): Record<string, string> {
   const base = rule.base ? rules.get(rule.base) : undefined;
   return {
@@ -29,5 +29,7 @@ export function buildEnv(
     // Where the base's source sits in the base image; a full build's own checkout otherwise.
     AUTOBUILD_BASE_CHECKOUT_NAME: checkoutName(base?.checkout ?? rule.checkout),
     AUTOBUILD_RELEASE: build.refType === 'tag' ? 'release' : '',
+    // Server-owned; neither `env` nor a repository file's `env` can replace them.
+    ...rule.secrets,
   };
 }

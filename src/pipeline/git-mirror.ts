@@ -129,6 +129,26 @@ export class GitMirrors {
     return child.stdout;
   }
 
+  /**
+   * A file of the commit (`git cat-file blob <sha>:<path>`), null when the commit has none. Read
+   * from the mirror at the exact commit, never from "the branch now". Larger than `maxBytes`: an
+   * error, the file is not read.
+   */
+  async readFile(repository: string, sha: string, path: string, maxBytes: number): Promise<string | null> {
+    const cwd = this.mirrorPath(repository);
+    const object = `${sha}:${path}`;
+    let type: string;
+    try {
+      type = (await this.git(cwd, ['cat-file', '-t', object])).trim();
+    } catch {
+      return null; // no such path in that commit
+    }
+    if (type !== 'blob') throw new Error(`${path} in ${sha.slice(0, 12)} is a ${type}, not a file`);
+    const size = Number((await this.git(cwd, ['cat-file', '-s', object])).trim());
+    if (size > maxBytes) throw new Error(`${path} is ${size} bytes, more than ${maxBytes}`);
+    return this.git(cwd, ['cat-file', 'blob', object]);
+  }
+
   /** The commit a branch points to after a fetch, or null when there is no such branch. */
   async resolveBranch(repository: string, branch: string): Promise<string | null> {
     const path = this.mirrorPath(repository);

@@ -6,7 +6,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Build, StepRecord } from '../domain/build.js';
-import type { BuildRule } from '../domain/rule.js';
+import type { BuildRule, RuleLookup } from '../domain/rule.js';
 import { renderTemplate, templateValues } from '../domain/template.js';
 import type { ContainerHandle, Executor } from '../executor/executor.js';
 import type { BuildLog } from '../live/build-log.js';
@@ -19,27 +19,32 @@ import { untilAborted } from './until-aborted.js';
 import { stageArtifact } from './stage-artifact.js';
 import { buildEnv } from './build-env.js';
 import { ownedNames, publishNames } from '../domain/publish-names.js';
+import { readRepositoryRule } from './repository-rule.js';
 
 export interface PipelineDeps {
   executor: Executor;
   mirrors: GitMirrors;
   kernelTarget: string;
   tmpDirectory: string;
-  rules: Map<string, BuildRule>;
+  rules: RuleLookup;
   /** Who published a kernel name, so a build cannot take another ref's names; claims names. */
   store: NameClaims;
 }
 
 export interface RunContext {
   build: Build;
+  /** The server's rule at launch; `.autobuilder.yaml` of the commit may change it (repository-file.ts). */
   rule: BuildRule;
+  /** Called with the rule the build runs with once the repository file was applied. */
+  onRule?: (rule: BuildRule) => void;
   log: BuildLog;
   signal: AbortSignal;
   onSteps: (steps: StepRecord[]) => void;
 }
 
 export interface BuildOutcome {
-  state: 'success' | 'failed';
+  /** `cancelled`: the repository file's branches/tags leave this ref out. */
+  state: 'success' | 'failed' | 'cancelled';
   reason: string | null;
   artifact: string | null;
   image: string | null;
@@ -56,11 +61,10 @@ function checkAborted(signal: AbortSignal): void {
 }
 
 export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<BuildOutcome> {
-  const { build, rule, log, signal } = ctx;
+  const { build, log, signal } = ctx;
+  let rule = ctx.rule;
   // Names come from the rule's own name, also for a push under an alias (a renamed repository).
   const values = templateValues(rule.repository, build.refType, build.branch, build.commit);
-  const names = publishNames(rule, build, values);
-  const env = buildEnv(build, rule, deps.rules);
   let handle: ContainerHandle | null = null;
   let tempDir: string | null = null;
   let container: Promise<ContainerHandle> | null = null;
@@ -68,6 +72,21 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
     log.line(
       `==> build #${build.id}: ${build.repository} ${build.refType} ${build.branch} at ${build.commit}`,
     );
+    if (rule.repositoryConfig) {
+      const read = await untilAborted(
+        signal,
+        readRepositoryRule(deps, build, rule, (l) => log.line(l)),
+      );
+      if (read.skip) {
+        log.line(`==> not built: ${read.skip}`);
+        return { state: 'cancelled', reason: `not built: ${read.skip}`, artifact: null, image: null };
+      }
+      rule = read.rule;
+      ctx.onRule?.(rule);
+    }
+    // After the repository file: it may set `publish` and `link`.
+    const names = publishNames(rule, build, values);
+    const env = buildEnv(build, rule, deps.rules);
     const taken = names && (await nameTakenBy(deps.store, deps.kernelTarget, build, ...ownedNames(names)));
     if (taken) throw new BuildFailure(taken);
     // Fetching the source and starting the container do not depend on each other: do both at once.

@@ -5,14 +5,14 @@
  */
 import { selectBaseTag, splitImageTemplate } from '../domain/base-image.js';
 import type { Build } from '../domain/build.js';
-import type { BuildRule } from '../domain/rule.js';
+import type { BuildRule, RuleLookup } from '../domain/rule.js';
 import { renderTemplate, templateValues } from '../domain/template.js';
 import type { Executor } from '../executor/executor.js';
 import { BuildFailure } from './build-failure.js';
 
 export async function resolveImage(
   executor: Executor,
-  rules: Map<string, BuildRule>,
+  rules: RuleLookup,
   rule: BuildRule,
   ref: Pick<Build, 'refType' | 'branch'>,
   log: (line: string) => void,

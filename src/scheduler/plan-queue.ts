@@ -8,7 +8,7 @@
  * repository's old name and one under its new name are the same repository here.
  */
 import type { BuildRef } from '../domain/build.js';
-import type { BuildRule } from '../domain/rule.js';
+import type { RuleLookup } from '../domain/rule.js';
 import { canonicalName } from '../domain/rule-set.js';
 
 export interface QueuePlan<T extends BuildRef = BuildRef> {
@@ -22,7 +22,7 @@ export function planQueue<T extends BuildRef>(
   queued: readonly T[],
   running: readonly BuildRef[],
   concurrency: number,
-  rules: ReadonlyMap<string, BuildRule>,
+  rules: RuleLookup,
   paused = false,
 ): QueuePlan<T> {
   const start: T[] = [];

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { isFinal, type Build, type BuildRef, type BuildState, type NewBuild } from '../domain/build.js';
 import { formatDuration } from '../domain/duration.js';
-import type { BuildRule } from '../domain/rule.js';
+import type { BuildRule, RuleLookup } from '../domain/rule.js';
 import type { Executor } from '../executor/executor.js';
 import { BuildLog } from '../live/build-log.js';
 import type { EventBus } from '../live/event-bus.js';
@@ -33,7 +33,8 @@ export interface SchedulerOptions {
   bus: EventBus;
   logger: Logger;
   pipeline: PipelineDeps;
-  rules: Map<string, BuildRule>;
+  /** Read at enqueue and launch time: a reload changes the next build, never a running one. */
+  rules: RuleLookup;
   concurrency: number;
   logsDirectory: string;
   tmpDirectory: string;
@@ -276,16 +277,20 @@ export class Scheduler {
     // A full log or a failed log write (ENOSPC, EIO) fails this build, never the service.
     const log = new BuildLog(build.logPath!, build.id, bus, {
       maxBytes: rule.logMaxBytes,
+      masks: Object.values(rule.secrets ?? {}),
       onFailure: (reason) => controller.abort({ state: 'failed', reason } satisfies Stop),
     });
-    const timeout = setTimeout(
-      () =>
-        controller.abort({
-          state: 'failed',
-          reason: `timeout after ${formatDuration(rule.timeoutMs)}`,
-        } satisfies Stop),
-      rule.timeoutMs,
-    );
+    const armTimeout = (ms: number, limitMs = ms) =>
+      setTimeout(
+        () =>
+          controller.abort({
+            state: 'failed',
+            reason: `timeout after ${formatDuration(limitMs)}`,
+          } satisfies Stop),
+        ms,
+      );
+    let timeout = armTimeout(rule.timeoutMs);
+    const startedAt = Date.now();
     const stepRecords = new StepRecords(build.id, { store, bus, logger });
     try {
       const outcome = await runPipeline(this.options.pipeline, {
@@ -293,6 +298,15 @@ export class Scheduler {
         rule,
         log,
         signal: controller.signal,
+        // The repository file may shorten the timeout (never lengthen it: repository-file.ts).
+        onRule: (effective) => {
+          if (effective.timeoutMs >= rule.timeoutMs) return;
+          clearTimeout(timeout);
+          timeout = armTimeout(
+            Math.max(1, effective.timeoutMs - (Date.now() - startedAt)),
+            effective.timeoutMs,
+          );
+        },
         onSteps: (steps) => stepRecords.record(steps),
       });
       await stepRecords.settled();

@@ -11,6 +11,8 @@ import type {
   BuildPatch,
   CreatedBuild,
   Delivery,
+  DeliveryAbout,
+  DeliveryPage,
   HistoryPage,
   QueuedPage,
   QueueLimits,
@@ -76,8 +78,11 @@ export class GuardedStore implements Store {
   createBuild(build: NewBuild, limits?: QueueLimits): Promise<CreatedBuild> {
     return this.guard(() => this.inner.createBuild(build, limits));
   }
-  recordIgnored(deliveryId: string, event: string, reason: string): Promise<Delivery> {
-    return this.guard(() => this.inner.recordIgnored(deliveryId, event, reason));
+  recordIgnored(deliveryId: string, event: string, reason: string, about?: DeliveryAbout): Promise<Delivery> {
+    return this.guard(() => this.inner.recordIgnored(deliveryId, event, reason, about));
+  }
+  listDeliveries(options: { limit: number; before?: string }): Promise<DeliveryPage> {
+    return this.guard(() => this.inner.listDeliveries(options));
   }
   findDelivery(deliveryId: string): Promise<Delivery | null> {
     return this.guard(() => this.inner.findDelivery(deliveryId));

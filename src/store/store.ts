@@ -8,10 +8,28 @@ import type { Build, BuildRef, BuildState, NewBuild, RefType } from '../domain/b
 export interface Delivery {
   deliveryId: string;
   event: string;
-  outcome: 'build' | 'ignored';
+  /** `refused`: answered 4xx/503 after its signature was checked (bad payload, queue full). */
+  outcome: 'build' | 'ignored' | 'refused';
   buildId: number | null;
   reason: string | null;
   receivedAt: string;
+  /** `owner/name` as the payload said (null when it said none: ping, unparsable body). */
+  repository: string | null;
+  /** `refs/heads/…`, `refs/tags/…`, or null. */
+  ref: string | null;
+}
+
+/** What a delivery that made no build was about (all optional: a ping names no ref). */
+export interface DeliveryAbout {
+  repository?: string | null;
+  ref?: string | null;
+  outcome?: 'ignored' | 'refused';
+}
+
+export interface DeliveryPage {
+  deliveries: Delivery[];
+  /** Pass as `before` for the next (older) page; null on the last one. */
+  nextBefore: string | null;
 }
 
 export interface CreatedBuild {
@@ -72,7 +90,9 @@ export interface Store {
    * Records a delivery that made no build. Again for the same id: the reason is updated, unless
    * the delivery made a build meanwhile. A later `createBuild` with that id turns it into a build.
    */
-  recordIgnored(deliveryId: string, event: string, reason: string): Promise<Delivery>;
+  recordIgnored(deliveryId: string, event: string, reason: string, about?: DeliveryAbout): Promise<Delivery>;
+  /** Deliveries, newest first (by arrival, a redelivery counting as new), `limit` at a time. */
+  listDeliveries(options: { limit: number; before?: string }): Promise<DeliveryPage>;
   findDelivery(deliveryId: string): Promise<Delivery | null>;
   getBuild(id: number): Promise<Build | null>;
   /** Queued and running builds, oldest first. */

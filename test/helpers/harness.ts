@@ -12,6 +12,8 @@ import { createService, type Service } from '../../src/service.js';
 
 export interface Harness {
   home: string;
+  /** The config file (rewrite it, then reload). */
+  file: string;
   gitRoot: string;
   config: Config;
   service: Service;
@@ -61,10 +63,13 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const service = await createService(config, {
     executor: options.executor,
     logger: pino({ level: 'silent' }),
+    // A reload reads the same file the same way (without the process environment).
+    loadConfig: () => loadConfig({ file, env: {} }),
   });
   await service.scheduler.start();
   const harness: Harness = {
     home,
+    file,
     gitRoot,
     config,
     service,

@@ -264,7 +264,7 @@ describe('POST /build/:project/hook', () => {
       [
         'push',
         JSON.stringify(pushPayload({ repository: 'other/repo', branch: 'm', commit: '5'.repeat(40) })),
-        'repository not configured',
+        'repository other/repo is not configured',
       ],
     ];
     for (const [event, body, reason] of cases) {
@@ -298,7 +298,7 @@ describe('redelivery after a config change', () => {
       body,
       headers: webhookHeaders(body, { delivery: 'late-1' }),
     });
-    assert.deepEqual(await ignored.json(), { ignored: 'repository not configured' });
+    assert.deepEqual(await ignored.json(), { ignored: 'repository acme/late is not configured' });
     await first.close();
     const second = await startHarness({
       repositories: { 'acme/os': RULE, 'acme/late': RULE },

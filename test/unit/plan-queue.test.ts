@@ -31,6 +31,7 @@ const rule = (repository: string, base?: string) =>
     capAdd: [],
     logMaxBytes: 1024 ** 2,
     cancelRunning: false,
+    repositoryConfig: false,
   }) satisfies BuildRule;
 const rules = new Map([
   ['o/full', rule('o/full')],

@@ -86,6 +86,43 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       );
     });
 
+    it('lists deliveries newest first with what they were about, paged without gaps or repeats', async () => {
+      await store.recordIgnored('ls-1', 'push', 'repository a/b is not configured', {
+        repository: 'a/b',
+        ref: 'refs/heads/master',
+      });
+      await store.recordIgnored('ls-2', 'ping', 'x');
+      const { build } = await store.createBuild(
+        newBuild({ branch: 'listed', refType: 'tag', deliveryId: 'ls-3' }),
+      );
+      await store.recordIgnored('ls-4', 'push', 'queue is full', {
+        repository: 'acme/os',
+        outcome: 'refused',
+      });
+      const seen: string[] = [];
+      let before: string | undefined;
+      for (let pages = 0; pages < 1000; pages += 1) {
+        const page = await store.listDeliveries({ limit: 2, before });
+        seen.push(...page.deliveries.map((d) => d.deliveryId));
+        if (page.nextBefore === null) break;
+        before = page.nextBefore;
+      }
+      assert.equal(new Set(seen).size, seen.length, 'no delivery twice');
+      const ours = seen.filter((id) => id.startsWith('ls-'));
+      assert.deepEqual(ours, ['ls-4', 'ls-3', 'ls-2', 'ls-1']);
+      const [refused, built] = (await store.listDeliveries({ limit: 2 })).deliveries;
+      assert.deepEqual(
+        { outcome: refused?.outcome, reason: refused?.reason, repository: refused?.repository },
+        { outcome: 'refused', reason: 'queue is full', repository: 'acme/os' },
+      );
+      assert.deepEqual(
+        { outcome: built?.outcome, buildId: built?.buildId, ref: built?.ref, repository: built?.repository },
+        { outcome: 'build', buildId: build.id, ref: 'refs/tags/listed', repository: 'acme/os' },
+      );
+      // A refused delivery sent again is looked at again (and may be ignored, or build, now).
+      assert.equal((await store.recordIgnored('ls-4', 'push', 'later')).outcome, 'ignored');
+    });
+
     it('keeps a tag and a branch of the same name apart', async () => {
       const { build: branch } = await store.createBuild(newBuild({ branch: 'v9', refType: 'branch' }));
       const { superseded } = await store.createBuild(newBuild({ branch: 'v9', refType: 'tag' }));

@@ -32,7 +32,7 @@ const triggerSchema = z
   .strict();
 
 export function registerBuildControlRoutes(app: FastifyInstance, deps: AppDeps): void {
-  const { config, store, scheduler, mirrors } = deps;
+  const { config, configs, store, scheduler, mirrors } = deps;
   const present = (build: Parameters<typeof presentBuild>[0]) =>
     presentBuild(
       build,
@@ -50,8 +50,11 @@ export function registerBuildControlRoutes(app: FastifyInstance, deps: AppDeps):
         );
       }
       const input = parsed.data;
-      const rule = config.rules.get(input.repository);
-      if (!rule) throw new AppError('NOT_FOUND', `repository ${input.repository} is not configured`);
+      const repository = configs.configuredName(input.repository);
+      const rule = repository ? configs.rules.get(repository) : undefined;
+      if (!repository || !rule)
+        throw new AppError('NOT_FOUND', `repository ${input.repository} is not configured`);
+      input.repository = repository;
       const commit =
         input.commit ??
         (await mirrors.resolveBranch(input.repository, input.branch).catch((error: Error) => {
@@ -81,7 +84,7 @@ export function registerBuildControlRoutes(app: FastifyInstance, deps: AppDeps):
 
     writes.post<{ Params: { id: string } }>('/api/builds/:id/rebuild', async (request, reply) => {
       const old = await loadBuild(store, request.params.id);
-      if (!config.rules.has(old.repository))
+      if (!configs.rules.has(old.repository))
         throw new AppError('CONFLICT', `repository ${old.repository} is no longer configured`);
       const { build } = await scheduler.enqueue({ ...toNewBuild(old), retryOf: old.id });
       return reply.status(202).send(present(build));

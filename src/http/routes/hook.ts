@@ -5,12 +5,21 @@ import { AppError } from '../../errors.js';
 import { ruleKind } from '../../domain/rule.js';
 import { checkSignature } from '../../forge/github/signature.js';
 import { parsePush, PayloadError } from '../../forge/github/push-event.js';
-import type { Delivery } from '../../store/store.js';
+import type { Delivery, DeliveryAbout } from '../../store/store.js';
+import { refFilteredOut } from '../../domain/ref-filter.js';
+import { gitRef } from '../../domain/git-ref.js';
 import type { AppDeps } from '../app-deps.js';
 import { parseWebhookBody } from '../body.js';
 import { presentBuild } from '../present.js';
 
 const LABEL = /^[A-Za-z0-9._-]{1,100}$/;
+
+/** What an unparsed payload names, for the delivery list; nothing it says is trusted further. */
+function aboutPayload(payload: unknown): DeliveryAbout {
+  const record = (payload ?? {}) as { ref?: unknown; repository?: { full_name?: unknown } };
+  const text = (value: unknown) => (typeof value === 'string' ? value.slice(0, 300) : null);
+  return { repository: text(record.repository?.full_name), ref: text(record.ref) };
+}
 
 function header(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
@@ -18,7 +27,8 @@ function header(request: FastifyRequest, name: string): string | undefined {
 }
 
 export function registerHookRoute(app: FastifyInstance, deps: AppDeps): void {
-  const { config, store, scheduler } = deps;
+  const { configs, store, scheduler } = deps;
+  const config = deps.config;
 
   const answerDelivery = async (reply: FastifyReply, delivery: Delivery) => {
     if (delivery.outcome === 'ignored' || delivery.buildId === null) {
@@ -33,18 +43,35 @@ export function registerHookRoute(app: FastifyInstance, deps: AppDeps): void {
     deliveryId: string | undefined,
     event: string,
     reason: string,
+    about: DeliveryAbout = {},
   ) => {
-    if (deliveryId) await store.recordIgnored(deliveryId, event, reason);
+    if (deliveryId) await store.recordIgnored(deliveryId, event, reason, about);
     return reply.status(202).send({ ignored: reason });
+  };
+
+  /** A push refused after its signature was checked is listed too, then answered from the table. */
+  const refuse = async (
+    deliveryId: string | undefined,
+    event: string,
+    error: AppError,
+    about: DeliveryAbout = {},
+  ): Promise<never> => {
+    if (deliveryId)
+      await store
+        .recordIgnored(deliveryId, event, error.message.slice(0, 500), { ...about, outcome: 'refused' })
+        .catch(() => undefined); // the database being away is what the answer (503) says already
+    throw error;
   };
 
   app.post<{ Params: { project: string } }>('/build/:project/hook', async (request, reply) => {
     const { project } = request.params;
     if (!LABEL.test(project))
       throw new AppError('BAD_REQUEST', 'project must be 1-100 characters of [A-Za-z0-9._-]');
-    if (config.webhookSecret) {
+    // The secret of the moment: a reload may change it.
+    const { webhookSecret } = configs.current();
+    if (webhookSecret) {
       const problem = checkSignature(
-        config.webhookSecret,
+        webhookSecret,
         Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),
         {
           sha256: header(request, 'x-hub-signature-256'),
@@ -68,22 +95,41 @@ export function registerHookRoute(app: FastifyInstance, deps: AppDeps): void {
     if (event !== 'push')
       return ignore(reply, deliveryId, event.slice(0, 100), `event "${event.slice(0, 100)}" is not handled`);
 
-    const payload = parseWebhookBody(request.body, request.headers['content-type']);
+    let payload: unknown;
+    try {
+      payload = parseWebhookBody(request.body, request.headers['content-type']);
+    } catch (error) {
+      if (error instanceof AppError) return refuse(deliveryId, event, error);
+      throw error;
+    }
     let outcome;
     try {
       outcome = parsePush(payload);
     } catch (error) {
-      if (error instanceof PayloadError) throw new AppError('INVALID_PAYLOAD', error.message);
+      if (error instanceof PayloadError)
+        return refuse(
+          deliveryId,
+          event,
+          new AppError('INVALID_PAYLOAD', error.message),
+          aboutPayload(payload),
+        );
       throw error;
     }
-    if (outcome.kind === 'ignored') return ignore(reply, deliveryId, event, outcome.reason);
+    if (outcome.kind === 'ignored')
+      return ignore(reply, deliveryId, event, outcome.reason, aboutPayload(payload));
     const push = outcome.event;
-    const rule = config.rules.get(push.repository);
-    if (!rule) return ignore(reply, deliveryId, event, 'repository not configured');
+    const about = { repository: push.repository, ref: gitRef(push.refType, push.branch) };
+    // GitHub's owner/name ignore case: the build carries the configured spelling.
+    const repository = configs.configuredName(push.repository);
+    const rule = repository ? configs.rules.get(repository) : undefined;
+    if (!repository || !rule)
+      return ignore(reply, deliveryId, event, `repository ${push.repository} is not configured`, about);
+    const filtered = refFilteredOut(rule, push.refType, push.branch, `repositories.${repository}`);
+    if (filtered) return ignore(reply, deliveryId, event, filtered, about);
 
-    const { build, created } = await scheduler.enqueue({
+    const enqueued = scheduler.enqueue({
       project,
-      repository: push.repository,
+      repository,
       refType: push.refType,
       branch: push.branch,
       commit: push.commit,
@@ -99,6 +145,11 @@ export function registerHookRoute(app: FastifyInstance, deps: AppDeps): void {
           .digest('hex'),
       },
     });
+    const { build, created } = await enqueued.catch((error: unknown) =>
+      error instanceof AppError && error.code === 'QUEUE_FULL'
+        ? refuse(deliveryId, event, error, about)
+        : Promise.reject(error),
+    );
     return reply
       .status(202)
       .send({ ...presentBuild(build, config.publicUrl), ...(created ? {} : { duplicate: true }) });

@@ -9,14 +9,30 @@ import {
   renderListPage,
   renderLists,
   renderMonitor,
+  layout,
   type MonitorData,
 } from '../views/monitor-page.js';
+import { deliveryRows, type ServiceSection } from '../views/deliveries-section.js';
+import { html } from '../views/html.js';
+import { parseDeliveryPage } from './deliveries.js';
 import { writesOpenTo } from '../write-access.js';
 import { parseBuildId } from './builds.js';
 
 /** Queued builds on the monitor itself; the rest are one link away, so 5000 queued stay cheap. */
 export const MONITOR_QUEUED = 50;
 const MONITOR_RECENT = 30;
+
+const MONITOR_DELIVERIES = 10;
+
+async function loadServiceSection(deps: AppDeps): Promise<ServiceSection> {
+  const page = await deps.store.listDeliveries({ limit: MONITOR_DELIVERIES });
+  const config = deps.configs.current();
+  return {
+    deliveries: page.deliveries,
+    deliveriesNext: page.nextBefore,
+    config: { revision: config.revision, loadedAt: deps.configs.loadedAt, source: config.source },
+  };
+}
 
 /** The lists, or (the database being away) empty lists with a banner saying why. */
 export async function loadMonitorData(deps: AppDeps): Promise<MonitorData> {
@@ -61,6 +77,7 @@ export function registerMonitorRoutes(app: FastifyInstance, deps: AppDeps): void
   // 503 while the database is away, with the page (banner included) as the body.
   app.get('/monitor', async (_request, reply) => {
     const data = await loadMonitorData(deps);
+    if (!data.databaseProblem) data.service = await loadServiceSection(deps);
     return reply
       .status(data.databaseProblem ? 503 : 200)
       .type('text/html; charset=utf-8')
@@ -93,6 +110,25 @@ export function registerMonitorRoutes(app: FastifyInstance, deps: AppDeps): void
       .type('text/html; charset=utf-8')
       .send(renderListPage('Finished builds', { recent: page.builds }, next));
   });
+
+  app.get<{ Querystring: { limit?: string; cursor?: string } }>(
+    '/monitor/deliveries',
+    async (request, reply) => {
+      const { limit, before } = parseDeliveryPage(request.query, MONITOR_DELIVERIES);
+      const page = await deps.store.listDeliveries({ limit, before });
+      const next =
+        page.nextBefore === null
+          ? null
+          : `/monitor/deliveries?limit=${limit}&cursor=${encodeURIComponent(page.nextBefore)}`;
+      const body = html`<h1>Webhook deliveries</h1>
+        ${deliveryRows(page.deliveries)}
+        <p class="more">
+          <a href="/monitor">back to the monitor</a>
+          ${next ? html` · <a id="next-page" href="${next}">older deliveries</a>` : ''}
+        </p>`;
+      return reply.type('text/html; charset=utf-8').send(layout('Webhook deliveries', body));
+    },
+  );
 
   app.get<{ Params: { id: string } }>('/monitor/builds/:id', async (request, reply) => {
     const build = await deps.store.getBuild(parseBuildId(request.params.id));

@@ -1,6 +1,7 @@
 /** The monitor's server-rendered HTML. Every value from a push or a log goes through `html`. */
 import type { Build } from '../../domain/build.js';
 import { html, type SafeHtml } from './html.js';
+import { renderServiceSection, type ServiceSection } from './deliveries-section.js';
 
 export interface QueuedEntry {
   build: Build;
@@ -22,6 +23,8 @@ export interface MonitorData {
   engineProblem: string | null;
   /** Set when the database cannot be reached: the lists are then empty, not known. */
   databaseProblem?: string | null;
+  /** Deliveries and config revision (deliveries-section.ts); absent on pages that do not show them. */
+  service?: ServiceSection;
 }
 
 function commitLink(build: Build): SafeHtml {
@@ -148,7 +151,12 @@ export function layout(title: string, body: SafeHtml, script?: string): string {
 }
 
 export function renderMonitor(data: MonitorData): string {
-  return layout('Autobuilder monitor', html`<div id="lists">${renderLists(data)}</div>`, 'monitor.js');
+  return layout(
+    'Autobuilder monitor',
+    html`<div id="lists">${renderLists(data)}</div>
+      ${data.service ? renderServiceSection(data.service) : ''}`,
+    'monitor.js',
+  );
 }
 
 /** One page of a long list (/monitor/queued, /monitor/history), with a link to the next. */

@@ -18,6 +18,8 @@ import type {
   BuildPatch,
   CreatedBuild,
   Delivery,
+  DeliveryAbout,
+  DeliveryPage,
   HistoryPage,
   QueuedPage,
   QueueLimits,
@@ -27,6 +29,8 @@ import { pushHistory } from './push-history.js';
 import { migrations, type Dialect } from './migrations.js';
 import { applyQueueLimits, countQueued } from './queue-limits.js';
 import { patchColumns, toBuild, toDelivery } from './rows.js';
+import { listDeliveries } from './delivery-log.js';
+import { gitRef } from '../../domain/git-ref.js';
 import type { Database } from './schema.js';
 
 type Clock = () => Date;
@@ -78,6 +82,8 @@ export class KyselyStore implements Store {
             build_id: null,
             reason: null,
             received_at: now,
+            repository: input.repository,
+            ref: gitRef(input.refType, input.branch),
           })
           .onConflict((oc) => oc.column('delivery_id').doNothing())
           .returning('delivery_id')
@@ -89,7 +95,13 @@ export class KyselyStore implements Store {
             .where('delivery_id', '=', input.deliveryId)
             .executeTakeFirstOrThrow();
           if (seen.build_id != null) return this.answer(trx, seen.build_id);
-          // Ignored before (say, its repository was not configured yet): it builds now.
+          // Ignored before (say, its repository was not configured yet): it builds now, and is
+          // listed as arriving now.
+          await trx
+            .updateTable('deliveries')
+            .set({ received_at: now, repository: input.repository, ref: gitRef(input.refType, input.branch) })
+            .where('delivery_id', '=', input.deliveryId)
+            .execute();
         }
       }
       if (input.push) {
@@ -157,22 +169,34 @@ export class KyselyStore implements Store {
       .execute();
   }
 
-  async recordIgnored(deliveryId: string, event: string, reason: string): Promise<Delivery> {
+  async recordIgnored(
+    deliveryId: string,
+    event: string,
+    reason: string,
+    about: DeliveryAbout = {},
+  ): Promise<Delivery> {
+    const values = {
+      outcome: about.outcome ?? 'ignored',
+      reason,
+      received_at: this.now().toISOString(),
+      repository: about.repository ?? null,
+      ref: about.ref ?? null,
+    };
     await this.db
       .insertInto('deliveries')
-      .values({
-        delivery_id: deliveryId,
-        event,
-        outcome: 'ignored',
-        build_id: null,
-        reason,
-        received_at: this.now().toISOString(),
-      })
+      .values({ delivery_id: deliveryId, event, build_id: null, ...values })
       .onConflict((oc) =>
-        oc.column('delivery_id').doUpdateSet({ reason }).where('deliveries.outcome', '=', 'ignored'),
+        oc
+          .column('delivery_id')
+          .doUpdateSet(values)
+          .where('deliveries.outcome', 'in', ['ignored', 'refused']),
       )
       .execute();
     return (await this.findDelivery(deliveryId))!;
+  }
+
+  listDeliveries(options: { limit: number; before?: string }): Promise<DeliveryPage> {
+    return listDeliveries(this.db, options);
   }
 
   async findDelivery(deliveryId: string): Promise<Delivery | null> {

@@ -70,4 +70,16 @@ export const migrations = (dialect: Dialect): Record<string, Migration> => ({
         .execute();
     },
   },
+  '0006_delivery_subject': {
+    // Issue 15: deliveries are listed (/api/deliveries, the monitor) with what they were about.
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('deliveries').addColumn('repository', 'text').execute();
+      await db.schema.alterTable('deliveries').addColumn('ref', 'text').execute();
+      await db.schema
+        .createIndex('deliveries_received')
+        .on('deliveries')
+        .columns(['received_at', 'delivery_id'])
+        .execute();
+    },
+  },
 });

@@ -38,6 +38,8 @@ export function toDelivery(row: Selectable<DeliveriesTable>): Delivery {
     buildId: row.build_id,
     reason: row.reason,
     receivedAt: row.received_at,
+    repository: row.repository ?? null,
+    ref: row.ref ?? null,
   };
 }
 

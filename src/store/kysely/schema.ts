@@ -33,6 +33,9 @@ export interface DeliveriesTable {
   build_id: number | null;
   reason: string | null;
   received_at: string;
+  /** Migration 0006: what the delivery was about, for /api/deliveries. */
+  repository: string | null;
+  ref: string | null;
 }
 
 export interface Database {
