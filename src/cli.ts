@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { AppError } from './errors.js';
 import { loadConfig, type ConfigProblem } from './config/load-config.js';
 import { describeConfig } from './config/describe-config.js';
+import { qemuProblem } from './boot/find-qemu.js';
 import { collectGarbage } from './artifacts/retention.js';
 import { DockerExecutor } from './executor/docker/docker-executor.js';
 import { serviceInstance } from './config/service-instance.js';
@@ -71,6 +72,8 @@ configCommand
   .action(async (file?: string) => {
     const config = load(file ?? program.opts().config);
     process.stdout.write(describeConfig(config));
+    const boot = qemuProblem(config.rules.values());
+    if (boot) fail(boot);
     // A PostgreSQL server is tried once (nothing is written); a SQLite file is made by `serve`.
     if (config.databaseUrl.startsWith('postgres')) {
       const problem = await probePostgres(config.databaseUrl);

@@ -64,7 +64,8 @@ export async function createService(config: Config, options: ServiceOptions = {}
       ? logger.error(`database unreachable: ${problem}; webhooks are answered 503 until it is back`)
       : logger.info('database reachable again'),
   );
-  const executor = options.executor ?? new DockerExecutor(undefined, serviceInstance(config));
+  const instance = serviceInstance(config);
+  const executor = options.executor ?? new DockerExecutor(undefined, instance);
   const bus = new EventBus();
   const mirrors = new GitMirrors(join(config.dataDirectory, 'mirrors'), config.gitUrl);
   const scheduler = new Scheduler({
@@ -85,6 +86,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       tmpDirectory: config.tmpDirectory,
       rules: config.rules,
       store,
+      instance,
     },
   });
   const metrics = new Metrics(async () => {

@@ -24,6 +24,18 @@ export function describeConfig(config: Config): string {
         log_max_size: rule.logMaxBytes,
         artifact_max_size: rule.artifactMaxBytes,
         cancel_running: rule.cancelRunning,
+        ...(rule.boot
+          ? {
+              boot: {
+                marker: rule.boot.marker,
+                timeout: formatDuration(rule.boot.timeoutMs),
+                memory: rule.boot.memoryBytes,
+                append: rule.boot.append,
+                ...(rule.boot.initrd ? { initrd: rule.boot.initrd } : {}),
+                accel: rule.boot.accel,
+              },
+            }
+          : {}),
       },
     ]),
   );

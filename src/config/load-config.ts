@@ -130,6 +130,18 @@ function toConfig(data: ParsedConfig, source: string, cwd: string): Config {
       logMaxBytes: rule.log_max_size ?? data.log_max_size,
       artifactMaxBytes: rule.artifact_max_size ?? data.artifact_max_size,
       cancelRunning: rule.cancel_running,
+      ...(rule.boot
+        ? {
+            boot: {
+              marker: rule.boot.marker,
+              timeoutMs: rule.boot.timeout,
+              memoryBytes: rule.boot.memory,
+              append: rule.boot.append,
+              initrd: rule.boot.initrd,
+              accel: rule.boot.accel,
+            },
+          }
+        : {}),
     });
   }
   const dataDirectory = resolve(cwd, data.data_directory);

@@ -50,6 +50,27 @@ export const DEFAULT_ARTIFACT_MAX_SIZE = 2 * 1024 ** 3;
 
 const absolutePath = z.string().regex(/^\/[^\0]*$/, 'must be an absolute path in the container');
 
+/** The boot test (docs/configuration.md, "Boot test"): off unless a rule has `boot:`. */
+const bootSchema = z
+  .object({
+    marker: z
+      .string()
+      .min(1)
+      .refine((m) => !/[\r\n]/.test(m), 'one line: a console line contains it'),
+    timeout: duration.default(3 * 60_000),
+    memory: memory
+      .refine((b) => b >= 64 * 1024 ** 2, 'at least 64m (a kernel and its initramfs must fit)')
+      .default(1024 ** 3),
+    append: z.string().default('console=ttyS0'),
+    initrd: absolutePath
+      .refine((p) => p.startsWith('/target/') && !p.split('/').includes('..'), {
+        message: "must be a file under /target (the build container's output directory)",
+      })
+      .optional(),
+    accel: z.enum(['tcg', 'kvm', 'auto']).default('tcg'),
+  })
+  .strict();
+
 export const ruleSchema = z
   .object({
     image: z.string().min(1).optional(),
@@ -76,6 +97,7 @@ export const ruleSchema = z
     /** Overrides the global `artifact_max_size` for this repository. */
     artifact_max_size: memory.optional(),
     cancel_running: z.boolean().default(false),
+    boot: bootSchema.optional(),
   })
   .strict();
 
@@ -182,6 +204,11 @@ export function crossCheck(raw: Loose): ConfigProblem[] {
     }
     if (value.link && !value.publish)
       problems.push({ path: `${at}.link`, message: '"link" needs "publish"' });
+    if (value.boot && !value.publish)
+      problems.push({
+        path: `${at}.boot`,
+        message: '"boot" needs "publish" (it boots the published kernel)',
+      });
     if (typeof value.base !== 'string') continue;
     const base = repositories[value.base];
     if (!isRecord(base)) {

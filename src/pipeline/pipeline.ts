@@ -5,7 +5,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { publishArtifact } from '../artifacts/publish-artifact.js';
-import type { Build, StepRecord } from '../domain/build.js';
+import type { BootResult, Build, StepRecord } from '../domain/build.js';
 import type { BuildRule } from '../domain/rule.js';
 import { renderTemplate, templateValues } from '../domain/template.js';
 import type { ContainerHandle, Executor } from '../executor/executor.js';
@@ -16,6 +16,7 @@ import { nameTakenBy, type PublisherLookup } from './name-owner.js';
 import { resolveImage } from './resolve-image.js';
 import { untilAborted } from './until-aborted.js';
 import { stageArtifact } from './stage-artifact.js';
+import { bootTest } from './boot-test.js';
 
 export interface PipelineDeps {
   executor: Executor;
@@ -25,6 +26,8 @@ export interface PipelineDeps {
   rules: Map<string, BuildRule>;
   /** Who published a kernel name, so a build cannot take another ref's names. */
   store: PublisherLookup;
+  /** This service's instance id (service-instance.ts): boot tests' QEMU processes carry it. */
+  instance?: string;
 }
 
 export interface RunContext {
@@ -33,6 +36,8 @@ export interface RunContext {
   log: BuildLog;
   signal: AbortSignal;
   onSteps: (steps: StepRecord[]) => void;
+  /** The boot test's outcome, when the rule has one and it ran (see boot-test.ts). */
+  onBoot?: (boot: BootResult) => void;
 }
 
 export interface BuildOutcome {
@@ -145,6 +150,8 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
       const bytes = await stageArtifact(deps.executor, running, rule, staged, signal);
       log.line(`==> artifact ${rule.artifact}: ${bytes} bytes`);
       checkAborted(signal);
+      // Before any name, link or image tag moves: a kernel that does not boot is not published.
+      await bootTest(deps, ctx, running, staged);
       const name = renderTemplate(rule.publish, values);
       const link = rule.link ? renderTemplate(rule.link, values) : undefined;
       // Again just before writing: another ref's build may have published under a name since.

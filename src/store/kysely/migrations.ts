@@ -70,4 +70,10 @@ export const migrations = (dialect: Dialect): Record<string, Migration> => ({
         .execute();
     },
   },
+  '0004_boot': {
+    // The boot test's outcome ({ok, seconds} as JSON): what the lists show as "boots ✓ 7.3 s".
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('builds').addColumn('boot', 'text').execute();
+    },
+  },
 });
