@@ -54,7 +54,7 @@ const absolutePath = z.string().regex(/^\/[^\0]*$/, 'must be an absolute path in
 const bootSchema = z
   .object({
     marker: z
-      .string()
+      .string({ error: 'required: text of a console line printed once the kernel is up' })
       .min(1)
       .refine((m) => !/[\r\n]/.test(m), 'one line: a console line contains it'),
     timeout: duration.default(3 * 60_000),
@@ -67,7 +67,7 @@ const bootSchema = z
         message: "must be a file under /target (the build container's output directory)",
       })
       .optional(),
-    accel: z.enum(['tcg', 'kvm', 'auto']).default('tcg'),
+    accel: z.enum(['tcg', 'kvm', 'auto'], { message: 'one of tcg, kvm, auto' }).default('tcg'),
   })
   .strict();
 
