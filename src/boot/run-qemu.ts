@@ -39,7 +39,7 @@ export interface QemuRunResult {
   error?: string;
 }
 
-/** A line longer than this is cut: a guest printing without newlines cannot fill our memory. */
+/** A longer line is logged in pieces: a guest printing without newlines cannot fill our memory. */
 const MAX_LINE = 4096;
 const TAIL_LINES = 20;
 
@@ -102,9 +102,9 @@ export function runQemu(options: QemuRunOptions): Promise<QemuRunResult> {
           const lines = pending.split('\n');
           pending = lines.pop() ?? '';
           for (const text of lines) line(text, fromConsole);
-          if (pending.length > MAX_LINE) {
-            line(pending, fromConsole);
-            pending = '';
+          while (pending.length > MAX_LINE) {
+            line(pending.slice(0, MAX_LINE), fromConsole);
+            pending = pending.slice(MAX_LINE);
           }
           // A marker printed without a newline (the guest powers off right after) counts too.
           if (fromConsole && pending.includes(options.marker)) stop('marker');
@@ -126,6 +126,16 @@ export function runQemu(options: QemuRunOptions): Promise<QemuRunResult> {
       serial.end();
       errors.end();
       finish(code);
+    });
+    // 'close' waits for the pipes too. QEMU cannot fork (spawn=deny), but should anything else
+    // hold them open after it exited, what was read is enough: the pipes are dropped.
+    child.on('exit', () => {
+      const drop = setTimeout(() => {
+        child?.stdout?.destroy();
+        child?.stderr?.destroy();
+      }, 1000);
+      drop.unref();
+      timers.push(drop);
     });
     timers.push(setTimeout(() => stop('timeout'), options.timeoutMs));
     if (options.firstOutputMs !== undefined) {
