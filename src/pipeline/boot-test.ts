@@ -116,6 +116,8 @@ async function chooseAndRun(
   if (boot.accel !== 'auto') return run(boot.accel);
   if (kvmAnswers !== false && existsSync('/dev/kvm')) {
     const probe = await run('kvm', kvmAnswers ? undefined : KVM_PROBE_MS);
+    // A cancel says nothing about KVM.
+    if (probe.end === 'aborted') return probe;
     // Silent: hung (no byte within the probe), or QEMU could not use KVM and exited saying so.
     const silent = probe.end === 'silent' || (probe.end === 'exited' && !probe.sawConsole);
     if (!silent) {
