@@ -26,6 +26,7 @@ import { serviceInstance } from '../../src/config/service-instance.js';
 import { DockerExecutor } from '../../src/executor/docker/docker-executor.js';
 import { requireDocker, TEST_IMAGE } from '../helpers/docker.js';
 import { LocalRepo } from '../helpers/git-repo.js';
+import { pushPayload, webhookHeaders } from '../helpers/webhook.js';
 import {
   enqueuePush,
   removeHome,
@@ -37,6 +38,7 @@ import {
 import { BOOTING_INIT, busyboxInitramfs, debianKernel, HANGING_INIT, MARKER } from '../helpers/initramfs.js';
 
 const REPOSITORY = 'acme/kernel';
+const SECRET = 'boot-secret';
 const AUTO = 'acme/kernel-auto';
 
 describe('boot test (real engine, real QEMU)', () => {
@@ -48,6 +50,7 @@ describe('boot test (real engine, real QEMU)', () => {
   before(async () => {
     const docker = await requireDocker();
     h = await startHarness({
+      token: SECRET,
       executor: new DockerExecutor(docker),
       repositories: {
         [REPOSITORY]: {
@@ -89,8 +92,16 @@ describe('boot test (real engine, real QEMU)', () => {
 
   it('publishes a kernel that reaches the marker, with the console in the log', async () => {
     const sha = repo.commit('master', { vmlinuz: kernel, 'initrd.img': busyboxInitramfs(BOOTING_INIT) });
-    const queued = await enqueuePush(h, REPOSITORY, 'master', sha);
-    const build = await waitForFinal(h, queued.id, 120_000);
+    // Through a signed push webhook, as GitHub sends it.
+    const body = JSON.stringify(pushPayload({ repository: REPOSITORY, branch: 'master', commit: sha }));
+    const response = await fetch(`${h.url}/build/kernel/hook`, {
+      method: 'POST',
+      body,
+      headers: webhookHeaders(body, { secret: SECRET }),
+    });
+    assert.equal(response.status, 202);
+    const { id } = (await response.json()) as { id: number };
+    const build = await waitForFinal(h, id, 120_000);
     assert.equal(build.state, 'success', build.reason ?? '');
     assert.equal(build.boot?.ok, true);
     assert.ok(build.boot.seconds > 0);
