@@ -35,14 +35,16 @@ export interface BootTestDeps {
   instance?: string;
 }
 
+const REASON_LINE = 200;
+
 const seconds = (value: number) => `${value.toFixed(1)} s`;
 
 function failureReason(boot: BootRule, run: QemuRunResult): string {
   const ended =
     run.end === 'exited' ? ` (QEMU exited with code ${run.exitCode} after ${seconds(run.seconds)})` : '';
-  const tail = run.tail.length
-    ? `; last console lines:\n${run.tail.join('\n')}`
-    : '; the console stayed empty';
+  // The reason travels in every build event and list: lines are cut there, whole in the log.
+  const lines = run.tail.map((line) => (line.length > REASON_LINE ? `${line.slice(0, REASON_LINE)}…` : line));
+  const tail = lines.length ? `; last console lines:\n${lines.join('\n')}` : '; the console stayed empty';
   return `boot test: no \`${boot.marker}\` within ${formatDuration(boot.timeoutMs)}${ended}${tail}`;
 }
 
