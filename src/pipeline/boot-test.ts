@@ -39,7 +39,7 @@ const REASON_LINE = 200;
 
 const seconds = (value: number) => `${value.toFixed(1)} s`;
 
-function failureReason(boot: BootRule, run: QemuRunResult): string {
+export function failureReason(boot: BootRule, run: QemuRunResult): string {
   const ended =
     run.end === 'exited' ? ` (QEMU exited with code ${run.exitCode} after ${seconds(run.seconds)})` : '';
   // The reason travels in every build event and list: lines are cut there, whole in the log.

@@ -12,6 +12,7 @@ import { bootLabel } from '../../src/domain/boot-label.js';
 import { AppError } from '../../src/errors.js';
 import { statusDescription } from '../../src/forge/github/commit-status.js';
 import { Metrics } from '../../src/metrics.js';
+import { failureReason } from '../../src/pipeline/boot-test.js';
 import { makeBuild } from '../helpers/build-fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ab-boot-config-'));
@@ -130,6 +131,28 @@ describe('a missing QEMU', () => {
     );
     assert.equal(qemuProblem(config.rules.values(), '/usr/bin/qemu-system-x86_64'), null);
     assert.equal(qemuProblem(load({ 'a/c': rule }).rules.values(), null), null);
+  });
+});
+
+describe('the failure reason', () => {
+  const boot = {
+    marker: 'up',
+    timeoutMs: 180_000,
+    memoryBytes: 1024 ** 3,
+    append: '',
+    accel: 'tcg' as const,
+  };
+  const run = { seconds: 180, exitCode: null, sawConsole: true };
+  it('names the marker and the timeout and carries the console tail, each line cut at 200 characters', () => {
+    const reason = failureReason(boot, { ...run, end: 'timeout', tail: ['Booting', 'x'.repeat(5000)] });
+    assert.equal(reason, `boot test: no \`up\` within 3m; last console lines:\nBooting\n${'x'.repeat(200)}…`);
+  });
+  it('says when QEMU ended first, and when the console stayed empty', () => {
+    const exited = failureReason(boot, { ...run, end: 'exited', exitCode: 0, seconds: 2.04, tail: [] });
+    assert.equal(
+      exited,
+      'boot test: no `up` within 3m (QEMU exited with code 0 after 2.0 s); the console stayed empty',
+    );
   });
 });
 
