@@ -7,6 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import type { ProcessUser } from './unprivileged-user.js';
 
 export interface QemuRunOptions {
@@ -86,19 +87,27 @@ export function runQemu(options: QemuRunOptions): Promise<QemuRunResult> {
       finish(null);
       return;
     }
-    const line = (text: string, fromConsole: boolean) => {
-      const clean = text.replace(/\r/g, '').slice(0, MAX_LINE);
+    const piece = (text: string, fromConsole: boolean) => {
+      const clean = text.replace(/\r/g, '');
       tail.push(clean);
       if (tail.length > TAIL_LINES) tail.shift();
       options.onLine(fromConsole ? clean : `qemu: ${clean}`);
       if (fromConsole && clean.includes(options.marker)) stop('marker');
     };
+    // A complete line longer than MAX_LINE (it may arrive in one chunk) goes out in pieces too.
+    const line = (text: string, fromConsole: boolean) => {
+      for (let at = 0; at === 0 || at < text.length; at += MAX_LINE) {
+        piece(text.slice(at, at + MAX_LINE), fromConsole);
+      }
+    };
     const splitter = (fromConsole: boolean) => {
       let pending = '';
+      // A character split between two chunks is joined, not replaced.
+      const decoder = new StringDecoder('utf8');
       return {
         data(chunk: Buffer) {
           if (fromConsole) sawOutput = true;
-          pending += chunk.toString('utf8');
+          pending += decoder.write(chunk);
           const lines = pending.split('\n');
           pending = lines.pop() ?? '';
           for (const text of lines) line(text, fromConsole);
@@ -110,6 +119,7 @@ export function runQemu(options: QemuRunOptions): Promise<QemuRunResult> {
           if (fromConsole && pending.includes(options.marker)) stop('marker');
         },
         end() {
+          pending += decoder.end();
           if (pending) line(pending, fromConsole);
           pending = '';
         },
