@@ -8,6 +8,7 @@ import { stringify as stringifyYaml } from 'yaml';
 import type { Config } from './config/config.js';
 import { applyRepositoryFile, REPOSITORY_FILE } from './config/repository-file.js';
 import { formatDuration } from './domain/duration.js';
+import { qemuProblem } from './boot/find-qemu.js';
 import { collectGarbage } from './artifacts/retention.js';
 import { DockerExecutor } from './executor/docker/docker-executor.js';
 import { serviceInstance } from './config/service-instance.js';
@@ -130,6 +131,8 @@ configCommand
       return;
     }
     process.stdout.write(describeConfig(config));
+    const boot = qemuProblem(config.rules.values());
+    if (boot) fail(boot);
     // A PostgreSQL server is tried once (nothing is written); a SQLite file is made by `serve`.
     if (config.databaseUrl.startsWith('postgres')) {
       const problem = await probePostgres(config.databaseUrl);

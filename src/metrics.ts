@@ -24,6 +24,13 @@ export class Metrics {
     buckets: [1, 5, 15, 30, 60, 300, 900, 1800, 3600],
     registers: [this.registry],
   });
+  readonly bootDuration = new Histogram({
+    name: 'autobuilder_boot_seconds',
+    help: 'Wall time of boot tests under QEMU, by whether the marker came (booted) or not (failed)',
+    labelNames: ['repository', 'outcome'] as const,
+    buckets: [1, 2.5, 5, 7.5, 10, 15, 30, 60, 120, 180, 300, 600],
+    registers: [this.registry],
+  });
   readonly webhookDuration = new Histogram({
     name: 'autobuilder_webhook_duration_seconds',
     help: 'Time to answer webhook requests, by status code',
@@ -85,6 +92,10 @@ export class Metrics {
       if (!step.finishedAt) continue;
       const seconds = (Date.parse(step.finishedAt) - Date.parse(step.startedAt)) / 1000;
       this.stepDuration.observe({ repository: build.repository, step: String(step.index) }, seconds);
+    }
+    if (build.boot) {
+      const outcome = build.boot.ok ? 'booted' : 'failed';
+      this.bootDuration.observe({ repository: build.repository, outcome }, build.boot.seconds);
     }
     if (build.reason?.startsWith('build engine error')) this.engineErrors.inc();
   }

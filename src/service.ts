@@ -72,7 +72,8 @@ export async function createService(config: Config, options: ServiceOptions = {}
       ? logger.error(`database unreachable: ${problem}; webhooks are answered 503 until it is back`)
       : logger.info('database reachable again'),
   );
-  const executor = options.executor ?? new DockerExecutor(undefined, serviceInstance(config));
+  const instance = serviceInstance(config);
+  const executor = options.executor ?? new DockerExecutor(undefined, instance);
   const configs = new ConfigHolder(
     config,
     options.loadConfig ??
@@ -122,6 +123,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       tmpDirectory: config.tmpDirectory,
       rules: configs.rules,
       store,
+      instance,
     },
   });
   const metrics = new Metrics(async () => {

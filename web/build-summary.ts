@@ -16,10 +16,13 @@ export interface BuildView {
   state: string;
   reason: string | null;
   artifact: string | null;
+  boot: BootResult | null;
   steps: StepView[];
   links: { artifact: string | null };
 }
 
+import { bootLabel } from '../src/domain/boot-label.js';
+import type { BootResult } from '../src/domain/build.js';
 import { formatElapsed } from './duration.js';
 
 export const FINAL_STATES = ['success', 'failed', 'cancelled', 'superseded', 'interrupted'];
@@ -39,6 +42,10 @@ export function renderSummary(build: BuildView): void {
   const state = element('span', build.state);
   state.id = 'state';
   const parts: Node[] = [state];
+  if (build.boot) {
+    const label = element('span', bootLabel(build.boot), `boot ${build.boot.ok ? 'boot-ok' : 'boot-failed'}`);
+    parts.push(document.createTextNode(' '), label);
+  }
   if (build.reason) parts.push(document.createTextNode(': '), element('span', build.reason, 'reason'));
   if (build.artifact) {
     const link = element('a', build.artifact);

@@ -35,6 +35,18 @@ export function describeConfig(config: Config): string {
         ...(rule.secrets && Object.keys(rule.secrets).length
           ? { secrets: Object.fromEntries(Object.keys(rule.secrets).map((name) => [name, '(set)'])) }
           : {}),
+        ...(rule.boot
+          ? {
+              boot: {
+                marker: rule.boot.marker,
+                timeout: formatDuration(rule.boot.timeoutMs),
+                memory: rule.boot.memoryBytes,
+                append: rule.boot.append,
+                ...(rule.boot.initrd ? { initrd: rule.boot.initrd } : {}),
+                accel: rule.boot.accel,
+              },
+            }
+          : {}),
       },
     ]),
   );

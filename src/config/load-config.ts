@@ -187,6 +187,18 @@ function toConfig(
       tags: rule.tags,
       repositoryConfig: rule.repository_config,
       secrets: secrets.get(repository) ?? {},
+      ...(rule.boot
+        ? {
+            boot: {
+              marker: rule.boot.marker,
+              timeoutMs: rule.boot.timeout,
+              memoryBytes: rule.boot.memory,
+              append: rule.boot.append,
+              initrd: rule.boot.initrd,
+              accel: rule.boot.accel,
+            },
+          }
+        : {}),
     });
   }
   const dataDirectory = resolve(cwd, data.data_directory);

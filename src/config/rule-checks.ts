@@ -62,6 +62,11 @@ export function checkRules(repositories: Loose): ConfigProblem[] {
     checkImageAndBase(at, value, problems);
     if (value.link && !value.publish)
       problems.push({ path: `${at}.link`, message: '"link" needs "publish"' });
+    if (value.boot && !value.publish)
+      problems.push({
+        path: `${at}.boot`,
+        message: '"boot" needs "publish" (it boots the published kernel)',
+      });
     if (value.release_publish && !value.publish)
       problems.push({ path: `${at}.release_publish`, message: '"release_publish" needs "publish"' });
     if (value.release_link && !value.publish)

@@ -69,6 +69,27 @@ export const refPatterns = z.array(
 
 const absolutePath = z.string().regex(/^\/[^\0]*$/, 'must be an absolute path in the container');
 
+/** The boot test (docs/configuration.md, "Boot test"): off unless a rule has `boot:`. */
+const bootSchema = z
+  .object({
+    marker: z
+      .string({ error: 'required: text of a console line printed once the kernel is up' })
+      .min(1)
+      .refine((m) => !/[\r\n]/.test(m), 'one line: a console line contains it'),
+    timeout: duration.default(3 * 60_000),
+    memory: memory
+      .refine((b) => b >= 64 * 1024 ** 2, 'at least 64m (a kernel and its initramfs must fit)')
+      .default(1024 ** 3),
+    append: z.string().default('console=ttyS0'),
+    initrd: absolutePath
+      .refine((p) => p.startsWith('/target/') && !p.split('/').includes('..'), {
+        message: "must be a file under /target (the build container's output directory)",
+      })
+      .optional(),
+    accel: z.enum(['tcg', 'kvm', 'auto'], { message: 'one of tcg, kvm, auto' }).default('tcg'),
+  })
+  .strict();
+
 export const ruleSchema = z
   .object({
     image: z.string().min(1).optional(),
@@ -118,6 +139,7 @@ export const ruleSchema = z
         ]),
       )
       .default({}),
+    boot: bootSchema.optional(),
   })
   .strict();
 

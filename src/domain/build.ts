@@ -42,6 +42,12 @@ export interface StepRecord {
   exitCode?: number;
 }
 
+/** What the boot test found: the marker seen (`ok`) and how long QEMU ran. */
+export interface BootResult {
+  ok: boolean;
+  seconds: number;
+}
+
 export interface Build {
   id: number;
   project: string;
@@ -58,6 +64,8 @@ export interface Build {
   steps: StepRecord[];
   artifact: string | null;
   image: string | null;
+  /** The boot test's outcome; null when the rule has none or the build never reached it. */
+  boot: BootResult | null;
   logPath: string | null;
   retryOf: number | null;
   attempt: number;

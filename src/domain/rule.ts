@@ -40,6 +40,23 @@ export interface BuildRule {
   repositoryConfig: boolean;
   /** Secret environment variables (resolved values); masked as `***` in logs and streams. */
   secrets?: Record<string, string>;
+  /** Boot the kernel under QEMU before publishing it (rule key `boot:`); none: no boot test. */
+  boot?: BootRule;
+}
+
+/** How QEMU is run: `auto` tries KVM within a probe's time and falls back to TCG. */
+export type BootAccel = 'tcg' | 'kvm' | 'auto';
+
+export interface BootRule {
+  /** A console line containing this text proves the kernel came up. */
+  marker: string;
+  timeoutMs: number;
+  memoryBytes: number;
+  /** Kernel command line as written; `console=ttyS0` is added when missing. */
+  append: string;
+  /** A second file under /target given to QEMU as `-initrd`. */
+  initrd?: string;
+  accel: BootAccel;
 }
 
 /** Where the scheduler and pipeline look rules up: a Map, or the live config (config-holder.ts). */

@@ -10,11 +10,7 @@ import type { BuildRule, RuleLookup } from '../domain/rule.js';
 /** `/initramfs` → `initramfs`: the `$2` of the Zero-OS build scripts (docs/zero-os.md). */
 export const checkoutName = (checkout: string) => posix.basename(checkout);
 
-export function buildEnv(
-  build: Build,
-  rule: BuildRule,
-  rules: RuleLookup,
-): Record<string, string> {
+export function buildEnv(build: Build, rule: BuildRule, rules: RuleLookup): Record<string, string> {
   const base = rule.base ? rules.get(rule.base) : undefined;
   return {
     ...rule.env,

@@ -5,7 +5,7 @@
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Build, StepRecord } from '../domain/build.js';
+import type { BootResult, Build, StepRecord } from '../domain/build.js';
 import type { BuildRule, RuleLookup } from '../domain/rule.js';
 import { renderTemplate, templateValues } from '../domain/template.js';
 import type { ContainerHandle, Executor } from '../executor/executor.js';
@@ -20,6 +20,7 @@ import { stageArtifact } from './stage-artifact.js';
 import { buildEnv } from './build-env.js';
 import { ownedNames, publishNames } from '../domain/publish-names.js';
 import { readRepositoryRule } from './repository-rule.js';
+import { bootTest } from './boot-test.js';
 
 export interface PipelineDeps {
   executor: Executor;
@@ -29,6 +30,8 @@ export interface PipelineDeps {
   rules: RuleLookup;
   /** Who published a kernel name, so a build cannot take another ref's names; claims names. */
   store: NameClaims;
+  /** This service's instance id (service-instance.ts): boot tests' QEMU processes carry it. */
+  instance?: string;
 }
 
 export interface RunContext {
@@ -40,6 +43,8 @@ export interface RunContext {
   log: BuildLog;
   signal: AbortSignal;
   onSteps: (steps: StepRecord[]) => void;
+  /** The boot test's outcome, when the rule has one and it ran (see boot-test.ts). */
+  onBoot?: (boot: BootResult) => void;
 }
 
 export interface BuildOutcome {
@@ -155,6 +160,9 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
       const staged = join(tempDir!, 'artifact');
       const bytes = await stageArtifact(deps.executor, running, rule, staged, signal);
       log.line(`==> artifact ${rule.artifact}: ${bytes} bytes`);
+      checkAborted(signal);
+      // Before any name, link or image tag moves: a kernel that does not boot is not published.
+      await bootTest(deps, ctx, running, staged);
       kernel = { staged, names };
     }
     checkAborted(signal);

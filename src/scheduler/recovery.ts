@@ -1,12 +1,14 @@
 /**
  * What a restart or a stop does to builds that were running: they become `interrupted` and, up to
  * `requeueInterrupted` times, are queued again, unless a newer push to their ref is already
- * queued, which then supersedes them. Containers and temp dirs of ours left by a crash go.
+ * queued, which then supersedes them. Containers, QEMU processes and temp dirs of ours left by a
+ * crash go.
  */
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Build, NewBuild } from '../domain/build.js';
+import { killOurQemu } from '../boot/leftover-qemu.js';
 import type { Executor } from '../executor/executor.js';
 import type { EventBus } from '../live/event-bus.js';
 import { TEMP_PREFIX } from '../pipeline/pipeline.js';
@@ -19,6 +21,8 @@ export interface RecoveryDeps {
   logger: Logger;
   tmpDirectory: string;
   requeueInterrupted: number;
+  /** This service's instance id: its leftover QEMU boot tests are killed at start. */
+  instance?: string;
 }
 
 export function toNewBuild(build: Build): NewBuild {
@@ -71,8 +75,14 @@ export async function interruptBuild(deps: RecoveryDeps, build: Build, reason: s
   }
 }
 
-/** At start: running builds are interrupted; leftover containers and temp dirs of ours removed. */
+/**
+ * At start: running builds are interrupted; leftover containers, QEMU boot tests and temp dirs
+ * of ours removed.
+ */
 export async function recoverLeftovers(deps: RecoveryDeps): Promise<void> {
+  const killed = await killOurQemu(deps.instance ?? 'default');
+  if (killed.length > 0)
+    deps.logger.info({ builds: killed.map((q) => q.buildId) }, 'killed QEMU boot tests left by a stop');
   for (const build of await deps.store.listActive()) {
     if (build.state === 'running')
       await interruptBuild(deps, build, 'interrupted: the service stopped while it ran');

@@ -11,7 +11,14 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { isFinal, type Build, type BuildRef, type BuildState, type NewBuild } from '../domain/build.js';
+import {
+  isFinal,
+  type BootResult,
+  type Build,
+  type BuildRef,
+  type BuildState,
+  type NewBuild,
+} from '../domain/build.js';
 import { formatDuration } from '../domain/duration.js';
 import type { BuildRule, RuleLookup } from '../domain/rule.js';
 import type { Executor } from '../executor/executor.js';
@@ -78,7 +85,8 @@ export class Scheduler {
 
   private recoveryDeps(): RecoveryDeps {
     const { store, bus, executor, logger, tmpDirectory, requeueInterrupted } = this.options;
-    return { store, bus, executor, logger, tmpDirectory, requeueInterrupted };
+    const instance = this.options.pipeline.instance;
+    return { store, bus, executor, logger, tmpDirectory, requeueInterrupted, instance };
   }
 
   async enqueue(pushed: NewBuild): Promise<CreatedBuild> {
@@ -292,6 +300,7 @@ export class Scheduler {
     let timeout = armTimeout(rule.timeoutMs);
     const startedAt = Date.now();
     const stepRecords = new StepRecords(build.id, { store, bus, logger });
+    let boot: BootResult | null = null;
     try {
       const outcome = await runPipeline(this.options.pipeline, {
         build,
@@ -308,6 +317,7 @@ export class Scheduler {
           );
         },
         onSteps: (steps) => stepRecords.record(steps),
+        onBoot: (result) => (boot = result),
       });
       await stepRecords.settled();
       const steps = stepRecords.latest;
@@ -328,6 +338,7 @@ export class Scheduler {
           reason,
           artifact: outcome.artifact,
           image: outcome.image,
+          boot,
           finishedAt,
           ...(steps ? { steps } : {}),
         }),

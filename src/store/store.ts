@@ -44,7 +44,7 @@ export interface CreatedBuild {
 }
 
 export type BuildPatch = Partial<
-  Pick<Build, 'reason' | 'steps' | 'artifact' | 'image' | 'logPath' | 'startedAt' | 'finishedAt'>
+  Pick<Build, 'reason' | 'steps' | 'artifact' | 'image' | 'boot' | 'logPath' | 'startedAt' | 'finishedAt'>
 >;
 
 export interface HistoryPage {

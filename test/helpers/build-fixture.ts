@@ -18,6 +18,7 @@ export function makeBuild(overrides: Partial<Build> = {}): Build {
     steps: [],
     artifact: null,
     image: null,
+    boot: null,
     logPath: null,
     retryOf: null,
     attempt: 1,

@@ -37,7 +37,7 @@ export class LocalRepo {
   }
 
   /** Commits the files on `branch` and pushes; returns the commit id. */
-  commit(branch: string, files: Record<string, string>, message = 'change'): string {
+  commit(branch: string, files: Record<string, string | Buffer>, message = 'change'): string {
     const branches = git(this.work, ['branch', '--list']);
     if (branches === '') git(this.work, ['checkout', '--quiet', '-b', branch]);
     else git(this.work, ['checkout', '--quiet', '-B', branch]);

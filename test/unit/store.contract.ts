@@ -225,6 +225,19 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.equal(updated?.steps[0]?.exitCode, 2);
     });
 
+    it("stores a boot test's outcome (migration 0004), null without one", async () => {
+      const { build } = await store.createBuild(newBuild({ branch: 'boot' }));
+      assert.equal(build.boot, null);
+      await store.transition(build.id, ['queued'], 'running');
+      const done = await store.transition(build.id, ['running'], 'failed', {
+        reason: 'boot test: no `up` within 3m',
+        boot: { ok: false, seconds: 180 },
+      });
+      assert.deepEqual(done?.boot, { ok: false, seconds: 180 });
+      assert.deepEqual((await store.getBuild(build.id))?.boot, { ok: false, seconds: 180 });
+      assert.deepEqual((await store.update(build.id, { boot: null }))?.boot, null);
+    });
+
     it('lists active builds oldest first and history newest first, paginated', async () => {
       const active = await store.listActive();
       assert.ok(active.every((b) => b.state === 'queued' || b.state === 'running'));

@@ -42,6 +42,14 @@ export interface CommitStatusOptions {
   onFailure?: (error: unknown) => void;
 }
 
+/** What the boot test found, as a status says it; empty without one. */
+function bootText(build: Build): string {
+  if (!build.boot) return '';
+  if (build.boot.ok) return `, boots (${build.boot.seconds.toFixed(1)} s)`;
+  // The reason's first clause: the console lines after it do not fit in 140 characters.
+  return `: kernel did not boot (${(build.reason ?? 'boot test failed').split(/[;\n]/)[0]})`;
+}
+
 export function statusDescription(build: Build): string {
   const text =
     build.state === 'queued'
@@ -49,8 +57,10 @@ export function statusDescription(build: Build): string {
       : build.state === 'running'
         ? 'building'
         : build.state === 'success'
-          ? `built ${build.artifact ?? ''}`.trim()
-          : `${build.state}${build.reason ? `: ${build.reason}` : ''}`;
+          ? `built ${build.artifact ?? ''}`.trim() + bootText(build)
+          : build.boot && !build.boot.ok
+            ? `${build.state}${bootText(build)}`
+            : `${build.state}${build.reason ? `: ${build.reason}` : ''}`;
   return text.length > 140 ? `${text.slice(0, 139)}…` : text;
 }
 

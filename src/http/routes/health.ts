@@ -1,10 +1,11 @@
 /**
  * `GET /healthz`: ok, or degraded with why (the build engine is down, the database cannot be
- * reached). `database` names the database's state on its own, so a probe can tell which.
+ * reached, a rule's boot test needs QEMU and it is not installed). `database` names the database's state on its own, so a probe can tell which.
  */
 import type { FastifyInstance } from 'fastify';
 import { StoreUnavailableError } from '../../store/store-unavailable.js';
 import type { AppDeps } from '../app-deps.js';
+import { qemuProblem } from '../../boot/find-qemu.js';
 
 export function registerHealthRoute(app: FastifyInstance, deps: AppDeps): void {
   app.get('/healthz', async (_request, reply) => {
@@ -14,6 +15,9 @@ export function registerHealthRoute(app: FastifyInstance, deps: AppDeps): void {
     } catch (error) {
       problems.push((error as Error).message);
     }
+    // A rule with a boot test on a host without QEMU: those builds fail until it is installed.
+    const boot = qemuProblem(deps.config.rules.values());
+    if (boot) problems.push(boot);
     let database = 'ok';
     try {
       await deps.store.countByState();

@@ -1,5 +1,6 @@
 /** The monitor's server-rendered HTML. Every value from a push or a log goes through `html`. */
 import type { Build } from '../../domain/build.js';
+import { bootLabel } from '../../domain/boot-label.js';
 import { html, type SafeHtml } from './html.js';
 import { renderServiceSection, type ServiceSection } from './deliveries-section.js';
 
@@ -69,10 +70,19 @@ function queuedRow({ build, waiting }: QueuedEntry): SafeHtml {
   );
 }
 
+function bootBadge(build: Build): SafeHtml | string {
+  if (!build.boot) return '';
+  return html` <span class="boot ${build.boot.ok ? 'boot-ok' : 'boot-failed'}"
+    >${bootLabel(build.boot)}</span
+  >`;
+}
+
 function recentRow(b: Build): SafeHtml {
   return row(
     b,
-    html`<td class="state">${b.state}${b.reason ? html`: <span class="reason">${b.reason}</span>` : ''}</td>
+    html`<td class="state">
+        ${b.state}${bootBadge(b)}${b.reason ? html`: <span class="reason">${b.reason}</span>` : ''}
+      </td>
       <td>${duration(b)}</td>
       <td>
         ${b.artifact ? html`<a href="/kernels/${encodeURIComponent(b.artifact)}">${b.artifact}</a>` : ''}
@@ -186,7 +196,7 @@ export function renderBuildPage(build: Build, canControl: boolean): string {
     </h1>
     <p id="summary" class="state-${build.state}">
       <span id="state">${build.state}</span
-      >${build.reason ? html`: <span class="reason">${build.reason}</span>` : ''}
+      >${bootBadge(build)}${build.reason ? html`: <span class="reason">${build.reason}</span>` : ''}
       ${build.artifact ? html` — kernel <a href="/kernels/${encodeURIComponent(build.artifact)}">${build.artifact}</a>` : ''}
     </p>
     <p class="controls" data-needs-token="${canControl ? 'false' : 'true'}">

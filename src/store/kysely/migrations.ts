@@ -70,6 +70,12 @@ export const migrations = (dialect: Dialect): Record<string, Migration> => ({
         .execute();
     },
   },
+  '0004_boot': {
+    // The boot test's outcome ({ok, seconds} as JSON): what the lists show as "boots ✓ 7.3 s".
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('builds').addColumn('boot', 'text').execute();
+    },
+  },
   '0006_delivery_subject': {
     // Issue 15: deliveries are listed (/api/deliveries, the monitor) with what they were about.
     async up(db: Kysely<unknown>) {

@@ -21,6 +21,7 @@ export function toBuild(row: Selectable<BuildsTable>): Build {
     steps: JSON.parse(row.steps) as Build['steps'],
     artifact: row.artifact,
     image: row.image,
+    boot: row.boot ? (JSON.parse(row.boot) as Build['boot']) : null,
     logPath: row.log_path,
     retryOf: row.retry_of,
     attempt: row.attempt,
@@ -49,6 +50,7 @@ export function patchColumns(patch: BuildPatch): Updateable<BuildsTable> {
   if (patch.steps !== undefined) columns.steps = JSON.stringify(patch.steps);
   if (patch.artifact !== undefined) columns.artifact = patch.artifact;
   if (patch.image !== undefined) columns.image = patch.image;
+  if (patch.boot !== undefined) columns.boot = patch.boot ? JSON.stringify(patch.boot) : null;
   if (patch.logPath !== undefined) columns.log_path = patch.logPath;
   if (patch.startedAt !== undefined) columns.started_at = patch.startedAt;
   if (patch.finishedAt !== undefined) columns.finished_at = patch.finishedAt;

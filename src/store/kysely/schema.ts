@@ -18,6 +18,8 @@ export interface BuildsTable {
   steps: string;
   artifact: string | null;
   image: string | null;
+  /** The boot test's BootResult as JSON (migration 0004); null without one. */
+  boot: string | null;
   log_path: string | null;
   retry_of: number | null;
   attempt: number;
