@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config/config.js';
-import { DockerExecutor } from './executor/docker/docker-executor.js';
+import { committedRepositories } from './config/committed-repositories.js';
 import type { Executor } from './executor/executor.js';
+import { openEngines } from './executor/open-engines.js';
 import { removeStaleTemporaries } from './artifacts/publish-artifact.js';
 import { collectGarbage, type GcResult } from './artifacts/retention.js';
 import { CommitStatusReporter } from './forge/github/commit-status.js';
@@ -64,7 +65,21 @@ export async function createService(config: Config, options: ServiceOptions = {}
       ? logger.error(`database unreachable: ${problem}; webhooks are answered 503 until it is back`)
       : logger.info('database reachable again'),
   );
-  const executor = options.executor ?? new DockerExecutor(undefined, serviceInstance(config));
+  const metrics = new Metrics(async () => {
+    const counts = await store.countByState();
+    return { queued: counts.queued, running: counts.running };
+  });
+  // A test's executor is the one engine; otherwise the config's engines (one `local` by default).
+  const opened = options.executor
+    ? null
+    : openEngines(config.engines, {
+        registry: config.registry,
+        instance: serviceInstance(config),
+        committedRepos: committedRepositories(config.rules),
+        observeTransfer: (kind, seconds) => metrics.imageTransfer.observe({ kind }, seconds),
+      });
+  const executor = options.executor ?? opened!.pool.engines[0]!.executor;
+  const registry = opened?.registry ?? null;
   const bus = new EventBus();
   const mirrors = new GitMirrors(join(config.dataDirectory, 'mirrors'), config.gitUrl);
   const scheduler = new Scheduler({
@@ -78,6 +93,8 @@ export async function createService(config: Config, options: ServiceOptions = {}
     tmpDirectory: config.tmpDirectory,
     requeueInterrupted: config.requeueInterrupted,
     queueLimits: config.queueLimits,
+    ...(opened ? { engines: opened.pool } : {}),
+    ...(registry ? { registryTags: (repo: string) => registry.tags(repo) } : {}),
     pipeline: {
       executor,
       mirrors,
@@ -87,10 +104,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       store,
     },
   });
-  const metrics = new Metrics(async () => {
-    const counts = await store.countByState();
-    return { queued: counts.queued, running: counts.running };
-  });
+  metrics.watchEngines(() => scheduler.engines.statuses());
   const statuses = config.github.token
     ? new CommitStatusReporter({
         token: config.github.token,

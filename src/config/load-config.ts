@@ -10,6 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { AppError } from '../errors.js';
 import type { BuildRule } from '../domain/rule.js';
 import type { Config } from './config.js';
+import { LOCAL_ENGINE_NAME, LOCAL_ENGINE_URL } from '../domain/engine.js';
 import { configSchema, crossCheck, type ConfigProblem, type ParsedConfig } from './schema.js';
 import { ZERO_OS_DEFAULTS } from './zero-os-defaults.js';
 
@@ -150,6 +151,15 @@ function toConfig(data: ParsedConfig, source: string, cwd: string): Config {
       : `sqlite:${resolve(cwd, data.database_url?.slice('sqlite:'.length) ?? join(dataDirectory, 'autobuilder.db'))}`,
     databaseWaitMs: data.database_wait,
     concurrency: data.concurrency,
+    engines: data.engines?.map((e) => ({
+      name: e.name,
+      url: e.url,
+      capacity: e.capacity,
+      ...(e.tls ? { tls: e.tls } : {}),
+    })) ?? [
+      { name: LOCAL_ENGINE_NAME, url: LOCAL_ENGINE_URL, capacity: data.concurrency, fromEnvironment: true },
+    ],
+    registry: data.registry ?? null,
     requeueInterrupted: data.requeue_interrupted,
     queueLimits: { perRepository: data.max_queued_per_repository, total: data.max_queued },
     gracePeriodMs: data.grace_period,

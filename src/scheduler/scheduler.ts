@@ -14,12 +14,15 @@ import type { Logger } from 'pino';
 import { isFinal, type Build, type BuildRef, type BuildState, type NewBuild } from '../domain/build.js';
 import { formatDuration } from '../domain/duration.js';
 import type { BuildRule } from '../domain/rule.js';
+import { Engine } from '../executor/engine.js';
+import { EnginePool } from '../executor/engine-pool.js';
 import type { Executor } from '../executor/executor.js';
 import { BuildLog } from '../live/build-log.js';
 import type { EventBus } from '../live/event-bus.js';
 import { runPipeline, type PipelineDeps } from '../pipeline/pipeline.js';
 import type { CreatedBuild, QueueLimits, Store } from '../store/store.js';
 import { StoreUnavailableError } from '../store/store-unavailable.js';
+import { placeBuilds, removeStrays } from './engine-placement.js';
 import { planQueue } from './plan-queue.js';
 import { StepRecords } from './step-records.js';
 import { untilStored } from './until-stored.js';
@@ -41,6 +44,13 @@ export interface SchedulerOptions {
   queueLimits?: QueueLimits;
   /** How often to look again while the engine or the database is down. */
   retryMs?: number;
+  /**
+   * The engines builds run on (docs/scale-out.md); absent: `executor` alone, as engine `local`
+   * with capacity `concurrency`.
+   */
+  engines?: EnginePool;
+  /** The registry's tags of an image repository, to prefer an engine holding a build's base image. */
+  registryTags?: (repo: string) => Promise<string[]>;
 }
 
 interface Stop {
@@ -50,6 +60,7 @@ interface Stop {
 
 interface Running {
   build: Build;
+  engine: Engine;
   controller: AbortController;
   done: Promise<void>;
 }
@@ -65,18 +76,61 @@ export class Scheduler {
   private abandoned = false;
   private retryTimer: NodeJS.Timeout | null = null;
   engineProblem: string | null = null;
+  readonly engines: EnginePool;
 
-  constructor(private readonly options: SchedulerOptions) {}
+  constructor(private readonly options: SchedulerOptions) {
+    this.engines =
+      options.engines ??
+      new EnginePool([new Engine('local', 'local', options.concurrency, options.executor)]);
+    this.engines.onChange((engine, up) => this.engineChanged(engine, up));
+  }
 
   /** Recovers from a previous run (crash or stop), then starts what can start. */
   async start(): Promise<void> {
     await recoverLeftovers(this.recoveryDeps());
+    this.engines.start();
     this.kick();
   }
 
   private recoveryDeps(): RecoveryDeps {
     const { store, bus, executor, logger, tmpDirectory, requeueInterrupted } = this.options;
-    return { store, bus, executor, logger, tmpDirectory, requeueInterrupted };
+    const executors = this.engines.engines.map((e) => e.executor);
+    return { store, bus, executor, executors, logger, tmpDirectory, requeueInterrupted };
+  }
+
+  /** Builds running now on each engine (by name). */
+  runningPerEngine(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const run of this.running.values())
+      counts.set(run.engine.name, (counts.get(run.engine.name) ?? 0) + 1);
+    return counts;
+  }
+
+  /**
+   * An engine went down: its running builds are interrupted (and re-queued once, on another
+   * engine). It came back: what our containers it still holds belong to no running build.
+   */
+  private engineChanged(engine: Engine, up: boolean): void {
+    const { logger } = this.options;
+    if (up) {
+      logger.info(`engine ${engine.name} answers again`);
+      const ours = new Set(
+        [...this.running.values()].filter((r) => r.engine === engine).map((r) => r.build.id),
+      );
+      void removeStrays(engine, ours).catch((error: unknown) =>
+        logger.warn({ err: error }, `could not remove leftover containers on engine ${engine.name}`),
+      );
+    } else {
+      logger.error(`engine ${engine.name} marked down: ${engine.reason}`);
+      for (const run of this.running.values()) {
+        if (run.engine !== engine) continue;
+        run.controller.abort({
+          state: 'interrupted',
+          reason: `interrupted: engine ${engine.name} is down (${engine.reason})`,
+        } satisfies Stop);
+      }
+    }
+    this.kick();
   }
 
   async enqueue(input: NewBuild): Promise<CreatedBuild> {
@@ -148,6 +202,7 @@ export class Scheduler {
   /** Stops starting builds; lets running ones finish within `graceMs`, then interrupts them. */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
+    this.engines.stop();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     const all = Promise.all([...this.running.values()].map((r) => r.done));
     let timer: NodeJS.Timeout | undefined;
@@ -220,8 +275,17 @@ export class Scheduler {
     if (this.paused || this.stopping) return;
     const queued = await store.listQueuedRefs();
     if (queued.length === 0) return;
+    const single = this.engines.engines.length === 1;
     try {
-      await executor.ping();
+      // One engine: pinged here, as before engines existed. Several: the pool watches them.
+      if (single) await executor.ping();
+      else if (this.engines.up().length === 0)
+        throw new Error(
+          `no engine is up (${this.engines
+            .statuses()
+            .map((e) => `${e.name}: ${e.reason}`)
+            .join('; ')})`,
+        );
       this.engineProblem = null;
     } catch (error) {
       this.engineProblem = (error as Error).message;
@@ -231,12 +295,20 @@ export class Scheduler {
       return;
     }
     const running = [...this.running.values()].map((r) => r.build);
-    const plan = planQueue(queued, running, concurrency, rules);
+    const slots = this.engines.up().reduce((sum, e) => sum + e.capacity, 0);
+    const plan = planQueue(queued, running, Math.min(concurrency, slots), rules);
     this.waiting = plan.waiting;
-    for (const build of plan.start) await this.launch(build);
+    const placed = await placeBuilds(plan.start, {
+      engines: this.engines.engines,
+      running: this.runningPerEngine(),
+      rules,
+      registryTags: this.options.registryTags ?? null,
+    });
+    for (const [id, reason] of placed.waiting) this.waiting.set(id, reason);
+    for (const { build, engine } of placed.start) await this.launch(build, engine);
   }
 
-  private async launch(queuedBuild: BuildRef): Promise<void> {
+  private async launch(queuedBuild: BuildRef, engine: Engine): Promise<void> {
     const { store, bus } = this.options;
     const rule = this.options.rules.get(queuedBuild.repository);
     const logPath = join(this.options.logsDirectory, `build-${queuedBuild.id}.log`);
@@ -249,13 +321,17 @@ export class Scheduler {
       if (failed) bus.publishBuild(failed);
       return;
     }
-    const build = await store.transition(queuedBuild.id, ['queued'], 'running', { startedAt: now, logPath });
+    const build = await store.transition(queuedBuild.id, ['queued'], 'running', {
+      startedAt: now,
+      logPath,
+      engine: engine.name,
+    });
     if (!build) return;
     bus.publishBuild(build);
     const controller = new AbortController();
-    const run: Running = { build, controller, done: Promise.resolve() };
+    const run: Running = { build, engine, controller, done: Promise.resolve() };
     this.running.set(build.id, run);
-    run.done = this.execute(build, rule, controller)
+    run.done = this.execute(build, rule, engine, controller)
       .catch((error: unknown) =>
         // Only when the database stayed away past the stop's grace period: the record still says
         // `running`, and the next start interrupts and re-queues the build.
@@ -267,7 +343,24 @@ export class Scheduler {
       });
   }
 
-  private async execute(build: Build, rule: BuildRule, controller: AbortController): Promise<void> {
+  /**
+   * A build failed with an engine error: with other engines to go to, an engine that does not
+   * answer a ping now is marked down, and the build is interrupted (re-queued) rather than failed.
+   */
+  private async engineFailed(engine: Engine, controller: AbortController): Promise<void> {
+    if (this.engines.engines.length < 2 || (await this.engines.confirm(engine))) return;
+    controller.abort({
+      state: 'interrupted',
+      reason: `interrupted: engine ${engine.name} stopped answering (${engine.reason})`,
+    } satisfies Stop);
+  }
+
+  private async execute(
+    build: Build,
+    rule: BuildRule,
+    engine: Engine,
+    controller: AbortController,
+  ): Promise<void> {
     const { store, bus, logger } = this.options;
     // A full log or a failed log write (ENOSPC, EIO) fails this build, never the service.
     const log = new BuildLog(build.logPath!, build.id, bus, {
@@ -284,15 +377,20 @@ export class Scheduler {
     );
     const stepRecords = new StepRecords(build.id, { store, bus, logger });
     try {
-      const outcome = await runPipeline(this.options.pipeline, {
-        build,
-        rule,
-        log,
-        signal: controller.signal,
-        onSteps: (steps) => stepRecords.record(steps),
-      });
+      const outcome = await runPipeline(
+        { ...this.options.pipeline, executor: engine.executor },
+        {
+          build,
+          rule,
+          log,
+          signal: controller.signal,
+          onSteps: (steps) => stepRecords.record(steps),
+        },
+      );
       await stepRecords.settled();
       const steps = stepRecords.latest;
+      if (!controller.signal.aborted && outcome.reason?.startsWith('build engine error'))
+        await this.engineFailed(engine, controller);
       const stop = controller.signal.aborted ? (controller.signal.reason as Stop) : null;
       const state = stop?.state ?? outcome.state;
       const reason = stop?.reason ?? outcome.reason;

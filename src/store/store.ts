@@ -25,7 +25,7 @@ export interface CreatedBuild {
 }
 
 export type BuildPatch = Partial<
-  Pick<Build, 'reason' | 'steps' | 'artifact' | 'image' | 'logPath' | 'startedAt' | 'finishedAt'>
+  Pick<Build, 'reason' | 'steps' | 'artifact' | 'image' | 'logPath' | 'startedAt' | 'finishedAt' | 'engine'>
 >;
 
 export interface HistoryPage {

@@ -70,4 +70,10 @@ export const migrations = (dialect: Dialect): Record<string, Migration> => ({
         .execute();
     },
   },
+  '0005_engine': {
+    // Which Docker engine a build ran on (docs/scale-out.md); 0004 is left to another change.
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('builds').addColumn('engine', 'text').execute();
+    },
+  },
 });
