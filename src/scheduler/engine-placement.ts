@@ -1,7 +1,9 @@
-/** The scheduler's side of engines: placing planned builds, and cleaning an engine that came back. */
+/** Which engine each planned build starts on (placement.ts decides for one build). */
 import type { BuildRef } from '../domain/build.js';
 import type { BuildRule } from '../domain/rule.js';
 import type { Engine } from '../executor/engine.js';
+import type { EnginePool } from '../executor/engine-pool.js';
+import type { Executor } from '../executor/executor.js';
 import { chooseEngine, freeEngines, wantedImage } from './placement.js';
 
 export interface PlacementInput {
@@ -36,13 +38,22 @@ export async function placeBuilds<T extends BuildRef>(
   return { start, waiting };
 }
 
-/** Removes our containers on `engine` that belong to no build running there (`running` ids). */
-export async function removeStrays(engine: Engine, running: ReadonlySet<number>): Promise<number> {
-  let removed = 0;
-  for (const container of await engine.executor.listManaged()) {
-    if (container.buildId !== null && running.has(container.buildId)) continue;
-    await engine.executor.destroy(container.id);
-    removed += 1;
+/**
+ * Why no build can start now, or null. One engine is pinged here, as before engines existed;
+ * several are watched by the pool in the background (a hung one costs no wait here).
+ */
+export async function engineProblem(pool: EnginePool, single: Executor): Promise<string | null> {
+  if (pool.engines.length === 1) {
+    try {
+      await single.ping();
+      return null;
+    } catch (error) {
+      return (error as Error).message;
+    }
   }
-  return removed;
+  if (pool.up().length > 0) return null;
+  return `no engine is up (${pool
+    .statuses()
+    .map((e) => `${e.name}: ${e.reason}`)
+    .join('; ')})`;
 }

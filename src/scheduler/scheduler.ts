@@ -22,7 +22,8 @@ import type { EventBus } from '../live/event-bus.js';
 import { runPipeline, type PipelineDeps } from '../pipeline/pipeline.js';
 import type { CreatedBuild, QueueLimits, Store } from '../store/store.js';
 import { StoreUnavailableError } from '../store/store-unavailable.js';
-import { placeBuilds, removeStrays } from './engine-placement.js';
+import { onEngineChange, removeStraysLater } from './engine-events.js';
+import { engineProblem, placeBuilds } from './engine-placement.js';
 import { planQueue } from './plan-queue.js';
 import { StepRecords } from './step-records.js';
 import { untilStored } from './until-stored.js';
@@ -87,15 +88,20 @@ export class Scheduler {
 
   /** Recovers from a previous run (crash or stop), then starts what can start. */
   async start(): Promise<void> {
-    await recoverLeftovers(this.recoveryDeps());
+    const single = this.engines.engines.length === 1;
+    // Several engines: leftovers are removed per engine in the background, so that a hung engine
+    // does not hold the start; containers of builds started meanwhile are kept.
+    await recoverLeftovers({ ...this.recoveryDeps(), executors: single ? undefined : [] });
+    if (!single)
+      for (const engine of this.engines.engines)
+        removeStraysLater(engine, (id) => this.running.get(id)?.engine === engine, this.options.logger);
     this.engines.start();
     this.kick();
   }
 
   private recoveryDeps(): RecoveryDeps {
     const { store, bus, executor, logger, tmpDirectory, requeueInterrupted } = this.options;
-    const executors = this.engines.engines.map((e) => e.executor);
-    return { store, bus, executor, executors, logger, tmpDirectory, requeueInterrupted };
+    return { store, bus, executor, logger, tmpDirectory, requeueInterrupted };
   }
 
   /** Builds running now on each engine (by name). */
@@ -106,30 +112,13 @@ export class Scheduler {
     return counts;
   }
 
-  /**
-   * An engine went down: its running builds are interrupted (and re-queued once, on another
-   * engine). It came back: what our containers it still holds belong to no running build.
-   */
+  /** An engine went down or came back (scheduler/engine-events.ts). */
   private engineChanged(engine: Engine, up: boolean): void {
-    const { logger } = this.options;
-    if (up) {
-      logger.info(`engine ${engine.name} answers again`);
-      const ours = new Set(
-        [...this.running.values()].filter((r) => r.engine === engine).map((r) => r.build.id),
-      );
-      void removeStrays(engine, ours).catch((error: unknown) =>
-        logger.warn({ err: error }, `could not remove leftover containers on engine ${engine.name}`),
-      );
-    } else {
-      logger.error(`engine ${engine.name} marked down: ${engine.reason}`);
-      for (const run of this.running.values()) {
-        if (run.engine !== engine) continue;
-        run.controller.abort({
-          state: 'interrupted',
-          reason: `interrupted: engine ${engine.name} is down (${engine.reason})`,
-        } satisfies Stop);
-      }
-    }
+    onEngineChange(engine, up, {
+      logger: this.options.logger,
+      runs: () => this.running.values(),
+      interrupt: (run, reason) => run.controller.abort({ state: 'interrupted', reason } satisfies Stop),
+    });
     this.kick();
   }
 
@@ -275,20 +264,8 @@ export class Scheduler {
     if (this.paused || this.stopping) return;
     const queued = await store.listQueuedRefs();
     if (queued.length === 0) return;
-    const single = this.engines.engines.length === 1;
-    try {
-      // One engine: pinged here, as before engines existed. Several: the pool watches them.
-      if (single) await executor.ping();
-      else if (this.engines.up().length === 0)
-        throw new Error(
-          `no engine is up (${this.engines
-            .statuses()
-            .map((e) => `${e.name}: ${e.reason}`)
-            .join('; ')})`,
-        );
-      this.engineProblem = null;
-    } catch (error) {
-      this.engineProblem = (error as Error).message;
+    this.engineProblem = await engineProblem(this.engines, executor);
+    if (this.engineProblem) {
       this.waiting = new Map(queued.map((b) => [b.id, `build engine unavailable: ${this.engineProblem}`]));
       this.retryTimer = setTimeout(() => this.kick(), this.options.retryMs ?? 5000);
       this.retryTimer.unref();

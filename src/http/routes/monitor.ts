@@ -9,6 +9,7 @@ import {
   renderListPage,
   renderLists,
   renderMonitor,
+  type EngineView,
   type MonitorData,
 } from '../views/monitor-page.js';
 import { writesOpenTo } from '../write-access.js';
@@ -34,6 +35,7 @@ export async function loadMonitorData(deps: AppDeps): Promise<MonitorData> {
       paused: deps.scheduler.isPaused,
       engineProblem: deps.scheduler.engineProblem,
       databaseProblem: error.reason,
+      engines: engineViews(deps),
     };
   }
 }
@@ -54,11 +56,20 @@ async function readMonitorData(deps: AppDeps): Promise<MonitorData> {
     recentNext: history.nextBefore,
     paused: deps.scheduler.isPaused,
     engineProblem: deps.scheduler.engineProblem,
+    engines: engineViews(deps),
   };
+}
+
+/** Each engine with the builds running on it now (also served as `GET /api/engines`). */
+export function engineViews(deps: AppDeps): EngineView[] {
+  const running = deps.scheduler.runningPerEngine();
+  return deps.scheduler.engines.statuses().map((e) => ({ ...e, running: running.get(e.name) ?? 0 }));
 }
 
 export function registerMonitorRoutes(app: FastifyInstance, deps: AppDeps): void {
   // 503 while the database is away, with the page (banner included) as the body.
+  app.get('/api/engines', async () => ({ engines: engineViews(deps) }));
+
   app.get('/monitor', async (_request, reply) => {
     const data = await loadMonitorData(deps);
     return reply

@@ -1,0 +1,187 @@
+/**
+ * Engines without Docker: the config keys, the pool's health rules and placement, on fake
+ * executors (the same code runs on two real engines in test/integration/engines.test.ts).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { stringify } from 'yaml';
+import { loadConfig, type ConfigProblem } from '../../src/config/load-config.js';
+import { AppError } from '../../src/errors.js';
+import { Engine } from '../../src/executor/engine.js';
+import { EnginePool } from '../../src/executor/engine-pool.js';
+import { ExecutorUnavailable } from '../../src/executor/executor.js';
+import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
+import { chooseEngine } from '../../src/scheduler/placement.js';
+import { waitFor } from '../helpers/harness.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ab-engines-'));
+const full = { image: 'x:1', checkout: '/src', steps: ['true'], commit: 'acme/base:{branch}' };
+const incremental = { base: 'acme/base', checkout: '/src', steps: ['true'] };
+
+function load(extra: Record<string, unknown>, repositories: Record<string, unknown> = { 'acme/base': full }) {
+  const file = join(dir, `c-${Math.random()}.yaml`);
+  writeFileSync(file, stringify({ repositories, ...extra }));
+  return loadConfig({ file, env: {}, cwd: dir });
+}
+
+function problems(fn: () => unknown): ConfigProblem[] {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof AppError);
+    return error.details as ConfigProblem[];
+  }
+  assert.fail('expected the config to be refused');
+}
+
+describe('engines in the config', () => {
+  it('without engines: one local engine on the environment’s socket, capacity = concurrency', () => {
+    const config = load({ concurrency: 3 });
+    assert.deepEqual(config.engines, [
+      { name: 'local', url: 'unix:///var/run/docker.sock', capacity: 3, fromEnvironment: true },
+    ]);
+    assert.equal(config.registry, null);
+  });
+
+  it('reads unix, tcp with TLS and ssh engines and a registry with a port', () => {
+    const config = load({
+      engines: [
+        { name: 'local', url: 'unix:///var/run/docker.sock', capacity: 2 },
+        { name: 'b2', url: 'tcp://build-2.example:2376', tls: { ca: '/c', cert: '/d', key: '/e' } },
+        { name: 'b3', url: 'ssh://build@build-3.example' },
+      ],
+      registry: 'registry.example.org:5000',
+    });
+    assert.deepEqual(
+      config.engines.map((e) => [e.name, e.capacity, Boolean(e.tls)]),
+      [
+        ['local', 2, false],
+        ['b2', 1, true],
+        ['b3', 1, false],
+      ],
+    );
+    assert.equal(config.registry, 'registry.example.org:5000');
+  });
+
+  it('refuses two engines with incremental rules and no registry, naming the key', () => {
+    const found = problems(() =>
+      load(
+        {
+          engines: [
+            { name: 'a', url: 'unix:///a.sock' },
+            { name: 'b', url: 'unix:///b.sock' },
+          ],
+        },
+        { 'acme/base': full, 'acme/inc': incremental },
+      ),
+    );
+    assert.deepEqual(
+      found.map((p) => p.path),
+      ['registry'],
+    );
+    // The same engines with only full builds need none.
+    assert.equal(
+      load({
+        engines: [
+          { name: 'a', url: 'unix:///a.sock' },
+          { name: 'b', url: 'unix:///b.sock' },
+        ],
+      }).engines.length,
+      2,
+    );
+  });
+
+  it('refuses duplicate names, TLS off tcp://, bad URLs and registries with a scheme', () => {
+    const found = problems(() =>
+      load({
+        engines: [
+          { name: 'a', url: 'unix:///a.sock', tls: { ca: '/c', cert: '/d', key: '/e' } },
+          { name: 'a', url: 'http://host:2375' },
+        ],
+        registry: 'https://registry.example.org',
+      }),
+    );
+    assert.deepEqual(found.map((p) => p.path).sort(), [
+      'engines.0.tls',
+      'engines.1.name',
+      'engines.1.url',
+      'registry',
+    ]);
+  });
+});
+
+describe('engine health and placement', () => {
+  it('an engine silent for downAfterMs is marked down; calls through it then fail at once; it comes back', async () => {
+    const fake = new FakeExecutor();
+    const engine = new Engine('two', 'fake://', 1, fake);
+    const pool = new EnginePool([new Engine('one', 'fake://', 1, new FakeExecutor()), engine], {
+      intervalMs: 20,
+      downAfterMs: 200,
+      pingTimeoutMs: 50,
+    });
+    const changes: string[] = [];
+    pool.onChange((e, up) => changes.push(`${e.name} ${up ? 'up' : 'down'}`));
+    // A hung engine: ping never answers.
+    let release!: () => void;
+    fake.ping = () => new Promise<void>((resolve) => (release = resolve));
+    const inFlight = engine.executor.ping().then(
+      () => null,
+      (error: unknown) => error,
+    );
+    pool.start();
+    try {
+      await waitFor(() => !engine.up, 5000);
+      assert.deepEqual(changes, ['two down']);
+      assert.match(engine.reason!, /no answer for 0s|no answer for \ds/);
+      assert.ok(
+        (await inFlight) instanceof ExecutorUnavailable,
+        'a call in flight ends when the engine goes down',
+      );
+      await assert.rejects(engine.executor.listManaged(), /engine two is down/);
+      fake.ping = async () => undefined;
+      release();
+      await waitFor(() => engine.up, 5000);
+      assert.deepEqual(changes, ['two down', 'two up']);
+      assert.deepEqual(await engine.executor.listManaged(), []);
+    } finally {
+      pool.stop();
+    }
+  });
+
+  it('a refused ping after a failed build marks the engine down at once (confirm)', async () => {
+    const fake = new FakeExecutor();
+    const engine = new Engine('two', 'fake://', 1, fake);
+    const pool = new EnginePool([engine, new Engine('one', 'fake://', 1, new FakeExecutor())]);
+    assert.equal(await pool.confirm(engine), true);
+    fake.available = false;
+    assert.equal(await pool.confirm(engine), false);
+    assert.equal(engine.up, false);
+    assert.match(engine.reason!, /fake engine is down/);
+  });
+
+  it('prefers a free engine holding the image, else the least loaded; none free: null', async () => {
+    const holding = new Set(['b']);
+    const make = (name: string, capacity: number) =>
+      new Engine(name, 'fake://', capacity, new FakeExecutor(), async () => holding.has(name));
+    const [a, b, c] = [make('a', 2), make('b', 1), make('c', 1)];
+    const engines = [a, b, c];
+    assert.equal((await chooseEngine(engines, new Map(), 'img:1'))?.name, 'b');
+    assert.equal((await chooseEngine(engines, new Map([['b', 1]]), 'img:1'))?.name, 'a');
+    assert.equal((await chooseEngine(engines, new Map([['a', 1]]), null))?.name, 'b');
+    b.markDown('test');
+    assert.equal(
+      await chooseEngine(
+        engines,
+        new Map([
+          ['a', 2],
+          ['c', 1],
+        ]),
+        'img:1',
+      ),
+      null,
+    );
+  });
+});
