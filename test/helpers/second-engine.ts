@@ -15,6 +15,9 @@ export interface SecondEngine {
   url: string;
   docker: Docker;
   registry: string;
+  /** The same engine over TCP with TLS (client certificates in `tls`). */
+  tlsUrl: string;
+  tls: { ca: string; cert: string; key: string };
   /** The engine's dockerd process id (to kill it). */
   pid(): number;
   /** Starts the engine again (after a kill); resolves once it answers. */
@@ -38,6 +41,12 @@ export function secondEngine(): SecondEngine | string {
     return {
       url,
       registry,
+      tlsUrl: `tcp://127.0.0.1:${process.env.ENGINE2_TLS_PORT || 23760}`,
+      tls: {
+        ca: join(dir, 'tls', 'ca.pem'),
+        cert: join(dir, 'tls', 'cert.pem'),
+        key: join(dir, 'tls', 'key.pem'),
+      },
       docker: new Docker({ socketPath: socket }),
       pid: () => Number(readFileSync(join(dir, 'docker.pid'), 'utf8').trim()),
       restart: () => void run('start-second-engine.sh', [dir]),

@@ -206,3 +206,49 @@ describe(
     });
   },
 );
+
+describe(
+  'an engine over tcp:// with TLS client certificates',
+  { skip: typeof engine2 === 'string' ? engine2 : false },
+  () => {
+    const e2 = engine2 as SecondEngine;
+    const harnesses: Harness[] = [];
+    const start = async (tls: SecondEngine['tls']) => {
+      const h = await startHarness({
+        extra: { engines: [{ name: 'tls', url: e2.tlsUrl, capacity: 1, tls }] },
+        repositories: { 'scale/a': rule(['echo over-tls']) },
+      });
+      harnesses.push(h);
+      return h;
+    };
+    after(async () => {
+      for (const h of harnesses) {
+        await h.close();
+        removeHome(h);
+      }
+    });
+
+    it('runs a build there', async () => {
+      const h = await start(e2.tls);
+      const repo = new LocalRepo(h.gitRoot, 'scale/a');
+      const build = await waitForFinal(
+        h,
+        (await enqueuePush(h, 'scale/a', 'master', repo.commit('master', { a: '1' }))).id,
+        60_000,
+      );
+      assert.equal(build.state, 'success', build.reason ?? '');
+      assert.equal(build.engine, 'tls');
+      assert.match(readFileSync(build.logPath!, 'utf8'), /^over-tls$/m);
+    });
+
+    it('an engine whose certificate the configured CA did not sign: builds wait, with the reason', async () => {
+      // The client certificate is no CA of the server's: the TLS handshake fails.
+      const h = await start({ ...e2.tls, ca: e2.tls.cert });
+      const repo = new LocalRepo(h.gitRoot, 'scale/a');
+      const queued = await enqueuePush(h, 'scale/a', 'master', repo.commit('master', { a: '2' }));
+      const reason = await waitFor(() => h.service.scheduler.waitReason(queued.id) ?? undefined);
+      assert.match(reason, /build engine unavailable: .*(certificate|self.signed|verify)/i);
+      assert.equal((await h.service.store.getBuild(queued.id))!.state, 'queued');
+    });
+  },
+);
