@@ -1,4 +1,5 @@
 /** `npm run bench`: every benchmark, one summary line per figure, results into docs/benchmarks.md. */
+import { benchEngines } from './engines-spread.js';
 import { benchIncremental } from './incremental-payoff.js';
 import { benchLogLatency } from './log-latency.js';
 import { benchLogPipeline } from './log-pipeline.js';
@@ -18,6 +19,7 @@ const benchmarks: [string, string, () => Promise<string[]>][] = [
   ['incremental', 'Incremental payoff', benchIncremental],
   ['state', 'Scale of state', benchScaleOfState],
   ['flood', 'Queue flood', benchQueueFlood],
+  ['engines', 'Builds over two engines', benchEngines],
 ];
 
 for (const [key, title, run] of benchmarks) {
