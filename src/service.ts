@@ -137,10 +137,17 @@ export async function createService(config: Config, options: ServiceOptions = {}
   const gc = async () => {
     const result = await collectGarbage({
       store,
-      executor,
+      executor: null,
       kernelTarget: config.kernelTarget,
       keep: config.retention.keep,
     });
+    // Untagged images of ours are pruned on every engine that is up.
+    for (const engine of scheduler.engines.up()) {
+      result.images += await engine.executor.pruneImages().catch((error: unknown) => {
+        logger.warn({ err: error }, `retention: could not prune images on engine ${engine.name}`);
+        return 0;
+      });
+    }
     logger.info({ ...result }, 'retention: pruned old build files');
     return result;
   };
