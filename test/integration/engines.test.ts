@@ -114,6 +114,33 @@ describe(
       const api = (await (await fetch(`${await listen()}/api/builds/${done[0]!.id}`)).json()) as Build;
       assert.ok(api.engine === 'one' || api.engine === 'two');
       console.log(`# 12 builds on 2 engines: ${wall} ms`);
+      const url = await listen();
+      // Monitor: the engines section and the engine of each build; the same as JSON; metrics.
+      const fragment = await (await fetch(`${url}/monitor/fragment`)).text();
+      assert.match(fragment, /<table id="engines">/);
+      assert.match(fragment, /data-engine="two"[^]*?<td class="state">\s*up\s*<\/td>[^]*?0\/1 running/);
+      assert.match(fragment, /<td class="engine">two<\/td>/);
+      const page = await (await fetch(`${url}/monitor/builds/${done[0]!.id}`)).text();
+      assert.match(page, new RegExp(`on engine <span id="engine">${done[0]!.engine}</span>`));
+      const engines = (await (await fetch(`${url}/api/engines`)).json()) as {
+        engines: { name: string; up: boolean; capacity: number }[];
+      };
+      assert.deepEqual(
+        engines.engines.map((e) => [e.name, e.up, e.capacity]),
+        [
+          ['one', true, 1],
+          ['two', true, 1],
+        ],
+      );
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      assert.match(metrics, /autobuilder_engine_up\{engine="two"\} 1/);
+      const perEngine = (name: string) =>
+        Number(
+          new RegExp(`autobuilder_engine_builds_total\\{engine="${name}",state="success"\\} (\\d+)`).exec(
+            metrics,
+          )?.[1] ?? 0,
+        );
+      assert.equal(perEngine('one') + perEngine('two'), 12);
     });
 
     it('an incremental build on the engine lacking the base image pulls it and finds the full build state', async () => {
