@@ -39,8 +39,13 @@ export class EnginePool {
     return this.engines.map((e) => e.status());
   }
 
-  onChange(listener: Listener): void {
+  /** Calls `listener` on each up/down change; returns a function that stops it. */
+  onChange(listener: Listener): () => void {
     this.listeners.push(listener);
+    return () => {
+      const index = this.listeners.indexOf(listener);
+      if (index >= 0) this.listeners.splice(index, 1);
+    };
   }
 
   /** Starts pinging every engine (a single engine is not watched: the scheduler pings it). */

@@ -20,6 +20,7 @@ import {
   waitForFinal,
   type Harness,
 } from '../helpers/harness.js';
+import { watch } from '../helpers/sse-watch.js';
 import { secondEngine, type SecondEngine } from '../helpers/second-engine.js';
 
 const engine2 = secondEngine();
@@ -210,6 +211,7 @@ describe(
     it('kill -STOP of the second engine: the service keeps answering and marks it down within 40 s', async () => {
       const url = await listen();
       const pid = e2.pid();
+      const events = await watch(url, '/api/events');
       const stoppedAt = Date.now();
       process.kill(pid, 'SIGSTOP');
       try {
@@ -224,12 +226,16 @@ describe(
         }, 45_000);
         assert.equal(health.status, 'degraded');
         assert.ok(Date.now() - stoppedAt < 40_000, `marked down after ${Date.now() - stoppedAt} ms`);
+        console.log(`# kill -STOP to marked down: ${Date.now() - stoppedAt} ms`);
+        // The monitor's stream says so (the page redraws its Engines section on it).
+        await waitFor(() => events.text.includes('"engine":"two","up":false'), 5000);
         // Builds keep running on the engine that answers.
         const build = await waitForFinal(h, (await push('scale/a', 'after-stop')).id, 60_000);
         assert.equal(build.state, 'success', build.reason ?? '');
         assert.equal(build.engine, 'one');
       } finally {
         process.kill(pid, 'SIGCONT');
+        events.close();
       }
       await waitFor(() => h.service.scheduler.engines.get('two')!.up, 30_000);
     });
