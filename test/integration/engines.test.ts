@@ -172,6 +172,20 @@ describe(
       assert.equal(again.engine, 'two', 'placed where the base image already is');
     });
 
+    it('an engine holding an older copy of the base tag pulls the new one (by digest)', async () => {
+      // A new full build moves the tag: engine one commits and pushes it; engine two's copy is old.
+      const full = await waitForFinal(h, (await push('scale/initramfs', 'master')).id, 60_000);
+      assert.equal(full.state, 'success', `${full.reason}\n${log(full)}`);
+      assert.equal(full.engine, 'one');
+      await e2.docker.getImage(qualified()).inspect();
+      const blocker = await block();
+      const inc = await waitForFinal(h, (await push('scale/core0', 'master')).id, 60_000);
+      await h.service.scheduler.cancel(blocker.id);
+      assert.equal(inc.state, 'success', `${inc.reason}\n${log(inc)}`);
+      assert.equal(inc.engine, 'two');
+      assert.match(log(inc), new RegExp(`^core0 on top of: state-from-${full.commit}$`, 'm'));
+    });
+
     it('kill -9 of the second engine mid-build: the build is re-queued and finishes on the first', async () => {
       const blocker = await block();
       const slow = await push('scale/slow', 'master');
