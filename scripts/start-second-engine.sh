@@ -29,8 +29,12 @@ if [ ! -f "$tls/key.pem" ]; then
   )
 fi
 if ! docker -H "unix://$sock" info >/dev/null 2>&1; then
-  # A pid file left by a `kill -9` would stop dockerd from starting.
-  if [ -f "$dir/docker.pid" ] && ! kill -0 "$(cat "$dir/docker.pid")" 2>/dev/null; then rm -f "$dir/docker.pid"; fi
+  # A pid file left by a `kill -9` would stop dockerd from starting; so would one naming a killed
+  # dockerd its parent has not reaped yet (a zombie still answers `kill -0`).
+  if [ -f "$dir/docker.pid" ]; then
+    state="$(ps -o stat= -p "$(cat "$dir/docker.pid")" 2>/dev/null || true)"
+    case "$state" in "" | Z*) rm -f "$dir/docker.pid" ;; esac
+  fi
   nohup dockerd --data-root "$dir/root" --exec-root "$dir/exec" -H "unix://$sock" \
     -H "tcp://127.0.0.1:$port" --tlsverify --tlscacert "$tls/ca.pem" \
     --tlscert "$tls/server-cert.pem" --tlskey "$tls/server-key.pem" \

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type Docker from 'dockerode';
 import type { Build } from '../../src/domain/build.js';
+import { serviceInstance } from '../../src/config/service-instance.js';
 import { dockerFor } from '../../src/executor/docker/engine-connection.js';
 import { RegistryClient } from '../../src/executor/registry/registry-client.js';
 import { removeImages, requireDocker, TEST_IMAGE } from '../helpers/docker.js';
@@ -216,16 +217,31 @@ describe(
       await waitFor(async () => {
         const left = await e2.docker.listContainers({
           all: true,
-          filters: { label: [`org.zero-os.autobuilder.build=${slow.id}`] },
+          // Ours only: another run's leftovers may carry the same build id.
+          filters: {
+            label: [
+              `org.zero-os.autobuilder.build=${slow.id}`,
+              `org.zero-os.autobuilder.instance=${serviceInstance(h.config)}`,
+            ],
+          },
         });
         return left.length === 0;
       }, 30_000);
     });
 
-    it('kill -STOP of the second engine: the service keeps answering and marks it down within 40 s', async () => {
+    it('kill -STOP of the second engine mid-build: the service keeps answering, marks it down within 40 s, the build runs again on the first', async () => {
       const url = await listen();
       const pid = e2.pid();
       const events = await watch(url, '/api/events');
+      // A build runs on engine two when it hangs.
+      const blocker = await block();
+      const slow = await push('scale/slow', 'hung');
+      await waitFor(async () => {
+        const b = await h.service.store.getBuild(slow.id);
+        return b?.state === 'running' && log(b).includes('started') ? b : undefined;
+      });
+      assert.equal((await h.service.store.getBuild(slow.id))!.engine, 'two');
+      await h.service.scheduler.cancel(blocker.id);
       const stoppedAt = Date.now();
       process.kill(pid, 'SIGSTOP');
       try {
@@ -243,6 +259,18 @@ describe(
         console.log(`# kill -STOP to marked down: ${Date.now() - stoppedAt} ms`);
         // The monitor's stream says so (the page redraws its Engines section on it).
         await waitFor(() => events.text.includes('"engine":"two","up":false'), 5000);
+        // Its build was interrupted and runs again, on the engine that answers.
+        const interrupted = await waitForFinal(h, slow.id, 10_000);
+        assert.equal(interrupted.state, 'interrupted');
+        assert.match(interrupted.reason ?? '', /engine two is down.*re-queued/);
+        const retry = await waitFor(
+          async () =>
+            (await h.service.store.listHistory({ limit: 50 })).builds.find((x) => x.retryOf === slow.id),
+          60_000,
+        );
+        assert.equal(retry.state, 'success', retry.reason ?? '');
+        assert.equal(retry.engine, 'one');
+        console.log(`# kill -STOP to its build finished elsewhere: ${Date.now() - stoppedAt} ms`);
         // Builds keep running on the engine that answers.
         const build = await waitForFinal(h, (await push('scale/a', 'after-stop')).id, 60_000);
         assert.equal(build.state, 'success', build.reason ?? '');
