@@ -6,6 +6,7 @@ import { pino, type Logger } from 'pino';
 import type { Config } from './config/config.js';
 import { committedRepositories } from './config/committed-repositories.js';
 import type { Executor } from './executor/executor.js';
+import type { EnginePool } from './executor/engine-pool.js';
 import { openEngines } from './executor/open-engines.js';
 import { removeStaleTemporaries } from './artifacts/publish-artifact.js';
 import { collectGarbage, type GcResult } from './artifacts/retention.js';
@@ -41,6 +42,8 @@ export interface Service {
 
 export interface ServiceOptions {
   executor?: Executor;
+  /** Engines made by the caller (tests: fake executors); `executor` is then ignored. */
+  engines?: EnginePool;
   logger?: Logger;
 }
 
@@ -70,15 +73,17 @@ export async function createService(config: Config, options: ServiceOptions = {}
     return { queued: counts.queued, running: counts.running };
   });
   // A test's executor is the one engine; otherwise the config's engines (one `local` by default).
-  const opened = options.executor
-    ? null
-    : openEngines(config.engines, {
-        registry: config.registry,
-        instance: serviceInstance(config),
-        committedRepos: committedRepositories(config.rules),
-        observeTransfer: (kind, seconds) => metrics.imageTransfer.observe({ kind }, seconds),
-      });
-  const executor = options.executor ?? opened!.pool.engines[0]!.executor;
+  const opened = options.engines
+    ? { pool: options.engines, registry: null }
+    : options.executor
+      ? null
+      : openEngines(config.engines, {
+          registry: config.registry,
+          instance: serviceInstance(config),
+          committedRepos: committedRepositories(config.rules),
+          observeTransfer: (kind, seconds) => metrics.imageTransfer.observe({ kind }, seconds),
+        });
+  const executor = opened ? opened.pool.engines[0]!.executor : options.executor!;
   const registry = opened?.registry ?? null;
   const bus = new EventBus();
   const mirrors = new GitMirrors(join(config.dataDirectory, 'mirrors'), config.gitUrl);

@@ -15,7 +15,8 @@ import { EnginePool } from '../../src/executor/engine-pool.js';
 import { ExecutorUnavailable } from '../../src/executor/executor.js';
 import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
 import { chooseEngine } from '../../src/scheduler/placement.js';
-import { waitFor } from '../helpers/harness.js';
+import { LocalRepo } from '../helpers/git-repo.js';
+import { enqueuePush, removeHome, startHarness, waitFor, waitForFinal } from '../helpers/harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ab-engines-'));
 const full = { image: 'x:1', checkout: '/src', steps: ['true'], commit: 'acme/base:{branch}' };
@@ -183,5 +184,82 @@ describe('engine health and placement', () => {
       ),
       null,
     );
+  });
+});
+
+describe('the scheduler over two engines (fake executors, real pipeline and SQLite)', () => {
+  const rule = { image: 'fake/base:latest', checkout: '/src', steps: ['echo hi'], network: 'none' };
+
+  it('with no engine up builds wait with the reason and /healthz is 503; the first engine back gets them', async () => {
+    const [fa, fb] = [new FakeExecutor(), new FakeExecutor()];
+    // No background pings: the test moves the engines itself.
+    const pool = new EnginePool([new Engine('a', 'fake://a', 1, fa), new Engine('b', 'fake://b', 1, fb)], {
+      intervalMs: 3_600_000,
+      downAfterMs: 0,
+      pingTimeoutMs: 1000,
+    });
+    const h = await startHarness({ engines: pool, concurrency: 2, repositories: { 'acme/x': rule } });
+    try {
+      for (const engine of pool.engines) pool.markDown(engine, 'test');
+      const url = await h.listen();
+      const repo = new LocalRepo(h.gitRoot, 'acme/x');
+      const queued = await enqueuePush(h, 'acme/x', 'master', repo.commit('master', { a: '1' }));
+      const reason = await waitFor(() => h.service.scheduler.waitReason(queued.id) ?? undefined);
+      assert.equal(reason, 'build engine unavailable: no engine is up (a: test; b: test)');
+      const health = await fetch(`${url}/healthz`);
+      assert.equal(health.status, 503);
+      assert.equal((await h.service.store.getBuild(queued.id))!.state, 'queued');
+      fa.available = false;
+      await pool.check();
+      const build = await waitForFinal(h, queued.id);
+      assert.equal(build.state, 'success', build.reason ?? '');
+      assert.equal(build.engine, 'b');
+      assert.equal((await fetch(`${url}/healthz`)).status, 200);
+    } finally {
+      await h.close();
+      removeHome(h);
+    }
+  });
+
+  it('never runs more builds on an engine than its capacity', async () => {
+    const fakes = [new FakeExecutor(), new FakeExecutor()];
+    let peak = 0;
+    const pool = new EnginePool(
+      fakes.map((f, i) => new Engine(`e${i}`, 'fake://', i + 1, f)),
+      { intervalMs: 3_600_000, downAfterMs: 30_000, pingTimeoutMs: 1000 },
+    );
+    const h = await startHarness({
+      engines: pool,
+      concurrency: 10,
+      repositories: { 'acme/x': { ...rule, steps: ['sleep 0.2'] } },
+    });
+    try {
+      const repo = new LocalRepo(h.gitRoot, 'acme/x');
+      const ids: number[] = [];
+      for (const branch of ['b1', 'b2', 'b3', 'b4', 'b5', 'b6'])
+        ids.push((await enqueuePush(h, 'acme/x', branch, repo.commit(branch, { b: branch }))).id);
+      const sampler = setInterval(() => {
+        const running = h.service.scheduler.runningPerEngine();
+        for (const [name, count] of running) {
+          const capacity = pool.get(name)!.capacity;
+          assert.ok(count <= capacity, `${count} running on ${name} (capacity ${capacity})`);
+        }
+        peak = Math.max(
+          peak,
+          [...running.values()].reduce((a, b) => a + b, 0),
+        );
+      }, 5);
+      const builds = await Promise.all(ids.map((id) => waitForFinal(h, id)));
+      clearInterval(sampler);
+      assert.deepEqual(
+        builds.map((b) => b.state),
+        Array(6).fill('success'),
+      );
+      assert.deepEqual(new Set(builds.map((b) => b.engine)), new Set(['e0', 'e1']));
+      assert.equal(peak, 3, 'both engines full at once (1 + 2), the global cap (10) not reached');
+    } finally {
+      await h.close();
+      removeHome(h);
+    }
   });
 });
