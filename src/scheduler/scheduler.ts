@@ -11,24 +11,22 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { isFinal, type Build, type BuildRef, type BuildState, type NewBuild } from '../domain/build.js';
-import { formatDuration } from '../domain/duration.js';
+import type { Build, BuildRef, NewBuild } from '../domain/build.js';
 import type { BuildRule } from '../domain/rule.js';
 import { Engine } from '../executor/engine.js';
 import { EnginePool } from '../executor/engine-pool.js';
 import type { Executor } from '../executor/executor.js';
-import { BuildLog } from '../live/build-log.js';
 import type { EventBus } from '../live/event-bus.js';
-import { runPipeline, type PipelineDeps } from '../pipeline/pipeline.js';
+import type { PipelineDeps } from '../pipeline/pipeline.js';
 import type { CreatedBuild, QueueLimits, Store } from '../store/store.js';
 import { StoreUnavailableError } from '../store/store-unavailable.js';
 import { onEngineChange, removeStraysLater } from './engine-events.js';
+import { executeBuild, type Stop } from './execute-build.js';
 import { engineProblem, placeBuilds } from './engine-placement.js';
 import { planQueue } from './plan-queue.js';
-import { StepRecords } from './step-records.js';
 import { untilStored } from './until-stored.js';
 export { toNewBuild } from './recovery.js';
-import { interruptBuild, recoverLeftovers, type RecoveryDeps } from './recovery.js';
+import { recoverLeftovers, type RecoveryDeps } from './recovery.js';
 
 export interface SchedulerOptions {
   store: Store;
@@ -52,11 +50,6 @@ export interface SchedulerOptions {
   engines?: EnginePool;
   /** The registry's tags of an image repository, to prefer an engine holding a build's base image. */
   registryTags?: (repo: string) => Promise<string[]>;
-}
-
-interface Stop {
-  state: Extract<BuildState, 'cancelled' | 'superseded' | 'failed' | 'interrupted'>;
-  reason: string;
 }
 
 interface Running {
@@ -308,7 +301,18 @@ export class Scheduler {
     const controller = new AbortController();
     const run: Running = { build, engine, controller, done: Promise.resolve() };
     this.running.set(build.id, run);
-    run.done = this.execute(build, rule, engine, controller)
+    run.done = executeBuild(
+      {
+        ...this.options,
+        untilStored: (what, write) => this.untilStored(what, write),
+        recoveryDeps: this.recoveryDeps(),
+        engineFailed: (failed, c) => this.engineFailed(failed, c),
+      },
+      build,
+      rule,
+      engine,
+      controller,
+    )
       .catch((error: unknown) =>
         // Only when the database stayed away past the stop's grace period: the record still says
         // `running`, and the next start interrupts and re-queues the build.
@@ -330,81 +334,5 @@ export class Scheduler {
       state: 'interrupted',
       reason: `interrupted: engine ${engine.name} stopped answering (${engine.reason})`,
     } satisfies Stop);
-  }
-
-  private async execute(
-    build: Build,
-    rule: BuildRule,
-    engine: Engine,
-    controller: AbortController,
-  ): Promise<void> {
-    const { store, bus, logger } = this.options;
-    // A full log or a failed log write (ENOSPC, EIO) fails this build, never the service.
-    const log = new BuildLog(build.logPath!, build.id, bus, {
-      maxBytes: rule.logMaxBytes,
-      onFailure: (reason) => controller.abort({ state: 'failed', reason } satisfies Stop),
-    });
-    const timeout = setTimeout(
-      () =>
-        controller.abort({
-          state: 'failed',
-          reason: `timeout after ${formatDuration(rule.timeoutMs)}`,
-        } satisfies Stop),
-      rule.timeoutMs,
-    );
-    const stepRecords = new StepRecords(build.id, { store, bus, logger });
-    try {
-      const outcome = await runPipeline(
-        { ...this.options.pipeline, executor: engine.executor },
-        {
-          build,
-          rule,
-          log,
-          signal: controller.signal,
-          onSteps: (steps) => stepRecords.record(steps),
-        },
-      );
-      await stepRecords.settled();
-      const steps = stepRecords.latest;
-      if (!controller.signal.aborted && outcome.reason?.startsWith('build engine error'))
-        await this.engineFailed(engine, controller);
-      const stop = controller.signal.aborted ? (controller.signal.reason as Stop) : null;
-      const state = stop?.state ?? outcome.state;
-      const reason = stop?.reason ?? outcome.reason;
-      if (stop) log.line(`==> ${state}: ${reason}`);
-      if (state === 'interrupted') {
-        log.close();
-        await interruptBuild(this.recoveryDeps(), build, reason ?? 'interrupted');
-        return;
-      }
-      const finishedAt = new Date().toISOString();
-      const finished = await this.untilStored(`build #${build.id} ${state}`, () =>
-        store.transition(build.id, ['running'], state, {
-          reason,
-          artifact: outcome.artifact,
-          image: outcome.image,
-          finishedAt,
-          ...(steps ? { steps } : {}),
-        }),
-      );
-      if (finished) bus.publishBuild(finished);
-      if (!isFinal(state)) logger.error({ build: build.id, state }, 'build ended in a non-final state');
-    } catch (error) {
-      logger.error({ err: error, build: build.id }, 'build crashed');
-      await stepRecords.settled();
-      const steps = stepRecords.latest;
-      const finishedAt = new Date().toISOString();
-      const failed = await this.untilStored(`build #${build.id} failed`, () =>
-        store.transition(build.id, ['running'], 'failed', {
-          reason: `internal error: ${(error as Error).message}`,
-          finishedAt,
-          ...(steps ? { steps } : {}),
-        }),
-      );
-      if (failed) bus.publishBuild(failed);
-    } finally {
-      clearTimeout(timeout);
-      log.close();
-    }
   }
 }
