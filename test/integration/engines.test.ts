@@ -84,6 +84,8 @@ describe(
       for (const docker of [local, e2.docker])
         if (docker) await removeImages(docker, `${e2.registry}/${IMAGE_REPO}`).catch(() => undefined);
       await new RegistryClient(e2.registry).deleteTag(IMAGE_REPO, 'master').catch(() => undefined);
+      // Older copies pulled over on the second engine (it is the tests' own) are left untagged.
+      await e2.docker.pruneImages({ filters: { dangling: ['true'] } }).catch(() => undefined);
     });
 
     /** Occupies engine `one` (both idle and holding the test image: the first listed is chosen). */
