@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { loadConfig, type ConfigProblem } from '../../src/config/load-config.js';
+import { securityNotices } from '../../src/config/security-notices.js';
 import { AppError } from '../../src/errors.js';
 import { Engine } from '../../src/executor/engine.js';
 import { EnginePool } from '../../src/executor/engine-pool.js';
@@ -93,6 +94,18 @@ describe('engines in the config', () => {
       }).engines.length,
       2,
     );
+  });
+
+  it('warns at start about a tcp:// engine without TLS', () => {
+    const config = load({
+      engines: [
+        { name: 'plain', url: 'tcp://build-2.example:2375' },
+        { name: 'safe', url: 'tcp://build-3.example:2376', tls: { ca: '/c', cert: '/d', key: '/e' } },
+      ],
+    });
+    const engineNotices = securityNotices(config).filter((n) => n.startsWith('ENGINE'));
+    assert.equal(engineNotices.length, 1);
+    assert.match(engineNotices[0]!, /^ENGINE plain WITHOUT TLS: tcp:\/\/build-2.example:2375/);
   });
 
   it('refuses duplicate names, TLS off tcp://, bad URLs and registries with a scheme', () => {
