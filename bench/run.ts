@@ -1,5 +1,6 @@
 /** `npm run bench`: every benchmark, one summary line per figure, results into docs/benchmarks.md. */
 import { benchBootTest } from './boot-test.js';
+import { benchEngines } from './engines-spread.js';
 import { benchIncremental } from './incremental-payoff.js';
 import { benchLogLatency } from './log-latency.js';
 import { benchLogPipeline } from './log-pipeline.js';
@@ -20,6 +21,7 @@ const benchmarks: [string, string, () => Promise<string[]>][] = [
   ['state', 'Scale of state', benchScaleOfState],
   ['flood', 'Queue flood', benchQueueFlood],
   ['boot', 'Boot test', benchBootTest],
+  ['engines', 'Builds over two engines', benchEngines],
 ];
 
 for (const [key, title, run] of benchmarks) {

@@ -1,6 +1,7 @@
 /** Prometheus metrics (prom-client), fed by build events and the HTTP layer; served at /metrics. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { isFinal, type Build } from './domain/build.js';
+import type { EngineStatus } from './executor/engine.js';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -65,6 +66,33 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly buildsPerEngine = new Counter({
+    name: 'autobuilder_engine_builds_total',
+    help: 'Finished builds by the engine they ran on and final state',
+    labelNames: ['engine', 'state'] as const,
+    registers: [this.registry],
+  });
+  readonly imageTransfer = new Histogram({
+    name: 'autobuilder_image_transfer_seconds',
+    help: 'Image pulls from and pushes to the registry',
+    labelNames: ['kind'] as const,
+    buckets: [0.5, 1, 5, 15, 30, 60, 300, 900],
+    registers: [this.registry],
+  });
+
+  /** `autobuilder_engine_up{engine}`: 1 while the engine answers, 0 while it is marked down. */
+  watchEngines(statuses: () => EngineStatus[]): void {
+    new Gauge({
+      name: 'autobuilder_engine_up',
+      help: 'Whether each build engine is up (1) or marked down (0)',
+      labelNames: ['engine'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const engine of statuses()) this.set({ engine: engine.name }, engine.up ? 1 : 0);
+      },
+    });
+  }
+
   constructor(queueDepth: () => Promise<{ queued: number; running: number }>) {
     collectDefaultMetrics({ register: this.registry, prefix: 'autobuilder_' });
     new Gauge({
@@ -84,6 +112,7 @@ export class Metrics {
   observe(build: Build): void {
     if (!isFinal(build.state)) return;
     this.builds.inc({ repository: build.repository, state: build.state });
+    if (build.engine) this.buildsPerEngine.inc({ engine: build.engine, state: build.state });
     if (build.startedAt && build.finishedAt) {
       const seconds = (Date.parse(build.finishedAt) - Date.parse(build.startedAt)) / 1000;
       this.buildDuration.observe({ repository: build.repository, state: build.state }, seconds);

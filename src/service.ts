@@ -6,8 +6,10 @@ import { pino, type Logger } from 'pino';
 import type { Config } from './config/config.js';
 import { ConfigHolder, type ReloadResult } from './config/config-holder.js';
 import { loadConfig } from './config/load-config.js';
-import { DockerExecutor } from './executor/docker/docker-executor.js';
+import { committedRepositories } from './config/committed-repositories.js';
 import type { Executor } from './executor/executor.js';
+import type { EnginePool } from './executor/engine-pool.js';
+import { openEngines } from './executor/open-engines.js';
 import { removeStaleTemporaries } from './artifacts/publish-artifact.js';
 import { collectGarbage, type GcResult } from './artifacts/retention.js';
 import { CommitStatusReporter } from './forge/github/commit-status.js';
@@ -46,6 +48,8 @@ export interface Service {
 
 export interface ServiceOptions {
   executor?: Executor;
+  /** Engines made by the caller (tests: fake executors); `executor` is then ignored. */
+  engines?: EnginePool;
   logger?: Logger;
   /** How a reload reads the config (default: the file it came from, with the process environment). */
   loadConfig?: () => Config;
@@ -73,7 +77,23 @@ export async function createService(config: Config, options: ServiceOptions = {}
       : logger.info('database reachable again'),
   );
   const instance = serviceInstance(config);
-  const executor = options.executor ?? new DockerExecutor(undefined, instance);
+  const metrics = new Metrics(async () => {
+    const counts = await store.countByState();
+    return { queued: counts.queued, running: counts.running };
+  });
+  // A test's executor is the one engine; otherwise the config's engines (one `local` by default).
+  const opened = options.engines
+    ? { pool: options.engines, registry: null }
+    : options.executor
+      ? null
+      : openEngines(config.engines, {
+          registry: config.registry,
+          instance,
+          committedRepos: committedRepositories(config.rules),
+          observeTransfer: (kind, seconds) => metrics.imageTransfer.observe({ kind }, seconds),
+        });
+  const executor = opened ? opened.pool.engines[0]!.executor : options.executor!;
+  const registry = opened?.registry ?? null;
   const configs = new ConfigHolder(
     config,
     options.loadConfig ??
@@ -116,6 +136,8 @@ export async function createService(config: Config, options: ServiceOptions = {}
     tmpDirectory: config.tmpDirectory,
     requeueInterrupted: config.requeueInterrupted,
     queueLimits: config.queueLimits,
+    ...(opened ? { engines: opened.pool } : {}),
+    ...(registry ? { registryTags: (repo: string) => registry.tags(repo) } : {}),
     pipeline: {
       executor,
       mirrors,
@@ -126,10 +148,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       instance,
     },
   });
-  const metrics = new Metrics(async () => {
-    const counts = await store.countByState();
-    return { queued: counts.queued, running: counts.running };
-  });
+  metrics.watchEngines(() => scheduler.engines.statuses());
   const statuses = config.github.token
     ? new CommitStatusReporter({
         token: config.github.token,
@@ -164,10 +183,17 @@ export async function createService(config: Config, options: ServiceOptions = {}
   const gc = async () => {
     const result = await collectGarbage({
       store,
-      executor,
+      executor: null,
       kernelTarget: config.kernelTarget,
       keep: config.retention.keep,
     });
+    // Untagged images of ours are pruned on every engine that is up.
+    for (const engine of scheduler.engines.up()) {
+      result.images += await engine.executor.pruneImages().catch((error: unknown) => {
+        logger.warn({ err: error }, `retention: could not prune images on engine ${engine.name}`);
+        return 0;
+      });
+    }
     logger.info({ ...result }, 'retention: pruned old build files');
     return result;
   };

@@ -1,4 +1,5 @@
 /** The effective configuration the service runs with (camelCase, paths resolved). */
+import type { EngineConfig } from '../domain/engine.js';
 import type { BuildRule } from '../domain/rule.js';
 
 export interface Config {
@@ -22,6 +23,10 @@ export interface Config {
   /** How long an unreachable database is retried at start before giving up (0: one attempt). */
   databaseWaitMs: number;
   concurrency: number;
+  /** Where builds run (docs/scale-out.md); one `local` engine when the config names none. */
+  engines: EngineConfig[];
+  /** `host[:port]` of the registry committed images go through; null: they stay on their engine. */
+  registry: string | null;
   requeueInterrupted: number;
   /** Queued builds per repository (oldest superseded past it) and in all (pushes refused past it). */
   queueLimits: { perRepository: number; total: number };

@@ -68,6 +68,9 @@ export function describeConfig(config: Config): string {
     database_wait: config.databaseWaitMs === 0 ? 0 : formatDuration(config.databaseWaitMs),
     concurrency: config.concurrency,
     requeue_interrupted: config.requeueInterrupted,
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars
+    engines: config.engines.map(({ fromEnvironment, ...e }) => e),
+    ...(config.registry ? { registry: config.registry } : {}),
     max_queued_per_repository: config.queueLimits.perRepository,
     max_queued: config.queueLimits.total,
     grace_period: formatDuration(config.gracePeriodMs),

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { AppError } from '../errors.js';
 import type { Config } from './config.js';
+import { LOCAL_ENGINE_NAME, LOCAL_ENGINE_URL } from '../domain/engine.js';
 import { configSchema, crossCheck, type ConfigProblem, type ParsedConfig } from './schema.js';
 import { DEFAULT_PROFILE, PROFILE_NAMES, type ProfileName } from './profile-names.js';
 import { profileRepositories } from './profiles/profiles.js';
@@ -219,6 +220,15 @@ function toConfig(
       : `sqlite:${resolve(cwd, data.database_url?.slice('sqlite:'.length) ?? join(dataDirectory, 'autobuilder.db'))}`,
     databaseWaitMs: data.database_wait,
     concurrency: data.concurrency,
+    engines: data.engines?.map((e) => ({
+      name: e.name,
+      url: e.url,
+      capacity: e.capacity,
+      ...(e.tls ? { tls: e.tls } : {}),
+    })) ?? [
+      { name: LOCAL_ENGINE_NAME, url: LOCAL_ENGINE_URL, capacity: data.concurrency, fromEnvironment: true },
+    ],
+    registry: data.registry ?? null,
     requeueInterrupted: data.requeue_interrupted,
     queueLimits: { perRepository: data.max_queued_per_repository, total: data.max_queued },
     gracePeriodMs: data.grace_period,

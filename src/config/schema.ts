@@ -12,6 +12,7 @@ import { unknownPlaceholders } from '../domain/template.js';
 import { REPOSITORY_PATTERN as REPOSITORY } from '../domain/repository.js';
 import { PROFILE_NAMES } from './profile-names.js';
 import { checkRules } from './rule-checks.js';
+import { crossCheckEngines, engineSchema, registrySchema } from './engines-schema.js';
 
 const template = z
   .string()
@@ -170,6 +171,9 @@ export const configSchema = z
     /** How long a PostgreSQL server that cannot be reached at start is waited for; 0: not at all. */
     database_wait: z.union([z.literal(0), z.literal('0').transform(() => 0), duration]).default(60_000),
     concurrency: z.number().int().min(1).max(64).default(1),
+    /** Docker engines builds run on; absent: the local socket with capacity `concurrency`. */
+    engines: z.array(engineSchema).min(1).max(1000).optional(),
+    registry: registrySchema.optional(),
     requeue_interrupted: z.number().int().min(0).max(10).default(1),
     max_queued_per_repository: z.number().int().min(1).max(100_000).default(50),
     max_queued: z.number().int().min(1).max(1_000_000).default(1000),
@@ -238,6 +242,7 @@ export function crossCheck(raw: Loose): ConfigProblem[] {
   const secret = raw.webhook_secret ?? raw.token;
   if (Array.isArray(raw.api_tokens) && typeof secret === 'string' && raw.api_tokens.includes(secret))
     problems.push({ path: 'api_tokens', message: 'an API token must differ from the webhook secret' });
+  problems.push(...crossCheckEngines(raw));
   const repositories = isRecord(raw.repositories) ? raw.repositories : {};
   // GitHub names are case-insensitive: a push for Zero-OS/Core0 finds zero-os/core0 (config-holder.ts).
   const seenNames = new Map<string, string>();

@@ -16,5 +16,11 @@ export function securityNotices(config: Config): string[] {
         ' Set API_TOKEN to allow them from elsewhere with "Authorization: Bearer <token>".',
     );
   }
+  for (const engine of config.engines) {
+    if (engine.url.startsWith('tcp://') && !engine.tls)
+      notices.push(
+        `ENGINE ${engine.name} WITHOUT TLS: ${engine.url} is spoken to in plain HTTP; whoever can reach that port controls the engine (root on its host). Give it "tls" (ca, cert, key).`,
+      );
+  }
   return notices;
 }

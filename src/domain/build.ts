@@ -69,6 +69,8 @@ export interface Build {
   logPath: string | null;
   retryOf: number | null;
   attempt: number;
+  /** The Docker engine (config `engines[].name`) the build ran on; null until it starts. */
+  engine: string | null;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;

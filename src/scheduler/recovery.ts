@@ -18,6 +18,8 @@ export interface RecoveryDeps {
   store: Store;
   bus: EventBus;
   executor: Executor;
+  /** Every engine's executor; leftovers are looked for on each (default: `executor`). */
+  executors?: Executor[];
   logger: Logger;
   tmpDirectory: string;
   requeueInterrupted: number;
@@ -87,10 +89,13 @@ export async function recoverLeftovers(deps: RecoveryDeps): Promise<void> {
     if (build.state === 'running')
       await interruptBuild(deps, build, 'interrupted: the service stopped while it ran');
   }
-  try {
-    for (const container of await deps.executor.listManaged()) await deps.executor.destroy(container.id);
-  } catch (error) {
-    deps.logger.warn({ err: error }, 'could not list or remove leftover containers');
+  for (const executor of deps.executors ?? [deps.executor]) {
+    try {
+      for (const container of await executor.listManaged()) await executor.destroy(container.id);
+    } catch (error) {
+      // An engine down now: its leftovers go when it answers again (scheduler, engine up).
+      deps.logger.warn({ err: error }, 'could not list or remove leftover containers');
+    }
   }
   const entries = await readdir(deps.tmpDirectory).catch(() => [] as string[]);
   for (const entry of entries.filter((e) => e.startsWith(TEMP_PREFIX))) {

@@ -11,28 +11,23 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import {
-  isFinal,
-  type BootResult,
-  type Build,
-  type BuildRef,
-  type BuildState,
-  type NewBuild,
-} from '../domain/build.js';
-import { formatDuration } from '../domain/duration.js';
-import type { BuildRule, RuleLookup } from '../domain/rule.js';
+import type { Build, BuildRef, NewBuild } from '../domain/build.js';
+import type { RuleLookup } from '../domain/rule.js';
+import { Engine } from '../executor/engine.js';
+import { EnginePool } from '../executor/engine-pool.js';
 import type { Executor } from '../executor/executor.js';
-import { BuildLog } from '../live/build-log.js';
 import type { EventBus } from '../live/event-bus.js';
-import { runPipeline, type PipelineDeps } from '../pipeline/pipeline.js';
+import type { PipelineDeps } from '../pipeline/pipeline.js';
 import type { CreatedBuild, QueueLimits, Store } from '../store/store.js';
 import { StoreUnavailableError } from '../store/store-unavailable.js';
+import { onEngineChange, removeStraysLater } from './engine-events.js';
+import { executeBuild, type Stop } from './execute-build.js';
+import { engineProblem, placeBuilds } from './engine-placement.js';
 import { planQueue } from './plan-queue.js';
 import { baseNames, canonicalName } from '../domain/rule-set.js';
-import { StepRecords } from './step-records.js';
 import { untilStored } from './until-stored.js';
 export { toNewBuild } from './recovery.js';
-import { interruptBuild, recoverLeftovers, type RecoveryDeps } from './recovery.js';
+import { recoverLeftovers, type RecoveryDeps } from './recovery.js';
 
 export interface SchedulerOptions {
   store: Store;
@@ -50,15 +45,18 @@ export interface SchedulerOptions {
   queueLimits?: QueueLimits;
   /** How often to look again while the engine or the database is down. */
   retryMs?: number;
-}
-
-interface Stop {
-  state: Extract<BuildState, 'cancelled' | 'superseded' | 'failed' | 'interrupted'>;
-  reason: string;
+  /**
+   * The engines builds run on (docs/scale-out.md); absent: `executor` alone, as engine `local`
+   * with capacity `concurrency`.
+   */
+  engines?: EnginePool;
+  /** The registry's tags of an image repository, to prefer an engine holding a build's base image. */
+  registryTags?: (repo: string) => Promise<string[]>;
 }
 
 interface Running {
   build: Build;
+  engine: Engine;
   controller: AbortController;
   done: Promise<void>;
 }
@@ -74,12 +72,25 @@ export class Scheduler {
   private abandoned = false;
   private retryTimer: NodeJS.Timeout | null = null;
   engineProblem: string | null = null;
+  readonly engines: EnginePool;
 
-  constructor(private readonly options: SchedulerOptions) {}
+  constructor(private readonly options: SchedulerOptions) {
+    this.engines =
+      options.engines ??
+      new EnginePool([new Engine('local', 'local', options.concurrency, options.executor)]);
+    this.engines.onChange((engine, up) => this.engineChanged(engine, up));
+  }
 
   /** Recovers from a previous run (crash or stop), then starts what can start. */
   async start(): Promise<void> {
-    await recoverLeftovers(this.recoveryDeps());
+    const single = this.engines.engines.length === 1;
+    // Several engines: leftovers are removed per engine in the background, so that a hung engine
+    // does not hold the start; containers of builds started meanwhile are kept.
+    await recoverLeftovers({ ...this.recoveryDeps(), executors: single ? undefined : [] });
+    if (!single)
+      for (const engine of this.engines.engines)
+        removeStraysLater(engine, (id) => this.running.get(id)?.engine === engine, this.options.logger);
+    this.engines.start();
     this.kick();
   }
 
@@ -87,6 +98,24 @@ export class Scheduler {
     const { store, bus, executor, logger, tmpDirectory, requeueInterrupted } = this.options;
     const instance = this.options.pipeline.instance;
     return { store, bus, executor, logger, tmpDirectory, requeueInterrupted, instance };
+  }
+
+  /** Builds running now on each engine (by name). */
+  runningPerEngine(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const run of this.running.values())
+      counts.set(run.engine.name, (counts.get(run.engine.name) ?? 0) + 1);
+    return counts;
+  }
+
+  /** An engine went down or came back (scheduler/engine-events.ts). */
+  private engineChanged(engine: Engine, up: boolean): void {
+    onEngineChange(engine, up, {
+      logger: this.options.logger,
+      runs: () => this.running.values(),
+      interrupt: (run, reason) => run.controller.abort({ state: 'interrupted', reason } satisfies Stop),
+    });
+    this.kick();
   }
 
   async enqueue(pushed: NewBuild): Promise<CreatedBuild> {
@@ -161,6 +190,7 @@ export class Scheduler {
   /** Stops starting builds; lets running ones finish within `graceMs`, then interrupts them. */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
+    this.engines.stop();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     const all = Promise.all([...this.running.values()].map((r) => r.done));
     let timer: NodeJS.Timeout | undefined;
@@ -233,23 +263,28 @@ export class Scheduler {
     if (this.paused || this.stopping) return;
     const queued = await store.listQueuedRefs();
     if (queued.length === 0) return;
-    try {
-      await executor.ping();
-      this.engineProblem = null;
-    } catch (error) {
-      this.engineProblem = (error as Error).message;
+    this.engineProblem = await engineProblem(this.engines, executor);
+    if (this.engineProblem) {
       this.waiting = new Map(queued.map((b) => [b.id, `build engine unavailable: ${this.engineProblem}`]));
       this.retryTimer = setTimeout(() => this.kick(), this.options.retryMs ?? 5000);
       this.retryTimer.unref();
       return;
     }
     const running = [...this.running.values()].map((r) => r.build);
-    const plan = planQueue(queued, running, concurrency, rules);
+    const slots = this.engines.up().reduce((sum, e) => sum + e.capacity, 0);
+    const plan = planQueue(queued, running, Math.min(concurrency, slots), rules);
     this.waiting = plan.waiting;
-    for (const build of plan.start) await this.launch(build);
+    const placed = await placeBuilds(plan.start, {
+      engines: this.engines.engines,
+      running: this.runningPerEngine(),
+      rules,
+      registryTags: this.options.registryTags ?? null,
+    });
+    for (const [id, reason] of placed.waiting) this.waiting.set(id, reason);
+    for (const { build, engine } of placed.start) await this.launch(build, engine);
   }
 
-  private async launch(queuedBuild: BuildRef): Promise<void> {
+  private async launch(queuedBuild: BuildRef, engine: Engine): Promise<void> {
     const { store, bus } = this.options;
     const rule = this.options.rules.get(queuedBuild.repository);
     const logPath = join(this.options.logsDirectory, `build-${queuedBuild.id}.log`);
@@ -262,13 +297,28 @@ export class Scheduler {
       if (failed) bus.publishBuild(failed);
       return;
     }
-    const build = await store.transition(queuedBuild.id, ['queued'], 'running', { startedAt: now, logPath });
+    const build = await store.transition(queuedBuild.id, ['queued'], 'running', {
+      startedAt: now,
+      logPath,
+      engine: engine.name,
+    });
     if (!build) return;
     bus.publishBuild(build);
     const controller = new AbortController();
-    const run: Running = { build, controller, done: Promise.resolve() };
+    const run: Running = { build, engine, controller, done: Promise.resolve() };
     this.running.set(build.id, run);
-    run.done = this.execute(build, rule, controller)
+    run.done = executeBuild(
+      {
+        ...this.options,
+        untilStored: (what, write) => this.untilStored(what, write),
+        recoveryDeps: this.recoveryDeps(),
+        engineFailed: (failed, c) => this.engineFailed(failed, c),
+      },
+      build,
+      rule,
+      engine,
+      controller,
+    )
       .catch((error: unknown) =>
         // Only when the database stayed away past the stop's grace period: the record still says
         // `running`, and the next start interrupts and re-queues the build.
@@ -280,87 +330,15 @@ export class Scheduler {
       });
   }
 
-  private async execute(build: Build, rule: BuildRule, controller: AbortController): Promise<void> {
-    const { store, bus, logger } = this.options;
-    // A full log or a failed log write (ENOSPC, EIO) fails this build, never the service.
-    const log = new BuildLog(build.logPath!, build.id, bus, {
-      maxBytes: rule.logMaxBytes,
-      masks: Object.values(rule.secrets ?? {}),
-      onFailure: (reason) => controller.abort({ state: 'failed', reason } satisfies Stop),
-    });
-    const armTimeout = (ms: number, limitMs = ms) =>
-      setTimeout(
-        () =>
-          controller.abort({
-            state: 'failed',
-            reason: `timeout after ${formatDuration(limitMs)}`,
-          } satisfies Stop),
-        ms,
-      );
-    let timeout = armTimeout(rule.timeoutMs);
-    const startedAt = Date.now();
-    const stepRecords = new StepRecords(build.id, { store, bus, logger });
-    let boot: BootResult | null = null;
-    try {
-      const outcome = await runPipeline(this.options.pipeline, {
-        build,
-        rule,
-        log,
-        signal: controller.signal,
-        // The repository file may shorten the timeout (never lengthen it: repository-file.ts).
-        onRule: (effective) => {
-          if (effective.timeoutMs >= rule.timeoutMs) return;
-          clearTimeout(timeout);
-          timeout = armTimeout(
-            Math.max(1, effective.timeoutMs - (Date.now() - startedAt)),
-            effective.timeoutMs,
-          );
-        },
-        onSteps: (steps) => stepRecords.record(steps),
-        onBoot: (result) => (boot = result),
-      });
-      await stepRecords.settled();
-      const steps = stepRecords.latest;
-      // A stop that came after the commit point is too late: the build's kernel and image are out.
-      const stop =
-        controller.signal.aborted && !outcome.committed ? (controller.signal.reason as Stop) : null;
-      const state = stop?.state ?? outcome.state;
-      const reason = stop?.reason ?? outcome.reason;
-      if (stop) log.line(`==> ${state}: ${reason}`);
-      if (state === 'interrupted') {
-        log.close();
-        await interruptBuild(this.recoveryDeps(), build, reason ?? 'interrupted');
-        return;
-      }
-      const finishedAt = new Date().toISOString();
-      const finished = await this.untilStored(`build #${build.id} ${state}`, () =>
-        store.transition(build.id, ['running'], state, {
-          reason,
-          artifact: outcome.artifact,
-          image: outcome.image,
-          boot,
-          finishedAt,
-          ...(steps ? { steps } : {}),
-        }),
-      );
-      if (finished) bus.publishBuild(finished);
-      if (!isFinal(state)) logger.error({ build: build.id, state }, 'build ended in a non-final state');
-    } catch (error) {
-      logger.error({ err: error, build: build.id }, 'build crashed');
-      await stepRecords.settled();
-      const steps = stepRecords.latest;
-      const finishedAt = new Date().toISOString();
-      const failed = await this.untilStored(`build #${build.id} failed`, () =>
-        store.transition(build.id, ['running'], 'failed', {
-          reason: `internal error: ${(error as Error).message}`,
-          finishedAt,
-          ...(steps ? { steps } : {}),
-        }),
-      );
-      if (failed) bus.publishBuild(failed);
-    } finally {
-      clearTimeout(timeout);
-      log.close();
-    }
+  /**
+   * A build failed with an engine error: with other engines to go to, an engine that does not
+   * answer a ping now is marked down, and the build is interrupted (re-queued) rather than failed.
+   */
+  private async engineFailed(engine: Engine, controller: AbortController): Promise<void> {
+    if (this.engines.engines.length < 2 || (await this.engines.confirm(engine))) return;
+    controller.abort({
+      state: 'interrupted',
+      reason: `interrupted: engine ${engine.name} stopped answering (${engine.reason})`,
+    } satisfies Stop);
   }
 }

@@ -44,7 +44,10 @@ export interface CreatedBuild {
 }
 
 export type BuildPatch = Partial<
-  Pick<Build, 'reason' | 'steps' | 'artifact' | 'image' | 'boot' | 'logPath' | 'startedAt' | 'finishedAt'>
+  Pick<
+    Build,
+    'reason' | 'steps' | 'artifact' | 'image' | 'boot' | 'logPath' | 'startedAt' | 'finishedAt' | 'engine'
+  >
 >;
 
 export interface HistoryPage {

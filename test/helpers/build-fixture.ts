@@ -22,6 +22,7 @@ export function makeBuild(overrides: Partial<Build> = {}): Build {
     logPath: null,
     retryOf: null,
     attempt: 1,
+    engine: null,
     createdAt: '',
     startedAt: null,
     finishedAt: null,

@@ -7,6 +7,7 @@ import { stringify } from 'yaml';
 import type { Config } from '../../src/config/config.js';
 import { isFinal, type Build } from '../../src/domain/build.js';
 import { loadConfig } from '../../src/config/load-config.js';
+import type { EnginePool } from '../../src/executor/engine-pool.js';
 import type { Executor } from '../../src/executor/executor.js';
 import { createService, type Service } from '../../src/service.js';
 
@@ -26,6 +27,8 @@ export interface Harness {
 export interface HarnessOptions {
   repositories: Record<string, unknown>;
   executor?: Executor;
+  /** Several engines (test/unit/engines.test.ts); `executor` is then ignored. */
+  engines?: EnginePool;
   /** The webhook secret (`webhook_secret`; the option keeps the seed's name). */
   token?: string;
   /** `api_tokens`: none means writes are answered for loopback clients only. */
@@ -62,6 +65,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const config = loadConfig({ file, env: {} });
   const service = await createService(config, {
     executor: options.executor,
+    engines: options.engines,
     logger: pino({ level: 'silent' }),
     // A reload reads the same file the same way (without the process environment).
     loadConfig: () => loadConfig({ file, env: {} }),

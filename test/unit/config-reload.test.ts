@@ -130,7 +130,8 @@ describe('ConfigHolder', () => {
     });
     const applied = holder.reload();
     assert.ok(applied.ok);
-    assert.deepEqual(applied.restartNeeded, ['concurrency']);
+    // The default engine's capacity is `concurrency`: it changes with it.
+    assert.deepEqual(applied.restartNeeded, ['concurrency', 'engines']);
     assert.equal(applied.previous, first.revision);
     assert.deepEqual(rules.get('Acme/App')?.steps, ['new'], 'the live lookup follows the reload');
     assert.deepEqual(rule0?.steps, ['true'], 'a rule taken before (a running build) is unchanged');

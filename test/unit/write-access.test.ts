@@ -194,7 +194,7 @@ describe('writes with API tokens configured', () => {
 });
 
 describe('the start banner', () => {
-  const base = { webhookSecret: '', apiTokens: [] as string[] };
+  const base = { webhookSecret: '', apiTokens: [] as string[], engines: [] };
   const notices = (overrides: Partial<typeof base>) =>
     securityNotices({ ...base, ...overrides } as unknown as Parameters<typeof securityNotices>[0]);
   it('says in plain words what is open and to whom', () => {

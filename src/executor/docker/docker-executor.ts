@@ -18,6 +18,7 @@ import {
 } from '../executor.js';
 import { ENGINE_TIMEOUTS, idleDeadline, withTimeout } from './engine-timeout.js';
 import { FrameDemuxer } from './frame-demuxer.js';
+import { pullImage, repoDigests } from './image-transfer.js';
 import { readFileEntry } from '../read-file-entry.js';
 
 /** Waits for exec without running anything of its own; exits on SIGTERM. */
@@ -69,22 +70,10 @@ export class DockerExecutor implements Executor {
   }
 
   async ensureImage(image: string, onProgress?: (line: string) => void): Promise<boolean> {
+    if ((await repoDigests(this.docker, image, this.timeouts.call)) !== null) return true;
     try {
-      await this.docker.getImage(image).inspect();
-      return true;
-    } catch (error) {
-      if (statusOf(error) !== 404) throw error;
-    }
-    try {
-      const stream = await this.docker.pull(image);
-      await new Promise<void>((resolve, reject) =>
-        this.docker.modem.followProgress(
-          stream,
-          (err) => (err ? reject(err) : resolve()),
-          (event: { status?: string; id?: string }) =>
-            onProgress?.(`${event.id ?? ''} ${event.status ?? ''}`.trim()),
-        ),
-      );
+      // An idle deadline: a pull may take long while it moves, a wedged engine fails it.
+      await pullImage(this.docker, image, onProgress, this.timeouts.call);
       return true;
     } catch (error) {
       onProgress?.(`pull failed: ${(error as Error).message}`);

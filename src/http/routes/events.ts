@@ -67,6 +67,17 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
       ),
     ),
   );
+  // An engine marked down or up again: the monitor redraws its Engines section.
+  const unsubscribeEngines = scheduler.engines.onChange((engine, up) =>
+    events.send(
+      Buffer.from(
+        formatSse({
+          event: 'health',
+          data: JSON.stringify({ engine: engine.name, up, reason: engine.reason }),
+        }),
+      ),
+    ),
+  );
   const tails = new TailHub(bus);
 
   /** A 503 past the caps, before anything else is done for the request. */
@@ -99,6 +110,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
     feed.close();
     tails.close();
     unsubscribeHealth?.();
+    unsubscribeEngines();
     done();
   });
 

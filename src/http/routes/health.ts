@@ -10,10 +10,21 @@ import { qemuProblem } from '../../boot/find-qemu.js';
 export function registerHealthRoute(app: FastifyInstance, deps: AppDeps): void {
   app.get('/healthz', async (_request, reply) => {
     const problems: string[] = [];
-    try {
-      await deps.executor.ping();
-    } catch (error) {
-      problems.push((error as Error).message);
+    const engines = deps.scheduler.engines.statuses();
+    // Several engines: the pool's view (pinged in the background; a hung one costs no wait here).
+    // Some down while one is up: degraded but serving (200); none up: 503.
+    let serving = true;
+    if (engines.length === 1) {
+      try {
+        await deps.executor.ping();
+      } catch (error) {
+        problems.push((error as Error).message);
+        serving = false;
+      }
+    } else {
+      for (const engine of engines)
+        if (!engine.up) problems.push(`engine ${engine.name} down: ${engine.reason}`);
+      serving = engines.some((e) => e.up);
     }
     // A rule with a boot test on a host without QEMU: those builds fail until it is installed.
     const boot = qemuProblem(deps.config.rules.values());
@@ -27,13 +38,17 @@ export function registerHealthRoute(app: FastifyInstance, deps: AppDeps): void {
           ? `unreachable: ${error.reason}`
           : `error: ${(error as Error).message}`;
       problems.push(`database ${database}`);
+      serving = false;
     }
     const body = {
       status: problems.length === 0 ? 'ok' : 'degraded',
       problems,
       database,
       paused: deps.scheduler.isPaused,
+      ...(engines.length > 1
+        ? { engines: engines.map(({ name, up, reason }) => ({ name, up, reason })) }
+        : {}),
     };
-    return reply.status(problems.length === 0 ? 200 : 503).send(body);
+    return reply.status(serving ? 200 : 503).send(body);
   });
 }

@@ -10,6 +10,7 @@ import {
   renderLists,
   renderMonitor,
   layout,
+  type EngineView,
   type MonitorData,
 } from '../views/monitor-page.js';
 import { deliveryRows, type ServiceSection } from '../views/deliveries-section.js';
@@ -50,6 +51,7 @@ export async function loadMonitorData(deps: AppDeps): Promise<MonitorData> {
       paused: deps.scheduler.isPaused,
       engineProblem: deps.scheduler.engineProblem,
       databaseProblem: error.reason,
+      engines: engineViews(deps),
     };
   }
 }
@@ -70,11 +72,20 @@ async function readMonitorData(deps: AppDeps): Promise<MonitorData> {
     recentNext: history.nextBefore,
     paused: deps.scheduler.isPaused,
     engineProblem: deps.scheduler.engineProblem,
+    engines: engineViews(deps),
   };
+}
+
+/** Each engine with the builds running on it now (also served as `GET /api/engines`). */
+export function engineViews(deps: AppDeps): EngineView[] {
+  const running = deps.scheduler.runningPerEngine();
+  return deps.scheduler.engines.statuses().map((e) => ({ ...e, running: running.get(e.name) ?? 0 }));
 }
 
 export function registerMonitorRoutes(app: FastifyInstance, deps: AppDeps): void {
   // 503 while the database is away, with the page (banner included) as the body.
+  app.get('/api/engines', async () => ({ engines: engineViews(deps) }));
+
   app.get('/monitor', async (_request, reply) => {
     const data = await loadMonitorData(deps);
     if (!data.databaseProblem) data.service = await loadServiceSection(deps);

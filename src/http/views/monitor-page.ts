@@ -1,6 +1,7 @@
 /** The monitor's server-rendered HTML. Every value from a push or a log goes through `html`. */
 import type { Build } from '../../domain/build.js';
 import { bootLabel } from '../../domain/boot-label.js';
+import type { EngineStatus } from '../../executor/engine.js';
 import { html, type SafeHtml } from './html.js';
 import { renderServiceSection, type ServiceSection } from './deliveries-section.js';
 
@@ -26,6 +27,33 @@ export interface MonitorData {
   databaseProblem?: string | null;
   /** Deliveries and config revision (deliveries-section.ts); absent on pages that do not show them. */
   service?: ServiceSection;
+  /** The build engines, shown when there are several (docs/scale-out.md). */
+  engines?: EngineView[];
+}
+
+export interface EngineView extends EngineStatus {
+  running: number;
+}
+
+function enginesSection(engines: EngineView[] | undefined): SafeHtml {
+  if (!engines || engines.length < 2) return html``;
+  return html`<h2>
+      Engines <span class="count">${engines.filter((e) => e.up).length}/${engines.length} up</span>
+    </h2>
+    <table id="engines">
+      <tbody>
+        ${engines.map(
+          (e) =>
+            html`<tr class="engine ${e.up ? 'engine-up' : 'engine-down'}" data-engine="${e.name}">
+              <td>${e.name}</td>
+              <td class="state">
+                ${e.up ? 'up' : html`down: <span class="reason">${e.reason ?? ''}</span>`}
+              </td>
+              <td class="running">${e.running}/${e.capacity} running</td>
+            </tr>`,
+        )}
+      </tbody>
+    </table>`;
 }
 
 function commitLink(build: Build): SafeHtml {
@@ -83,6 +111,7 @@ function recentRow(b: Build): SafeHtml {
     html`<td class="state">
         ${b.state}${bootBadge(b)}${b.reason ? html`: <span class="reason">${b.reason}</span>` : ''}
       </td>
+      <td class="engine">${b.engine ?? ''}</td>
       <td>${duration(b)}</td>
       <td>
         ${b.artifact ? html`<a href="/kernels/${encodeURIComponent(b.artifact)}">${b.artifact}</a>` : ''}
@@ -101,14 +130,15 @@ export function renderLists(data: MonitorData): SafeHtml {
     }
     ${data.paused ? html`<p class="notice">The queue is paused: queued builds wait until it is resumed.</p>` : ''}
     ${data.engineProblem ? html`<p class="notice error">Build engine unavailable: ${data.engineProblem}</p>` : ''}
+    ${enginesSection(data.engines)}
     <h2>Running <span class="count">${data.running.length}</span></h2>
     <table id="running">
       <tbody>
         ${data.running.map((b) =>
           row(
             b,
-            html`<td class="step">${currentStep(b)}</td><td class="elapsed" data-started="${b.startedAt ?? ''}">${duration(b)}</td>
-      </tr><tr class="tail-row"><td colspan="7"><pre class="tail" data-build="${b.id}"></pre></td>`,
+            html`<td class="step">${currentStep(b)}</td><td class="engine">${b.engine ?? ''}</td><td class="elapsed" data-started="${b.startedAt ?? ''}">${duration(b)}</td>
+      </tr><tr class="tail-row"><td colspan="8"><pre class="tail" data-build="${b.id}"></pre></td>`,
           ),
         )}
       </tbody>
@@ -197,6 +227,7 @@ export function renderBuildPage(build: Build, canControl: boolean): string {
     <p id="summary" class="state-${build.state}">
       <span id="state">${build.state}</span
       >${bootBadge(build)}${build.reason ? html`: <span class="reason">${build.reason}</span>` : ''}
+      ${build.engine ? html` — on engine <span id="engine">${build.engine}</span>` : ''}
       ${build.artifact ? html` — kernel <a href="/kernels/${encodeURIComponent(build.artifact)}">${build.artifact}</a>` : ''}
     </p>
     <p class="controls" data-needs-token="${canControl ? 'false' : 'true'}">

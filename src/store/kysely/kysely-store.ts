@@ -46,6 +46,8 @@ export class KyselyStore implements Store {
     const migrator = new Migrator({
       db,
       provider: { getMigrations: async () => migrations(dialect) },
+      // 0004 (another change) may be merged after a database already ran 0005.
+      allowUnorderedMigrations: true,
       ...(schema ? { migrationTableSchema: schema } : {}),
     });
     const { error } = await migrator.migrateToLatest();

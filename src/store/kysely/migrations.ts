@@ -76,6 +76,12 @@ export const migrations = (dialect: Dialect): Record<string, Migration> => ({
       await db.schema.alterTable('builds').addColumn('boot', 'text').execute();
     },
   },
+  '0005_engine': {
+    // Which Docker engine a build ran on (docs/scale-out.md); 0004 is left to another change.
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('builds').addColumn('engine', 'text').execute();
+    },
+  },
   '0006_delivery_subject': {
     // Issue 15: deliveries are listed (/api/deliveries, the monitor) with what they were about.
     async up(db: Kysely<unknown>) {

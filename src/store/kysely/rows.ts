@@ -25,6 +25,7 @@ export function toBuild(row: Selectable<BuildsTable>): Build {
     logPath: row.log_path,
     retryOf: row.retry_of,
     attempt: row.attempt,
+    engine: row.engine ?? null,
     createdAt: row.created_at,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
@@ -54,5 +55,6 @@ export function patchColumns(patch: BuildPatch): Updateable<BuildsTable> {
   if (patch.logPath !== undefined) columns.log_path = patch.logPath;
   if (patch.startedAt !== undefined) columns.started_at = patch.startedAt;
   if (patch.finishedAt !== undefined) columns.finished_at = patch.finishedAt;
+  if (patch.engine !== undefined) columns.engine = patch.engine;
   return columns as Updateable<BuildsTable>;
 }

@@ -23,6 +23,8 @@ export interface BuildsTable {
   log_path: string | null;
   retry_of: number | null;
   attempt: number;
+  /** The engine the build ran on (migration 0005); null until it starts. */
+  engine: string | null;
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
