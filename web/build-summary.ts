@@ -20,6 +20,8 @@ export interface BuildView {
   links: { artifact: string | null };
 }
 
+import { stateLook } from '../src/domain/glance.js';
+import type { BuildState } from '../src/domain/build.js';
 import { formatElapsed } from './duration.js';
 
 export const FINAL_STATES = ['success', 'failed', 'cancelled', 'superseded', 'interrupted'];
@@ -36,8 +38,15 @@ export function renderSummary(build: BuildView): void {
   const summary = document.querySelector<HTMLElement>('#summary');
   if (!summary) return;
   summary.className = `state-${build.state}`;
-  const state = element('span', build.state);
+  // Icon and word, as the server renders it (src/http/views/build-cells.ts): not colour alone.
+  const look = stateLook(build.state as BuildState);
+  const badge = element('span', undefined, `state tone-${look.tone}`);
+  const icon = element('span', look.icon, 'state-icon');
+  icon.setAttribute('aria-hidden', 'true');
+  badge.append(icon, ` ${look.word}`);
+  const state = element('span');
   state.id = 'state';
+  state.append(badge);
   const parts: Node[] = [state];
   if (build.reason) parts.push(document.createTextNode(': '), element('span', build.reason, 'reason'));
   if (build.artifact) {

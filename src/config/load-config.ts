@@ -159,6 +159,7 @@ function toConfig(data: ParsedConfig, source: string, cwd: string): Config {
       token: data.github.token,
       apiUrl: data.github.api_url.replace(/\/+$/, ''),
       context: data.github.context,
+      webUrl: forgeWebUrl(data.github.web_url, data.git.url),
     },
     retention: { keep: data.retention.keep, intervalMs: data.retention.interval },
     streams: {
@@ -169,4 +170,13 @@ function toConfig(data: ParsedConfig, source: string, cwd: string): Config {
     rules,
     source,
   };
+}
+
+/**
+ * Where commits are shown on the web: `github.web_url` (GitHub Enterprise), else github.com when
+ * the sources come from github.com, else nowhere (a local `git.url` has no web pages).
+ */
+export function forgeWebUrl(webUrl: string | undefined, gitUrl: string): string | null {
+  if (webUrl) return webUrl.replace(/\/+$/, '');
+  return /^https:\/\/github\.com\//.test(gitUrl) ? 'https://github.com' : null;
 }

@@ -4,14 +4,12 @@ import { AppError } from '../../errors.js';
 import { StoreUnavailableError } from '../../store/store-unavailable.js';
 import type { AppDeps } from '../app-deps.js';
 import { parsePage, type PageQuery } from '../paging.js';
-import {
-  renderBuildPage,
-  renderListPage,
-  renderLists,
-  renderMonitor,
-  type MonitorData,
-} from '../views/monitor-page.js';
+import { renderBuildPage } from '../views/build-page.js';
+import { renderRepositoryPage } from '../views/repository-page.js';
+import { renderListPage, renderLists, renderMonitor, type MonitorData } from '../views/monitor-page.js';
 import { writesOpenTo } from '../write-access.js';
+import { existsSync } from 'node:fs';
+import { isRepositoryName } from '../../domain/repository.js';
 import { parseBuildId } from './builds.js';
 
 /** Queued builds on the monitor itself; the rest are one link away, so 5000 queued stay cheap. */
@@ -34,6 +32,7 @@ export async function loadMonitorData(deps: AppDeps): Promise<MonitorData> {
       paused: deps.scheduler.isPaused,
       engineProblem: deps.scheduler.engineProblem,
       databaseProblem: error.reason,
+      webUrl: deps.config.github.webUrl,
     };
   }
 }
@@ -54,6 +53,11 @@ async function readMonitorData(deps: AppDeps): Promise<MonitorData> {
     recentNext: history.nextBefore,
     paused: deps.scheduler.isPaused,
     engineProblem: deps.scheduler.engineProblem,
+    webUrl: deps.config.github.webUrl,
+    start: {
+      hookUrl: `${deps.config.publicUrl}/build/<project>/hook`,
+      repositories: [...deps.config.rules.keys()],
+    },
   };
 }
 
@@ -81,7 +85,9 @@ export function registerMonitorRoutes(app: FastifyInstance, deps: AppDeps): void
     const page = await deps.store.listQueued({ limit, after: cursor });
     const queued = page.builds.map((build) => ({ build, waiting: deps.scheduler.waitReason(build.id) }));
     const next = page.nextAfter === null ? null : `/monitor/queued?limit=${limit}&cursor=${page.nextAfter}`;
-    return reply.type('text/html; charset=utf-8').send(renderListPage('Queued builds', { queued }, next));
+    return reply
+      .type('text/html; charset=utf-8')
+      .send(renderListPage('Queued builds', { queued }, next, deps.config.github.webUrl));
   });
 
   app.get<{ Querystring: PageQuery }>('/monitor/history', async (request, reply) => {
@@ -91,14 +97,52 @@ export function registerMonitorRoutes(app: FastifyInstance, deps: AppDeps): void
       page.nextBefore === null ? null : `/monitor/history?limit=${limit}&cursor=${page.nextBefore}`;
     return reply
       .type('text/html; charset=utf-8')
-      .send(renderListPage('Finished builds', { recent: page.builds }, next));
+      .send(renderListPage('Finished builds', { recent: page.builds }, next, deps.config.github.webUrl));
   });
 
   app.get<{ Params: { id: string } }>('/monitor/builds/:id', async (request, reply) => {
     const build = await deps.store.getBuild(parseBuildId(request.params.id));
     if (!build) throw new AppError('NOT_FOUND', `no build #${request.params.id}`);
-    return reply
-      .type('text/html; charset=utf-8')
-      .send(renderBuildPage(build, writesOpenTo(deps.config.apiTokens, request)));
+    return reply.type('text/html; charset=utf-8').send(
+      renderBuildPage({
+        build,
+        canControl: writesOpenTo(deps.config.apiTokens, request),
+        webUrl: deps.config.github.webUrl,
+        logPresent: build.logPath !== null && existsSync(build.logPath),
+        retentionKeep: deps.config.retention.keep,
+      }),
+    );
   });
+
+  // One repository's whole history, newest first, optionally of one branch (keyset paged).
+  app.get<{ Params: { owner: string; name: string }; Querystring: PageQuery & { branch?: string } }>(
+    '/monitor/:owner/:name',
+    async (request, reply) => {
+      const repository = `${request.params.owner}/${request.params.name}`;
+      if (!isRepositoryName(repository)) throw new AppError('NOT_FOUND', `no repository ${repository}`);
+      const branch = request.query.branch?.trim() || undefined;
+      if (branch !== undefined && branch.length > 255)
+        throw new AppError('BAD_REQUEST', 'branch is too long');
+      const { limit, cursor } = parsePage(request.query, MONITOR_RECENT, 500);
+      const page = await deps.store.listRepositoryBuilds({ repository, branch, limit, before: cursor });
+      const configured = deps.config.rules.has(repository);
+      if (!configured && page.builds.length === 0 && cursor === undefined && branch === undefined)
+        throw new AppError('NOT_FOUND', `no repository ${repository} is configured or was built`);
+      const query = new URLSearchParams({ ...(branch ? { branch } : {}), limit: String(limit) });
+      const next =
+        page.nextBefore === null
+          ? null
+          : `/monitor/${repository}?${query.toString()}&cursor=${page.nextBefore}`;
+      return reply.type('text/html; charset=utf-8').send(
+        renderRepositoryPage({
+          repository,
+          branch: branch ?? null,
+          builds: page.builds,
+          next,
+          webUrl: deps.config.github.webUrl,
+          configured,
+        }),
+      );
+    },
+  );
 }
