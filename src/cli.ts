@@ -1,4 +1,5 @@
 /** The `autobuilder` command: serve, config check, trigger, gc. */
+import { createRequire } from 'node:module';
 import { Command } from 'commander';
 import { AppError } from './errors.js';
 import { loadConfig, type ConfigProblem } from './config/load-config.js';
@@ -27,7 +28,12 @@ function load(file?: string) {
   }
 }
 
-const program = new Command('autobuilder').description('Webhook-driven Zero-OS kernel build service');
+// package.json is one directory up from both src/cli.ts and dist/cli.js.
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+
+const program = new Command('autobuilder')
+  .description('Webhook-driven Zero-OS kernel build service')
+  .version(version, '-V, --version', 'print the version');
 program.option(
   '-c, --config <file>',
   'config file (default: $AUTOBUILDER_CONFIG, ./autobuilder.yaml, built-in Zero-OS)',
@@ -40,9 +46,11 @@ program
     const config = load(program.opts().config);
     const service = await createService(config);
     const address = await service.start();
+    const monitor = `${config.publicUrl}/monitor`;
+    const repositories = [...config.rules.keys()];
     service.logger.info(
-      { address, config: config.source, repositories: [...config.rules.keys()] },
-      'autobuilder listening',
+      { version, address, monitor, config: config.source, repositories },
+      `autobuilder ${version} listening on ${address}; monitor: ${monitor} (${repositories.length} repositories, config ${config.source})`,
     );
     let signals = 0;
     const shutdown = (signal: string) => {
@@ -98,7 +106,10 @@ program
         body: JSON.stringify({ repository, branch, ...(options.commit ? { commit: options.commit } : {}) }),
       });
     } catch (error) {
-      fail(`cannot reach ${url}: ${(error as Error).message}`);
+      const cause = (error as Error & { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+      fail(
+        `cannot connect to ${url} (${cause}): is the service running at ${url}? (start it with \`autobuilder serve\`, or give --url)`,
+      );
     }
     const body = (await response.json().catch(() => ({}))) as {
       id?: number;

@@ -12,7 +12,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { isFinal, type Build, type BuildRef, type BuildState, type NewBuild } from '../domain/build.js';
-import { formatDuration } from '../domain/duration.js';
+import { formatDuration, formatTook } from '../domain/duration.js';
 import type { BuildRule } from '../domain/rule.js';
 import type { Executor } from '../executor/executor.js';
 import { BuildLog } from '../live/build-log.js';
@@ -247,11 +247,21 @@ export class Scheduler {
         finishedAt: now,
       });
       if (failed) bus.publishBuild(failed);
+      if (failed) logBuildEnd(this.options.logger, failed);
       return;
     }
     const build = await store.transition(queuedBuild.id, ['queued'], 'running', { startedAt: now, logPath });
     if (!build) return;
     bus.publishBuild(build);
+    this.options.logger.info(
+      {
+        build: build.id,
+        repository: build.repository,
+        ref: `${build.refType} ${build.branch}`,
+        commit: build.commit,
+      },
+      `build #${build.id} started: ${build.repository} ${build.refType} ${build.branch} at ${build.commit.slice(0, 8)}`,
+    );
     const controller = new AbortController();
     const run: Running = { build, controller, done: Promise.resolve() };
     this.running.set(build.id, run);
@@ -313,6 +323,7 @@ export class Scheduler {
         }),
       );
       if (finished) bus.publishBuild(finished);
+      if (finished) logBuildEnd(logger, finished);
       if (!isFinal(state)) logger.error({ build: build.id, state }, 'build ended in a non-final state');
     } catch (error) {
       logger.error({ err: error, build: build.id }, 'build crashed');
@@ -327,9 +338,30 @@ export class Scheduler {
         }),
       );
       if (failed) bus.publishBuild(failed);
+      if (failed) logBuildEnd(logger, failed);
     } finally {
       clearTimeout(timeout);
       log.close();
     }
   }
+}
+
+/** One line per build end: what a person scanning the service's log looks for. */
+export function logBuildEnd(logger: Logger, build: Build): void {
+  const ms =
+    build.startedAt && build.finishedAt ? Date.parse(build.finishedAt) - Date.parse(build.startedAt) : null;
+  const took = ms === null ? '' : ` in ${formatTook(Math.max(0, ms))}`;
+  const line = `build #${build.id} ${build.state}${took}: ${build.repository} ${build.refType} ${build.branch}${
+    build.reason ? ` (${build.reason})` : ''
+  }`;
+  const fields = {
+    build: build.id,
+    repository: build.repository,
+    ref: `${build.refType} ${build.branch}`,
+    state: build.state,
+    reason: build.reason,
+    durationMs: ms,
+  };
+  if (build.state === 'success') logger.info(fields, line);
+  else logger.warn(fields, line);
 }

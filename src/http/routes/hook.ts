@@ -25,6 +25,10 @@ export function registerHookRoute(app: FastifyInstance, deps: AppDeps): void {
       return reply.status(202).send({ ignored: delivery.reason, duplicate: true });
     }
     const build = await store.getBuild(delivery.buildId);
+    deps.logger.info(
+      { delivery: delivery.deliveryId, event: delivery.event, build: delivery.buildId, outcome: 'duplicate' },
+      `delivery ${delivery.deliveryId} ${delivery.event}: already built as #${delivery.buildId}`,
+    );
     return reply.status(202).send({ ...presentBuild(build!, config.publicUrl), duplicate: true });
   };
 
@@ -33,8 +37,13 @@ export function registerHookRoute(app: FastifyInstance, deps: AppDeps): void {
     deliveryId: string | undefined,
     event: string,
     reason: string,
+    where: { repository?: string; ref?: string } = {},
   ) => {
     if (deliveryId) await store.recordIgnored(deliveryId, event, reason);
+    deps.logger.info(
+      { delivery: deliveryId ?? null, event, outcome: 'ignored', reason, ...where },
+      `delivery ${deliveryId ?? '(no id)'} ${event}${where.repository ? ` ${where.repository} ${where.ref}` : ''}: ignored, ${reason}`,
+    );
     return reply.status(202).send({ ignored: reason });
   };
 
@@ -79,7 +88,8 @@ export function registerHookRoute(app: FastifyInstance, deps: AppDeps): void {
     if (outcome.kind === 'ignored') return ignore(reply, deliveryId, event, outcome.reason);
     const push = outcome.event;
     const rule = config.rules.get(push.repository);
-    if (!rule) return ignore(reply, deliveryId, event, 'repository not configured');
+    const where = { repository: push.repository, ref: `${push.refType} ${push.branch}` };
+    if (!rule) return ignore(reply, deliveryId, event, 'repository not configured', where);
 
     const { build, created } = await scheduler.enqueue({
       project,
@@ -99,6 +109,18 @@ export function registerHookRoute(app: FastifyInstance, deps: AppDeps): void {
           .digest('hex'),
       },
     });
+    deps.logger.info(
+      {
+        delivery: deliveryId ?? null,
+        event,
+        ...where,
+        build: build.id,
+        outcome: created ? 'queued' : 'duplicate',
+      },
+      `delivery ${deliveryId ?? '(no id)'} push ${where.repository} ${where.ref}: ${
+        created ? `queued build #${build.id}` : `already built as #${build.id}`
+      }`,
+    );
     return reply
       .status(202)
       .send({ ...presentBuild(build, config.publicUrl), ...(created ? {} : { duplicate: true }) });
