@@ -20,6 +20,7 @@ const view = new LogView({
   log,
   note: document.querySelector('#log-note'),
   follow: document.querySelector('#follow'),
+  missing: document.querySelector('#line-missing'),
 });
 const controlsRoot = document.querySelector<HTMLElement>('.controls');
 const controls = controlsRoot ? new BuildControls(buildId, controlsRoot) : null;

@@ -16,6 +16,8 @@ export interface LogViewParts {
   note: HTMLElement | null;
   /** Shown while not following; a click jumps to the end. */
   follow: HTMLButtonElement | null;
+  /** Says so when a `#L…` line is no longer on the page. */
+  missing?: HTMLElement | null;
 }
 
 export class LogView {
@@ -91,8 +93,17 @@ export class LogView {
   private reachTarget(): void {
     if (this.target === null) return;
     const line = document.getElementById(`L${this.target}`);
-    if (!line) return;
+    if (!line) {
+      // Dropped from the page (only the last lines are kept): say so rather than do nothing.
+      const missing = this.parts.missing;
+      if (missing && this.target < this.firstNumber) {
+        missing.textContent = `Line ${this.target} is no longer on the page (it keeps the last ${this.maxLines} lines): search finds it, and the full log has it.`;
+        missing.hidden = false;
+      }
+      return;
+    }
     this.target = null;
+    if (this.parts.missing) this.parts.missing.hidden = true;
     for (const marked of this.parts.log.querySelectorAll('.line.selected'))
       marked.classList.remove('selected');
     line.classList.add('selected');

@@ -266,6 +266,11 @@ describe('monitor for readers', { skip }, () => {
     assert.equal(await result.count(), 1);
     assert.equal(await result.locator('a').getAttribute('href'), '#L100');
     assert.equal(await result.locator('.match-text').textContent(), 'needle: the one at line 100');
+    // The match's link: the line is not on the page, and the page says so.
+    await result.locator('a').click();
+    const missing = page.locator('#line-missing');
+    await missing.waitFor({ state: 'visible' });
+    assert.match((await missing.textContent()) ?? '', /^Line 100 is no longer on the page/);
     const bad = await fetch(`${harness.url}/api/builds/${seeded.long}/log/search?q=`);
     assert.equal(bad.status, 400);
     assert.equal(((await bad.json()) as { error: string }).error, 'BAD_REQUEST');

@@ -15,7 +15,10 @@ import { newBuild } from './store.contract.js';
 const dir = mkdtempSync(join(tmpdir(), 'ab-forge-'));
 const webUrlOf = (extra: Record<string, unknown>) => {
   const file = join(dir, 'autobuilder.yaml');
-  writeFileSync(file, stringify({ repositories: { 'acme/os': { image: 'x', checkout: '/src', steps: ['true'] } }, ...extra }));
+  writeFileSync(
+    file,
+    stringify({ repositories: { 'acme/os': { image: 'x', checkout: '/src', steps: ['true'] } }, ...extra }),
+  );
   return loadConfig({ file, env: {}, cwd: dir }).github.webUrl;
 };
 

@@ -106,6 +106,7 @@ export function renderBuildPage(data: BuildPageData): string {
               Only the last 5,000 lines are shown (search covers them all).
               <a href="/api/builds/${build.id}/log">Show the full log</a>.
             </p>
+            <p id="line-missing" class="notice" hidden></p>
             <div id="log" class="log" data-build="${build.id}"></div>
             <button id="follow" hidden>follow the end of the log</button>`
         : html`${prunedNote(data)}
