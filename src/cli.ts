@@ -106,9 +106,13 @@ program
         body: JSON.stringify({ repository, branch, ...(options.commit ? { commit: options.commit } : {}) }),
       });
     } catch (error) {
-      const cause = (error as Error & { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+      // fetch says only "fetch failed"; why is in its cause (ECONNREFUSED, ENOTFOUND, …).
+      const cause = (
+        error as Error & { cause?: { code?: string; message?: string; errors?: { code?: string }[] } }
+      ).cause;
+      const why = cause?.code ?? cause?.errors?.[0]?.code ?? cause?.message ?? (error as Error).message;
       fail(
-        `cannot connect to ${url} (${cause}): is the service running at ${url}? (start it with \`autobuilder serve\`, or give --url)`,
+        `cannot connect to ${url} (${why}): is the service running at ${url}? (start it with \`autobuilder serve\`, or give --url)`,
       );
     }
     const body = (await response.json().catch(() => ({}))) as {
