@@ -50,7 +50,7 @@ program
     const repositories = [...config.rules.keys()];
     service.logger.info(
       { version, address, monitor, config: config.source, repositories },
-      `autobuilder ${version} listening on ${address}; monitor: ${monitor} (${repositories.length} repositories, config ${config.source})`,
+      `autobuilder listening on ${address}; monitor: ${monitor} (version ${version}, ${repositories.length} repositories, config ${config.source})`,
     );
     let signals = 0;
     const shutdown = (signal: string) => {

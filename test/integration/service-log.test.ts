@@ -71,7 +71,7 @@ async function serve(format: 'pretty' | 'json', homes: string[]): Promise<Run & 
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(() => output.includes('listening'), 30_000);
+  await waitFor(() => output.includes('autobuilder listening'), 30_000);
   return {
     repo,
     url,
@@ -132,7 +132,7 @@ describe('the service log, as a person reads it', () => {
     };
     find(
       new RegExp(
-        `^${time} INFO: autobuilder \\S+ listening on http://127\\.0\\.0\\.1:\\d+; monitor: http://localhost:\\d+/monitor \\(1 repositories`,
+        `^${time} INFO: autobuilder listening on http://127\\.0\\.0\\.1:\\d+; monitor: http://localhost:\\d+/monitor \\(version \\S+, 1 repositories`,
       ),
     );
     find(
