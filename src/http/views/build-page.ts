@@ -1,5 +1,5 @@
 /** The build page (/monitor/builds/:id) as the server renders it; web/build.ts keeps it live. */
-import type { Build } from '../../domain/build.js';
+import { isFinal, type Build } from '../../domain/build.js';
 import { buildGlance } from '../../domain/glance.js';
 import { commitLink, elapsed, repositoryLink, stateBadge, timeCell } from './build-cells.js';
 import { html, type SafeHtml } from './html.js';
@@ -54,7 +54,8 @@ function prunedNote(data: BuildPageData): SafeHtml {
 export function renderBuildPage(data: BuildPageData): string {
   const { build, canControl } = data;
   const title = `#${build.id} ${build.repository} ${build.branch}`;
-  const hasLog = data.logPresent || build.state === 'queued';
+  // A build not yet ended streams its log (a just-started one may not have written its file yet).
+  const hasLog = data.logPresent || !isFinal(build.state);
   const body = html` <h1 data-build="${build.id}" data-state="${build.state}" data-title="${title}">
       #${build.id} ${repositoryLink(build.repository)} <span class="branch">${build.branch}</span>
       ${commitLink(build, data.webUrl)}
