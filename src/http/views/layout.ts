@@ -8,7 +8,9 @@ export interface PageOptions {
   glance?: Glance;
 }
 
-export function layout(title: string, body: SafeHtml, options: PageOptions = {}): string {
+/** `options` as a string is the script alone (the older signature, still taken). */
+export function layout(title: string, body: SafeHtml, pageOptions: PageOptions | string = {}): string {
+  const options = typeof pageOptions === 'string' ? { script: pageOptions } : pageOptions;
   const glance = options.glance ?? 'idle';
   return html`<!doctype html>
     <html lang="en" data-glance="${glance}">

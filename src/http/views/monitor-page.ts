@@ -5,6 +5,9 @@ import { commitLink, duration, queuedFor, repositoryLink, stateBadge, timeCell }
 import { html, type SafeHtml } from './html.js';
 import { layout } from './layout.js';
 
+// Pages elsewhere import the frame from here, as they did before it had a file of its own.
+export { layout } from './layout.js';
+
 export interface QueuedEntry {
   build: Build;
   waiting: string | null;
