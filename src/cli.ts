@@ -1,4 +1,5 @@
 /** The `autobuilder` command: serve, config check, trigger, gc. */
+import { createRequire } from 'node:module';
 import { Command } from 'commander';
 import { AppError } from './errors.js';
 import { loadConfig, type ConfigProblem } from './config/load-config.js';
@@ -75,7 +76,12 @@ function checkRepositoryFile(config: Config, path: string, repository?: string):
   );
 }
 
-const program = new Command('autobuilder').description('Webhook-driven Zero-OS kernel build service');
+// package.json is one directory up from both src/cli.ts and dist/cli.js.
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+
+const program = new Command('autobuilder')
+  .description('Webhook-driven Zero-OS kernel build service')
+  .version(version, '-V, --version', 'print the version');
 program.option(
   '-c, --config <file>',
   'config file (default: $AUTOBUILDER_CONFIG, ./autobuilder.yaml, built-in Zero-OS)',
@@ -89,9 +95,11 @@ program
     const config = load(file);
     const service = await createService(config, { loadConfig: () => loadConfig({ file }) });
     const address = await service.start();
+    const monitor = `${config.publicUrl}/monitor`;
+    const repositories = [...config.rules.keys()];
     service.logger.info(
-      { address, config: config.source, repositories: [...config.rules.keys()] },
-      'autobuilder listening',
+      { version, address, monitor, config: config.source, repositories },
+      `autobuilder listening on ${address}; monitor: ${monitor} (version ${version}, ${repositories.length} repositories, config ${config.source})`,
     );
     let signals = 0;
     const shutdown = (signal: string) => {
@@ -188,7 +196,14 @@ program
         body: JSON.stringify({ repository, branch, ...(options.commit ? { commit: options.commit } : {}) }),
       });
     } catch (error) {
-      fail(`cannot reach ${url}: ${(error as Error).message}`);
+      // fetch says only "fetch failed"; why is in its cause (ECONNREFUSED, ENOTFOUND, …).
+      const cause = (
+        error as Error & { cause?: { code?: string; message?: string; errors?: { code?: string }[] } }
+      ).cause;
+      const why = cause?.code ?? cause?.errors?.[0]?.code ?? cause?.message ?? (error as Error).message;
+      fail(
+        `cannot connect to ${url} (${why}): is the service running at ${url}? (start it with \`autobuilder serve\`, or give --url)`,
+      );
     }
     const body = (await response.json().catch(() => ({}))) as {
       id?: number;

@@ -2,7 +2,8 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createLogger, logFormat } from './service-logger.js';
 import type { Config } from './config/config.js';
 import { ConfigHolder, type ReloadResult } from './config/config-holder.js';
 import { loadConfig } from './config/load-config.js';
@@ -59,7 +60,9 @@ export async function createService(config: Config, options: ServiceOptions = {}
   for (const dir of [config.dataDirectory, config.kernelTarget, config.logsDirectory, config.tmpDirectory]) {
     await mkdir(dir, { recursive: true });
   }
-  const logger = options.logger ?? pino({ level: config.debug ? 'debug' : 'info' });
+  const logger =
+    options.logger ??
+    createLogger(config.debug ? 'debug' : 'info', logFormat(process.env, Boolean(process.stdout.isTTY)));
   // Before any build of this process can publish: what is there now was left by a killed one.
   const stale = await removeStaleTemporaries(config.kernelTarget);
   if (stale.length > 0) logger.info({ files: stale }, 'removed temporary kernel copies left by a stop');

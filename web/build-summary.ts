@@ -22,7 +22,8 @@ export interface BuildView {
 }
 
 import { bootLabel } from '../src/domain/boot-label.js';
-import type { BootResult } from '../src/domain/build.js';
+import { stateLook } from '../src/domain/glance.js';
+import type { BootResult, BuildState } from '../src/domain/build.js';
 import { formatElapsed } from './duration.js';
 
 export const FINAL_STATES = ['success', 'failed', 'cancelled', 'superseded', 'interrupted'];
@@ -39,8 +40,15 @@ export function renderSummary(build: BuildView): void {
   const summary = document.querySelector<HTMLElement>('#summary');
   if (!summary) return;
   summary.className = `state-${build.state}`;
-  const state = element('span', build.state);
+  // Icon and word, as the server renders it (src/http/views/build-cells.ts): not colour alone.
+  const look = stateLook(build.state as BuildState);
+  const badge = element('span', undefined, `state tone-${look.tone}`);
+  const icon = element('span', look.icon, 'state-icon');
+  icon.setAttribute('aria-hidden', 'true');
+  badge.append(icon, ` ${look.word}`);
+  const state = element('span');
   state.id = 'state';
+  state.append(badge);
   const parts: Node[] = [state];
   if (build.boot) {
     const label = element('span', bootLabel(build.boot), `boot ${build.boot.ok ? 'boot-ok' : 'boot-failed'}`);

@@ -4,7 +4,10 @@
  * it comes over ONE stream, `/api/events?tails=1` (build changes and `event: tail` with each
  * running build's last lines), however many builds run: a browser holds 6 connections per host.
  */
+import type { Glance } from '../src/domain/glance.js';
+import { updateAgo } from './ago.js';
 import { stripAnsi } from './ansi.js';
+import { showGlance } from './glance.js';
 import { updateElapsed } from './duration.js';
 import { openLive } from './live-source.js';
 
@@ -45,6 +48,10 @@ async function refresh(): Promise<void> {
   lists.innerHTML = fragment; // rendered and escaped by the server (src/http/views/monitor-page.ts)
   showTails();
   updateElapsed(lists);
+  updateAgo(lists);
+  // The tab follows the lists: running, the newest build failed, or it passed.
+  const glance = lists.querySelector<HTMLElement>('#glance')?.dataset.glance as Glance | undefined;
+  if (glance) showGlance(glance, 'Autobuilder monitor');
   lists.dataset.refreshed = String(Date.now());
 }
 
@@ -78,4 +85,7 @@ openLive(
   },
 );
 
-setInterval(() => updateElapsed(lists), 1000);
+setInterval(() => {
+  updateElapsed(lists);
+  updateAgo(lists);
+}, 1000);

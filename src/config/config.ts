@@ -33,7 +33,8 @@ export interface Config {
   gracePeriodMs: number;
   debug: boolean;
   gitUrl: string;
-  github: { token: string; apiUrl: string; context: string };
+  /** `webUrl`: commit links on the monitor; null for sources without web pages (a local git). */
+  github: { token: string; apiUrl: string; context: string; webUrl: string | null };
   /** Builds kept per repository and ref (their logs and kernels); gc runs every `intervalMs`. */
   retention: { keep: number; intervalMs: number };
   /**

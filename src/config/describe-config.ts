@@ -80,6 +80,7 @@ export function describeConfig(config: Config): string {
       token: config.github.token ? '(set)' : '(none: no commit statuses)',
       api_url: config.github.apiUrl,
       context: config.github.context,
+      web_url: config.github.webUrl ?? '(none: no commit links)',
     },
     retention: { keep: config.retention.keep, interval: formatDuration(config.retention.intervalMs) },
     streams: {

@@ -238,6 +238,7 @@ function toConfig(
       token: data.github.token,
       apiUrl: data.github.api_url.replace(/\/+$/, ''),
       context: data.github.context,
+      webUrl: forgeWebUrl(data.github.web_url, data.git.url),
     },
     retention: { keep: data.retention.keep, intervalMs: data.retention.interval },
     streams: {
@@ -249,4 +250,13 @@ function toConfig(
     profile: data.profile ?? null,
     source,
   };
+}
+
+/**
+ * Where commits are shown on the web: `github.web_url` (GitHub Enterprise), else github.com when
+ * the sources come from github.com, else nowhere (a local `git.url` has no web pages).
+ */
+export function forgeWebUrl(webUrl: string | undefined, gitUrl: string): string | null {
+  if (webUrl) return webUrl.replace(/\/+$/, '');
+  return /^https:\/\/github\.com\//.test(gitUrl) ? 'https://github.com' : null;
 }

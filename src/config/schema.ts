@@ -195,6 +195,8 @@ export const configSchema = z
         token: z.string().default(''),
         api_url: z.string().url().default('https://api.github.com'),
         context: z.string().min(1).default('autobuilder/{name}'),
+        /** The forge's web pages (GitHub Enterprise: https://github.example.com). */
+        web_url: z.string().url().optional(),
       })
       .strict()
       .default({ token: '', api_url: 'https://api.github.com', context: 'autobuilder/{name}' }),

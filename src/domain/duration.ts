@@ -18,6 +18,14 @@ export function formatDuration(ms: number): string {
   return `${ms}ms`;
 }
 
+/** How long something took, for people: `4.2s`, `3m07s`, `1h02m`. */
+export function formatTook(ms: number): string {
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`;
+  return `${Math.floor(seconds / 3600)}h${String(Math.floor(seconds / 60) % 60).padStart(2, '0')}m`;
+}
+
 /** `4g`, `512m`, `1024k`, or bytes. */
 export function parseMemory(text: string): number | null {
   const match = /^(\d+)([bkmg]?)$/i.exec(text.trim());

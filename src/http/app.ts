@@ -5,6 +5,7 @@ import { BODY_LIMIT, registerRawBodies } from './body.js';
 import { AppError } from '../errors.js';
 import { answerClientError, answerFrameworkError, registerErrorHandling } from './error-handler.js';
 import { registerAssetRoutes } from './routes/assets.js';
+import { registerBadgeRoute } from './routes/badge.js';
 import { registerBuildControlRoutes } from './routes/build-controls.js';
 import { registerBuildRoutes } from './routes/builds.js';
 import { registerConfigRoutes } from './routes/config-routes.js';
@@ -68,5 +69,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerMetricsRoute(app, deps);
   registerDeliveryRoutes(app, deps);
   registerConfigRoutes(app, deps);
+  registerBadgeRoute(app, deps);
   return app;
 }

@@ -8,6 +8,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, RETRY_AFTER_SECONDS, type ErrorCode } from '../errors.js';
+import { renderErrorPage, wantsHtmlPage } from './views/error-page.js';
 
 const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_BAD_URL: 'BAD_REQUEST',
@@ -61,6 +62,9 @@ function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply)
     request.log.error({ err: error }, 'request failed');
   else request.log.info({ code: appError.code, message: appError.message }, 'request refused');
   if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
+  // A browser on the monitor gets a page; the API, hooks and tools keep the JSON body.
+  if (wantsHtmlPage(request.url, request.headers.accept))
+    return reply.status(appError.status).type('text/html; charset=utf-8').send(renderErrorPage(appError));
   return reply.status(appError.status).send(errorBody(appError));
 }
 

@@ -13,6 +13,7 @@ import { runPipeline, type PipelineDeps } from '../pipeline/pipeline.js';
 import type { Store } from '../store/store.js';
 import { interruptBuild, type RecoveryDeps } from './recovery.js';
 import { StepRecords } from './step-records.js';
+import { logBuildEnd } from './log-build-end.js';
 
 /** Why a build was stopped from outside its pipeline (the abort reason of its controller). */
 export interface Stop {
@@ -105,6 +106,7 @@ export async function executeBuild(
       }),
     );
     if (finished) bus.publishBuild(finished);
+    if (finished) logBuildEnd(logger, finished);
     if (!isFinal(state)) logger.error({ build: build.id, state }, 'build ended in a non-final state');
   } catch (error) {
     logger.error({ err: error, build: build.id }, 'build crashed');
@@ -119,6 +121,7 @@ export async function executeBuild(
       }),
     );
     if (failed) bus.publishBuild(failed);
+    if (failed) logBuildEnd(logger, failed);
   } finally {
     clearTimeout(timeout);
     log.close();

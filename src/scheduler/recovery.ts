@@ -58,6 +58,11 @@ export async function interruptBuild(deps: RecoveryDeps, build: Build, reason: s
       finishedAt,
     });
     if (superseded) bus.publishBuild(superseded);
+    if (superseded)
+      deps.logger.warn(
+        { build: build.id, action: 'superseded', by: newer.id, reason },
+        `recovery: build #${build.id} ${reason}; superseded by the newer #${newer.id}`,
+      );
     return;
   }
   const again = build.attempt <= deps.requeueInterrupted;
@@ -74,7 +79,15 @@ export async function interruptBuild(deps: RecoveryDeps, build: Build, reason: s
       attempt: stopped.attempt + 1,
     });
     bus.publishBuild(retry);
-  }
+    deps.logger.warn(
+      { build: build.id, action: 'requeued', retry: retry.id, attempt: retry.attempt, reason },
+      `recovery: build #${build.id} ${reason}; queued again as #${retry.id} (attempt ${retry.attempt})`,
+    );
+  } else
+    deps.logger.warn(
+      { build: build.id, action: 'interrupted', reason },
+      `recovery: build #${build.id} ${reason}; not queued again (requeue_interrupted: ${deps.requeueInterrupted})`,
+    );
 }
 
 /**
@@ -91,7 +104,13 @@ export async function recoverLeftovers(deps: RecoveryDeps): Promise<void> {
   }
   for (const executor of deps.executors ?? [deps.executor]) {
     try {
-      for (const container of await executor.listManaged()) await executor.destroy(container.id);
+      for (const container of await executor.listManaged()) {
+        await executor.destroy(container.id);
+        deps.logger.info(
+          { container: container.id, action: 'removed' },
+          `recovery: removed leftover container ${container.id.slice(0, 12)}`,
+        );
+      }
     } catch (error) {
       // An engine down now: its leftovers go when it answers again (scheduler, engine up).
       deps.logger.warn({ err: error }, 'could not list or remove leftover containers');
@@ -100,5 +119,9 @@ export async function recoverLeftovers(deps: RecoveryDeps): Promise<void> {
   const entries = await readdir(deps.tmpDirectory).catch(() => [] as string[]);
   for (const entry of entries.filter((e) => e.startsWith(TEMP_PREFIX))) {
     await rm(join(deps.tmpDirectory, entry), { recursive: true, force: true });
+    deps.logger.info(
+      { path: entry, action: 'removed' },
+      `recovery: removed leftover temporary directory ${entry}`,
+    );
   }
 }

@@ -22,6 +22,7 @@ import type { CreatedBuild, QueueLimits, Store } from '../store/store.js';
 import { StoreUnavailableError } from '../store/store-unavailable.js';
 import { onEngineChange, removeStraysLater } from './engine-events.js';
 import { executeBuild, type Stop } from './execute-build.js';
+import { logBuildEnd } from './log-build-end.js';
 import { engineProblem, placeBuilds } from './engine-placement.js';
 import { planQueue } from './plan-queue.js';
 import { baseNames, canonicalName } from '../domain/rule-set.js';
@@ -295,6 +296,7 @@ export class Scheduler {
         finishedAt: now,
       });
       if (failed) bus.publishBuild(failed);
+      if (failed) logBuildEnd(this.options.logger, failed);
       return;
     }
     const build = await store.transition(queuedBuild.id, ['queued'], 'running', {
@@ -304,6 +306,16 @@ export class Scheduler {
     });
     if (!build) return;
     bus.publishBuild(build);
+    this.options.logger.info(
+      {
+        build: build.id,
+        repository: build.repository,
+        ref: `${build.refType} ${build.branch}`,
+        commit: build.commit,
+        engine: engine.name,
+      },
+      `build #${build.id} started on ${engine.name}: ${build.repository} ${build.refType} ${build.branch} at ${build.commit.slice(0, 8)}`,
+    );
     const controller = new AbortController();
     const run: Running = { build, engine, controller, done: Promise.resolve() };
     this.running.set(build.id, run);

@@ -96,6 +96,9 @@ export class GuardedStore implements Store {
   listHistory(options: { limit: number; before?: number }): Promise<HistoryPage> {
     return this.guard(() => this.inner.listHistory(options));
   }
+  listRepositoryBuilds(options: Parameters<Store['listRepositoryBuilds']>[0]): Promise<HistoryPage> {
+    return this.guard(() => this.inner.listRepositoryBuilds(options));
+  }
   listQueuedRefs(): Promise<BuildRef[]> {
     return this.guard(() => this.inner.listQueuedRefs());
   }

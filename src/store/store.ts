@@ -111,6 +111,16 @@ export interface Store {
   listQueued(options: { limit: number; after?: number }): Promise<QueuedPage>;
   /** Finished builds, newest first. */
   listHistory(options: { limit: number; before?: number }): Promise<HistoryPage>;
+  /**
+   * One repository's builds in every state (and of one branch when given), newest first, `limit`
+   * at a time before the id `before` (keyset: stable while builds are added).
+   */
+  listRepositoryBuilds(options: {
+    repository: string;
+    branch?: string;
+    limit: number;
+    before?: number;
+  }): Promise<HistoryPage>;
   /** The newest build of a repository's branch or tag (a tag and a branch of one name are two refs). */
   latestForRef(repository: string, refType: RefType, branch: string): Promise<Build | null>;
   /** The newest build that published the kernel file `artifact` (who owns that name). */

@@ -21,7 +21,6 @@ import { pushPayload, webhookHeaders } from '../helpers/webhook.js';
 import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium.js';
 
 const REPOSITORY = 'owner/name';
-const SCREENSHOTS = new URL('../../docs/', import.meta.url);
 // Outside CI a machine without Chromium skips; under CI the test must run, so it fails instead.
 const skip =
   !existsSync(CHROMIUM) && process.env.CI !== 'true'
@@ -227,7 +226,6 @@ describe('live monitor', { skip }, () => {
     );
     assert.equal(await page.locator('#steps li').count(), 3);
     assert.equal(await page.locator('#cancel').isDisabled(), true, 'nothing to cancel once it ended');
-    await page.screenshot({ path: new URL('build.png', SCREENSHOTS).pathname, fullPage: true });
   });
 
   it('shows a commit message, a pusher and log output made of HTML as text', async () => {
@@ -238,7 +236,6 @@ describe('live monitor', { skip }, () => {
     assert.ok((await page.locator('#lists').textContent())?.includes('<img src=y onerror=alert(2)>'));
     const tail = page.locator(`pre.tail[data-build="${id}"]`);
     await waitFor(async () => /^line 4$/m.test((await tail.textContent()) ?? ''), 10_000);
-    await page.screenshot({ path: new URL('monitor.png', SCREENSHOTS).pathname });
     await page.goto(`${harness.url}/monitor/builds/${id}`);
     await page.locator('#log[data-ended="true"]').waitFor({ timeout: 15_000 });
     assert.equal(await page.locator('#commits .message').textContent(), evil);

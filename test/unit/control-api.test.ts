@@ -195,7 +195,7 @@ describe('control API', () => {
     assert.match(bad.stderr, /404: repository acme\/none is not configured/);
     const down = await run(['trigger', 'acme/quick', 'cli', '--url', 'http://127.0.0.1:9']);
     assert.equal(down.status, 1);
-    assert.match(down.stderr, /cannot reach/);
+    assert.match(down.stderr, /cannot connect to .*: is the service running at http:\/\/127\.0\.0\.1:9\?/);
   });
 
   it('exposes Prometheus metrics', async () => {

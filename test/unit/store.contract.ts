@@ -260,6 +260,42 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.ok(all.builds.every((b) => !['queued', 'running'].includes(b.state)));
     });
 
+    it("pages one repository's builds in every state, newest first, optionally of one branch", async () => {
+      const repository = 'acme/paged';
+      const made = [];
+      for (let i = 0; i < 5; i++)
+        made.push((await store.createBuild(newBuild({ repository, branch: `b${i}` }))).build);
+      await store.createBuild(newBuild({ repository: 'acme/elsewhere', branch: 'main' }));
+      await store.transition(made[0]!.id, ['queued'], 'running');
+      await store.transition(made[0]!.id, ['running'], 'failed', { reason: 'x' });
+      await store.transition(made[1]!.id, ['queued'], 'running');
+      const first = await store.listRepositoryBuilds({ repository, limit: 2 });
+      assert.deepEqual(
+        first.builds.map((b) => b.id),
+        [made[4]!.id, made[3]!.id],
+      );
+      assert.equal(first.nextBefore, made[3]!.id);
+      const rest = await store.listRepositoryBuilds({ repository, limit: 10, before: first.nextBefore! });
+      assert.deepEqual(
+        rest.builds.map((b) => b.id),
+        [made[2]!.id, made[1]!.id, made[0]!.id],
+      );
+      assert.deepEqual(
+        rest.builds.map((b) => b.state),
+        ['queued', 'running', 'failed'],
+      );
+      assert.equal(rest.nextBefore, null);
+      // A later build of branch b1: the branch's page has both, and only those.
+      const again = (await store.createBuild(newBuild({ repository, branch: 'b1', commit: 'b'.repeat(40) })))
+        .build;
+      const b1 = await store.listRepositoryBuilds({ repository, branch: 'b1', limit: 10 });
+      assert.deepEqual(
+        b1.builds.map((b) => b.id),
+        [again.id, made[1]!.id],
+      );
+      assert.deepEqual((await store.listRepositoryBuilds({ repository: 'acme/none', limit: 5 })).builds, []);
+    });
+
     it('supersedes the oldest queued builds of a repository past its queue limit, atomically', async () => {
       const limits = { perRepository: 3, total: 1_000_000 };
       const repository = 'acme/capped';

@@ -11,7 +11,7 @@ import { AppError } from '../../errors.js';
 import type { AppDeps } from '../app-deps.js';
 
 const WEB_DIRECTORY = fileURLToPath(new URL('../../../web/', import.meta.url));
-const ENTRY_POINTS = ['monitor.ts', 'build.ts'];
+const ENTRY_POINTS = ['monitor.ts', 'build.ts', 'list.ts'];
 const STYLESHEETS = ['monitor.css'];
 
 interface Asset {

@@ -35,6 +35,10 @@ export function registerHookRoute(app: FastifyInstance, deps: AppDeps): void {
       return reply.status(202).send({ ignored: delivery.reason, duplicate: true });
     }
     const build = await store.getBuild(delivery.buildId);
+    deps.logger.info(
+      { delivery: delivery.deliveryId, event: delivery.event, build: delivery.buildId, outcome: 'duplicate' },
+      `delivery ${delivery.deliveryId} ${delivery.event}: already built as #${delivery.buildId}`,
+    );
     return reply.status(202).send({ ...presentBuild(build!, config.publicUrl), duplicate: true });
   };
 
@@ -46,6 +50,10 @@ export function registerHookRoute(app: FastifyInstance, deps: AppDeps): void {
     about: DeliveryAbout = {},
   ) => {
     if (deliveryId) await store.recordIgnored(deliveryId, event, reason, about);
+    deps.logger.info(
+      { delivery: deliveryId ?? null, event, outcome: 'ignored', reason, ...about },
+      `delivery ${deliveryId ?? '(no id)'} ${event}${about.repository ? ` ${about.repository} ${about.ref ?? ''}` : ''}: ignored, ${reason}`,
+    );
     return reply.status(202).send({ ignored: reason });
   };
 
@@ -149,6 +157,18 @@ export function registerHookRoute(app: FastifyInstance, deps: AppDeps): void {
       error instanceof AppError && error.code === 'QUEUE_FULL'
         ? refuse(deliveryId, event, error, about)
         : Promise.reject(error),
+    );
+    deps.logger.info(
+      {
+        delivery: deliveryId ?? null,
+        event,
+        ...about,
+        build: build.id,
+        outcome: created ? 'queued' : 'duplicate',
+      },
+      `delivery ${deliveryId ?? '(no id)'} push ${about.repository} ${about.ref}: ${
+        created ? `queued build #${build.id}` : `already built as #${build.id}`
+      }`,
     );
     return reply
       .status(202)

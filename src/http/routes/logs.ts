@@ -5,7 +5,10 @@ import type { Build } from '../../domain/build.js';
 import { isRepositoryName } from '../../domain/repository.js';
 import { AppError } from '../../errors.js';
 import type { AppDeps } from '../app-deps.js';
+import { searchLog } from '../../live/log-search.js';
 import { parseBuildId } from './builds.js';
+
+const SEARCH_LIMIT = 200;
 
 function sendLog(reply: FastifyReply, build: Build) {
   void reply
@@ -25,6 +28,20 @@ export function registerLogRoutes(app: FastifyInstance, deps: AppDeps): void {
     if (!build) throw new AppError('NOT_FOUND', `no build #${request.params.id}`);
     return sendLog(reply, build);
   });
+
+  // Over the whole file: the build page keeps only the last 5,000 lines.
+  app.get<{ Params: { id: string }; Querystring: { q?: string } }>(
+    '/api/builds/:id/log/search',
+    async (request) => {
+      const query = request.query.q ?? '';
+      if (query.trim() === '' || query.length > 200)
+        throw new AppError('BAD_REQUEST', 'q must be 1-200 characters');
+      const build = await store.getBuild(parseBuildId(request.params.id));
+      if (!build) throw new AppError('NOT_FOUND', `no build #${request.params.id}`);
+      if (!build.logPath || !existsSync(build.logPath)) return { matches: [], truncated: false, log: false };
+      return { ...(await searchLog(build.logPath, query, SEARCH_LIMIT)), log: true };
+    },
+  );
 
   app.get<{ Params: { owner: string; name: string; '*': string }; Querystring: { refType?: string } }>(
     '/build/logs/:owner/:name/*',

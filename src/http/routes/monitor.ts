@@ -4,8 +4,9 @@ import { AppError } from '../../errors.js';
 import { StoreUnavailableError } from '../../store/store-unavailable.js';
 import type { AppDeps } from '../app-deps.js';
 import { parsePage, type PageQuery } from '../paging.js';
+import { renderBuildPage } from '../views/build-page.js';
+import { renderRepositoryPage } from '../views/repository-page.js';
 import {
-  renderBuildPage,
   renderListPage,
   renderLists,
   renderMonitor,
@@ -17,6 +18,8 @@ import { deliveryRows, type ServiceSection } from '../views/deliveries-section.j
 import { html } from '../views/html.js';
 import { parseDeliveryPage } from './deliveries.js';
 import { writesOpenTo } from '../write-access.js';
+import { existsSync } from 'node:fs';
+import { isRepositoryName } from '../../domain/repository.js';
 import { parseBuildId } from './builds.js';
 
 /** Queued builds on the monitor itself; the rest are one link away, so 5000 queued stay cheap. */
@@ -52,6 +55,7 @@ export async function loadMonitorData(deps: AppDeps): Promise<MonitorData> {
       engineProblem: deps.scheduler.engineProblem,
       databaseProblem: error.reason,
       engines: engineViews(deps),
+      webUrl: deps.config.github.webUrl,
     };
   }
 }
@@ -73,6 +77,11 @@ async function readMonitorData(deps: AppDeps): Promise<MonitorData> {
     paused: deps.scheduler.isPaused,
     engineProblem: deps.scheduler.engineProblem,
     engines: engineViews(deps),
+    webUrl: deps.config.github.webUrl,
+    start: {
+      hookUrl: `${deps.config.publicUrl}/build/<project>/hook`,
+      repositories: [...deps.config.rules.keys()],
+    },
   };
 }
 
@@ -109,7 +118,9 @@ export function registerMonitorRoutes(app: FastifyInstance, deps: AppDeps): void
     const page = await deps.store.listQueued({ limit, after: cursor });
     const queued = page.builds.map((build) => ({ build, waiting: deps.scheduler.waitReason(build.id) }));
     const next = page.nextAfter === null ? null : `/monitor/queued?limit=${limit}&cursor=${page.nextAfter}`;
-    return reply.type('text/html; charset=utf-8').send(renderListPage('Queued builds', { queued }, next));
+    return reply
+      .type('text/html; charset=utf-8')
+      .send(renderListPage('Queued builds', { queued }, next, deps.config.github.webUrl));
   });
 
   app.get<{ Querystring: PageQuery }>('/monitor/history', async (request, reply) => {
@@ -119,7 +130,7 @@ export function registerMonitorRoutes(app: FastifyInstance, deps: AppDeps): void
       page.nextBefore === null ? null : `/monitor/history?limit=${limit}&cursor=${page.nextBefore}`;
     return reply
       .type('text/html; charset=utf-8')
-      .send(renderListPage('Finished builds', { recent: page.builds }, next));
+      .send(renderListPage('Finished builds', { recent: page.builds }, next, deps.config.github.webUrl));
   });
 
   app.get<{ Querystring: { limit?: string; cursor?: string } }>(
@@ -144,8 +155,46 @@ export function registerMonitorRoutes(app: FastifyInstance, deps: AppDeps): void
   app.get<{ Params: { id: string } }>('/monitor/builds/:id', async (request, reply) => {
     const build = await deps.store.getBuild(parseBuildId(request.params.id));
     if (!build) throw new AppError('NOT_FOUND', `no build #${request.params.id}`);
-    return reply
-      .type('text/html; charset=utf-8')
-      .send(renderBuildPage(build, writesOpenTo(deps.config.apiTokens, request)));
+    return reply.type('text/html; charset=utf-8').send(
+      renderBuildPage({
+        build,
+        canControl: writesOpenTo(deps.config.apiTokens, request),
+        webUrl: deps.config.github.webUrl,
+        logPresent: build.logPath !== null && existsSync(build.logPath),
+        retentionKeep: deps.config.retention.keep,
+      }),
+    );
   });
+
+  // One repository's whole history, newest first, optionally of one branch (keyset paged).
+  app.get<{ Params: { owner: string; name: string }; Querystring: PageQuery & { branch?: string } }>(
+    '/monitor/:owner/:name',
+    async (request, reply) => {
+      const repository = `${request.params.owner}/${request.params.name}`;
+      if (!isRepositoryName(repository)) throw new AppError('NOT_FOUND', `no repository ${repository}`);
+      const branch = request.query.branch?.trim() || undefined;
+      if (branch !== undefined && branch.length > 255)
+        throw new AppError('BAD_REQUEST', 'branch is too long');
+      const { limit, cursor } = parsePage(request.query, MONITOR_RECENT, 500);
+      const page = await deps.store.listRepositoryBuilds({ repository, branch, limit, before: cursor });
+      const configured = deps.config.rules.has(repository);
+      if (!configured && page.builds.length === 0 && cursor === undefined && branch === undefined)
+        throw new AppError('NOT_FOUND', `no repository ${repository} is configured or was built`);
+      const query = new URLSearchParams({ ...(branch ? { branch } : {}), limit: String(limit) });
+      const next =
+        page.nextBefore === null
+          ? null
+          : `/monitor/${repository}?${query.toString()}&cursor=${page.nextBefore}`;
+      return reply.type('text/html; charset=utf-8').send(
+        renderRepositoryPage({
+          repository,
+          branch: branch ?? null,
+          builds: page.builds,
+          next,
+          webUrl: deps.config.github.webUrl,
+          configured,
+        }),
+      );
+    },
+  );
 }

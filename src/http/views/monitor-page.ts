@@ -1,9 +1,15 @@
 /** The monitor's server-rendered HTML. Every value from a push or a log goes through `html`. */
-import type { Build } from '../../domain/build.js';
 import { bootLabel } from '../../domain/boot-label.js';
+import type { Build } from '../../domain/build.js';
 import type { EngineStatus } from '../../executor/engine.js';
-import { html, type SafeHtml } from './html.js';
+import { listGlance } from '../../domain/glance.js';
+import { commitLink, duration, queuedFor, repositoryLink, stateBadge, timeCell } from './build-cells.js';
 import { renderServiceSection, type ServiceSection } from './deliveries-section.js';
+import { html, type SafeHtml } from './html.js';
+import { layout } from './layout.js';
+
+// Pages elsewhere import the frame from here, as they did before it had a file of its own.
+export { layout } from './layout.js';
 
 export interface QueuedEntry {
   build: Build;
@@ -25,6 +31,10 @@ export interface MonitorData {
   engineProblem: string | null;
   /** Set when the database cannot be reached: the lists are then empty, not known. */
   databaseProblem?: string | null;
+  /** The forge's web address for commit links (`github.web_url`); none for a local git. */
+  webUrl: string | null;
+  /** Shown when no build exists yet. */
+  start?: StartHints;
   /** Deliveries and config revision (deliveries-section.ts); absent on pages that do not show them. */
   service?: ServiceSection;
   /** The build engines, shown when there are several (docs/scale-out.md). */
@@ -40,38 +50,30 @@ function enginesSection(engines: EngineView[] | undefined): SafeHtml {
   return html`<h2>
       Engines <span class="count">${engines.filter((e) => e.up).length}/${engines.length} up</span>
     </h2>
-    <table id="engines">
-      <tbody>
-        ${engines.map(
-          (e) =>
-            html`<tr class="engine ${e.up ? 'engine-up' : 'engine-down'}" data-engine="${e.name}">
-              <td>${e.name}</td>
-              <td class="state">
-                ${e.up ? 'up' : html`down: <span class="reason">${e.reason ?? ''}</span>`}
-              </td>
-              <td class="running">${e.running}/${e.capacity} running</td>
-            </tr>`,
-        )}
-      </tbody>
-    </table>`;
+    <div class="table-wrap">
+      <table id="engines">
+        <tbody>
+          ${engines.map(
+            (e) =>
+              html`<tr class="engine ${e.up ? 'engine-up' : 'engine-down'}" data-engine="${e.name}">
+                <td>${e.name}</td>
+                <td class="state">
+                  ${e.up ? 'up' : html`down: <span class="reason">${e.reason ?? ''}</span>`}
+                </td>
+                <td class="running">${e.running}/${e.capacity} running</td>
+              </tr>`,
+          )}
+        </tbody>
+      </table>
+    </div>`;
 }
 
-function commitLink(build: Build): SafeHtml {
-  const url = `https://github.com/${build.repository}/commit/${build.commit}`;
-  return html`<a class="sha" href="${url}">${build.commit.slice(0, 8)}</a>`;
-}
-
-function elapsed(ms: number): string {
-  const seconds = Math.max(0, Math.round(ms / 1000));
-  return seconds >= 60
-    ? `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`
-    : `${seconds}s`;
-}
-
-function duration(build: Build): string {
-  if (!build.startedAt) return '';
-  const end = build.finishedAt ? Date.parse(build.finishedAt) : Date.now();
-  return elapsed(end - Date.parse(build.startedAt));
+/** "boots ✓ 7.3 s" / "boot failed" after the state, for a rule with a boot test. */
+export function bootBadge(build: Build): SafeHtml | string {
+  if (!build.boot) return '';
+  return html` <span class="boot ${build.boot.ok ? 'boot-ok' : 'boot-failed'}"
+    >${bootLabel(build.boot)}</span
+  >`;
 }
 
 function currentStep(build: Build): string {
@@ -79,44 +81,89 @@ function currentStep(build: Build): string {
   return step ? `step ${step.index}: ${step.command}` : 'preparing';
 }
 
-function row(build: Build, extra: SafeHtml): SafeHtml {
+type Cell = [label: string, content: SafeHtml | string, className?: string];
+
+/** The columns every list starts with. */
+const LEAD = ['Build', 'Repository', 'Branch', 'Commit', 'Pusher'];
+
+function head(labels: string[]): SafeHtml {
+  return html`<thead>
+    <tr>
+      ${[...LEAD, ...labels].map((label) => html`<th scope="col">${label}</th>`)}
+    </tr>
+  </thead>`;
+}
+
+/** A build row; every cell carries its column's name (`data-label`) for the narrow-screen layout. */
+function row(build: Build, webUrl: string | null, cells: Cell[]): SafeHtml {
+  const all: Cell[] = [
+    ['Build', html`<a href="/monitor/builds/${build.id}">#${build.id}</a>`],
+    ['Repository', repositoryLink(build.repository)],
+    ['Branch', build.branch, 'branch'],
+    ['Commit', commitLink(build, webUrl)],
+    ['Pusher', build.pusher ?? ''],
+    ...cells,
+  ];
   return html`<tr class="build state-${build.state}" data-id="${build.id}">
-    <td><a href="/monitor/builds/${build.id}">#${build.id}</a></td>
-    <td>${build.repository}</td>
-    <td class="branch">${build.branch}</td>
-    <td>${commitLink(build)}</td>
-    <td>${build.pusher ?? ''}</td>
-    ${extra}
+    ${all.map(([label, content, className]) => html`<td data-label="${label}" class="${className ?? ''}">${content}</td>`)}
   </tr>`;
 }
 
-function queuedRow({ build, waiting }: QueuedEntry): SafeHtml {
-  return row(
-    build,
-    html`<td class="waiting">${waiting ?? 'about to start'}</td>
-      <td></td>`,
-  );
-}
+const RUNNING_COLUMNS = ['Step', 'Engine', 'Started', 'Running for'];
+const QUEUED_COLUMNS = ['Waiting', 'Queued for'];
+const RECENT_COLUMNS = ['State', 'Engine', 'Started', 'Duration', 'Queued', 'Kernel'];
 
-function bootBadge(build: Build): SafeHtml | string {
-  if (!build.boot) return '';
-  return html` <span class="boot ${build.boot.ok ? 'boot-ok' : 'boot-failed'}"
-    >${bootLabel(build.boot)}</span
-  >`;
-}
-
-function recentRow(b: Build): SafeHtml {
-  return row(
-    b,
-    html`<td class="state">
-        ${b.state}${bootBadge(b)}${b.reason ? html`: <span class="reason">${b.reason}</span>` : ''}
+function runningRow(build: Build, webUrl: string | null): SafeHtml {
+  return html`${row(build, webUrl, [
+      ['Step', currentStep(build), 'step'],
+      ['Engine', build.engine ?? '', 'engine'],
+      ['Started', timeCell(build.startedAt)],
+      [
+        'Running for',
+        html`<span class="elapsed" data-started="${build.startedAt ?? ''}">${duration(build)}</span>`,
+      ],
+    ])}
+    <tr class="tail-row">
+      <td colspan="${LEAD.length + RUNNING_COLUMNS.length}">
+        <pre class="tail" data-build="${build.id}"></pre>
       </td>
-      <td class="engine">${b.engine ?? ''}</td>
-      <td>${duration(b)}</td>
-      <td>
-        ${b.artifact ? html`<a href="/kernels/${encodeURIComponent(b.artifact)}">${b.artifact}</a>` : ''}
-      </td>`,
-  );
+    </tr>`;
+}
+
+function queuedRow({ build, waiting }: QueuedEntry, webUrl: string | null): SafeHtml {
+  return row(build, webUrl, [
+    ['Waiting', waiting ?? 'about to start', 'waiting'],
+    ['Queued for', html`<span class="elapsed" data-started="${build.createdAt}">${queuedFor(build)}</span>`],
+  ]);
+}
+
+export function recentRow(b: Build, webUrl: string | null): SafeHtml {
+  return row(b, webUrl, [
+    [
+      'State',
+      html`${stateBadge(b)}${bootBadge(b)}${b.reason ? html`: <span class="reason">${b.reason}</span>` : ''}`,
+      'state',
+    ],
+    ['Engine', b.engine ?? '', 'engine'],
+    ['Started', timeCell(b.startedAt)],
+    ['Duration', duration(b)],
+    ['Queued', queuedFor(b)],
+    [
+      'Kernel',
+      b.artifact ? html`<a href="/kernels/${encodeURIComponent(b.artifact)}">${b.artifact}</a>` : '',
+    ],
+  ]);
+}
+
+export function recentTable(id: string, builds: Build[], webUrl: string | null): SafeHtml {
+  return html`<div class="table-wrap">
+    <table id="${id}">
+      ${head(RECENT_COLUMNS)}
+      <tbody>
+        ${builds.map((b) => recentRow(b, webUrl))}
+      </tbody>
+    </table>
+  </div>`;
 }
 
 export function renderLists(data: MonitorData): SafeHtml {
@@ -131,25 +178,31 @@ export function renderLists(data: MonitorData): SafeHtml {
     ${data.paused ? html`<p class="notice">The queue is paused: queued builds wait until it is resumed.</p>` : ''}
     ${data.engineProblem ? html`<p class="notice error">Build engine unavailable: ${data.engineProblem}</p>` : ''}
     ${enginesSection(data.engines)}
+    <span id="glance" hidden data-glance="${monitorGlance(data)}"></span>
+    ${
+      data.start && !data.databaseProblem && data.running.length + data.queuedCount + data.recent.length === 0
+        ? emptyState(data.start)
+        : ''
+    }
     <h2>Running <span class="count">${data.running.length}</span></h2>
-    <table id="running">
-      <tbody>
-        ${data.running.map((b) =>
-          row(
-            b,
-            html`<td class="step">${currentStep(b)}</td><td class="engine">${b.engine ?? ''}</td><td class="elapsed" data-started="${b.startedAt ?? ''}">${duration(b)}</td>
-      </tr><tr class="tail-row"><td colspan="8"><pre class="tail" data-build="${b.id}"></pre></td>`,
-          ),
-        )}
-      </tbody>
-    </table>
+    <div class="table-wrap">
+      <table id="running">
+        ${head(RUNNING_COLUMNS)}
+        <tbody>
+          ${data.running.map((b) => runningRow(b, data.webUrl))}
+        </tbody>
+      </table>
+    </div>
     ${data.running.length === 0 ? html`<p class="empty">Nothing is building.</p>` : ''}
     <h2>Queued <span class="count">${data.queuedCount}</span></h2>
-    <table id="queued">
-      <tbody>
-        ${data.queued.map(queuedRow)}
-      </tbody>
-    </table>
+    <div class="table-wrap">
+      <table id="queued">
+        ${head(QUEUED_COLUMNS)}
+        <tbody>
+          ${data.queued.map((entry) => queuedRow(entry, data.webUrl))}
+        </tbody>
+      </table>
+    </div>
     ${
       data.queuedNext !== null && data.queuedCount > data.queued.length
         ? html`<p class="more" id="queued-more">
@@ -159,11 +212,7 @@ export function renderLists(data: MonitorData): SafeHtml {
         : ''
     }
     <h2>Recent</h2>
-    <table id="recent">
-      <tbody>
-        ${data.recent.map(recentRow)}
-      </tbody>
-    </table>
+    ${recentTable('recent', data.recent, data.webUrl)}
     ${
       data.recentNext !== null
         ? html`<p class="more" id="recent-more">
@@ -173,21 +222,35 @@ export function renderLists(data: MonitorData): SafeHtml {
     }`;
 }
 
-export function layout(title: string, body: SafeHtml, script?: string): string {
-  return html`<!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>${title}</title>
-        <link rel="stylesheet" href="/monitor/assets/monitor.css" />
-      </head>
-      <body>
-        <header><a href="/monitor">Zero-OS Autobuilder</a></header>
-        <main>${body}</main>
-        ${script ? html`<script type="module" src="/monitor/assets/${script}"></script>` : ''}
-      </body>
-    </html>`.value;
+/** The lists' state for the tab (title mark, favicon): the page script reads it after a refresh. */
+export function monitorGlance(data: MonitorData) {
+  return listGlance(data.running.length, data.recent[0]?.state ?? null);
+}
+
+/** Nothing built yet: how to start, per configured repository. */
+function emptyState(start: StartHints): SafeHtml {
+  return html`<section id="getting-started">
+    <h2>No builds yet</h2>
+    <p>
+      Add a webhook to each repository on GitHub (<em>Settings → Webhooks → Add webhook</em>): payload URL
+      <code class="copy">${start.hookUrl}</code>, content type <code>application/json</code>, the secret from
+      <code>webhook_secret</code>, the <em>push</em> event. Or start a build by hand:
+    </p>
+    <ul class="repositories">
+      ${start.repositories.map(
+        (repository) =>
+          html`<li>
+            ${repositoryLink(repository)}: <code class="copy">autobuilder trigger ${repository} master</code>
+          </li>`,
+      )}
+    </ul>
+    ${start.repositories.length === 0 ? html`<p>No repository is configured yet (<code>repositories:</code> in the config file).</p>` : ''}
+  </section>`;
+}
+
+export interface StartHints {
+  hookUrl: string;
+  repositories: string[];
 }
 
 export function renderMonitor(data: MonitorData): string {
@@ -195,7 +258,10 @@ export function renderMonitor(data: MonitorData): string {
     'Autobuilder monitor',
     html`<div id="lists">${renderLists(data)}</div>
       ${data.service ? renderServiceSection(data.service) : ''}`,
-    'monitor.js',
+    {
+      script: 'monitor.js',
+      glance: monitorGlance(data),
+    },
   );
 }
 
@@ -204,71 +270,25 @@ export function renderListPage(
   title: string,
   page: { queued: QueuedEntry[] } | { recent: Build[] },
   nextUrl: string | null,
+  webUrl: string | null,
 ): string {
-  const rows = 'queued' in page ? page.queued.map(queuedRow) : page.recent.map(recentRow);
+  const count = 'queued' in page ? page.queued.length : page.recent.length;
+  const table =
+    'queued' in page
+      ? html`<div class="table-wrap">
+          <table id="queued">
+            ${head(QUEUED_COLUMNS)}
+            <tbody>
+              ${page.queued.map((entry) => queuedRow(entry, webUrl))}
+            </tbody>
+          </table>
+        </div>`
+      : recentTable('recent', page.recent, webUrl);
   const body = html`<h1>${title}</h1>
-    <table id="${'queued' in page ? 'queued' : 'recent'}">
-      <tbody>
-        ${rows}
-      </tbody>
-    </table>
-    ${rows.length === 0 ? html`<p class="empty">Nothing more.</p>` : ''}
+    ${table} ${count === 0 ? html`<p class="empty">Nothing more.</p>` : ''}
     <p class="more">
       <a href="/monitor">back to the monitor</a>
       ${nextUrl ? html` · <a id="next-page" href="${nextUrl}">next page</a>` : ''}
     </p>`;
-  return layout(title, body);
-}
-
-export function renderBuildPage(build: Build, canControl: boolean): string {
-  const body = html` <h1 data-build="${build.id}" data-state="${build.state}">
-      #${build.id} ${build.repository} <span class="branch">${build.branch}</span> ${commitLink(build)}
-    </h1>
-    <p id="summary" class="state-${build.state}">
-      <span id="state">${build.state}</span
-      >${bootBadge(build)}${build.reason ? html`: <span class="reason">${build.reason}</span>` : ''}
-      ${build.engine ? html` — on engine <span id="engine">${build.engine}</span>` : ''}
-      ${build.artifact ? html` — kernel <a href="/kernels/${encodeURIComponent(build.artifact)}">${build.artifact}</a>` : ''}
-    </p>
-    <p class="controls" data-needs-token="${canControl ? 'false' : 'true'}">
-      <a href="/api/builds/${build.id}/log" download="build-${build.id}.log">raw log</a>
-      <button id="cancel" ${canControl ? '' : 'disabled title="needs an API token"'}>cancel</button>
-      <button id="rebuild" ${canControl ? '' : 'disabled title="needs an API token"'}>rebuild</button>
-      ${canControl ? '' : html`<a href="#" id="set-token">set token</a>`}
-      <span id="control-result" role="status"></span>
-    </p>
-    <h2>Commits</h2>
-    <ul id="commits">
-      ${build.commits.map(
-        (c) =>
-          html`<li>
-            <a class="sha" href="${/^https?:\/\//.test(c.url) ? c.url : '#'}">${c.sha.slice(0, 8)}</a>
-            <span class="author">${c.author}</span>: <span class="message">${c.message}</span>
-          </li>`,
-      )}
-    </ul>
-    <h2>Steps</h2>
-    <ol id="steps">
-      ${build.steps.map(
-        (s) =>
-          html`<li>
-            ${s.command}
-            ${
-              s.exitCode === undefined || !s.finishedAt
-                ? html`<em>running</em> <span class="step-time" data-started="${s.startedAt}"></span>`
-                : html`<span class="exit">exit ${s.exitCode}</span
-                    ><span class="step-time">
-                      in ${elapsed(Date.parse(s.finishedAt) - Date.parse(s.startedAt))}</span
-                    >`
-            }
-          </li>`,
-      )}
-    </ol>
-    <h2>Log</h2>
-    <p id="log-note" hidden>
-      Only the last lines are shown. <a href="/api/builds/${build.id}/log">Show the full log</a>.
-    </p>
-    <pre id="log" data-build="${build.id}"></pre>
-    <button id="follow" hidden>follow the end of the log</button>`;
-  return layout(`#${build.id} ${build.repository} ${build.branch}`, body, 'build.js');
+  return layout(title, body, { script: 'list.js' });
 }

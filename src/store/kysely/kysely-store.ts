@@ -277,6 +277,25 @@ export class KyselyStore implements Store {
     return { builds, nextBefore: rows.length > limit ? (builds.at(-1)?.id ?? null) : null };
   }
 
+  async listRepositoryBuilds({
+    repository,
+    branch,
+    limit,
+    before,
+  }: Parameters<Store['listRepositoryBuilds']>[0]): Promise<HistoryPage> {
+    let query = this.db
+      .selectFrom('builds')
+      .selectAll()
+      .where('repository', '=', repository)
+      .orderBy('id', 'desc')
+      .limit(limit + 1);
+    if (branch !== undefined) query = query.where('branch', '=', branch);
+    if (before !== undefined) query = query.where('id', '<', before);
+    const rows = await query.execute();
+    const builds = rows.slice(0, limit).map(toBuild);
+    return { builds, nextBefore: rows.length > limit ? (builds.at(-1)?.id ?? null) : null };
+  }
+
   async latestForRef(repository: string, refType: RefType, branch: string): Promise<Build | null> {
     const row = await this.db
       .selectFrom('builds')

@@ -94,4 +94,14 @@ export const migrations = (dialect: Dialect): Record<string, Migration> => ({
         .execute();
     },
   },
+  '0007_builds_repository_id': {
+    // A repository's page (/monitor/<owner>/<name>) pages its whole history newest first.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createIndex('builds_repository_id')
+        .on('builds')
+        .columns(['repository', 'id'])
+        .execute();
+    },
+  },
 });
