@@ -136,6 +136,7 @@ describe('monitor at a glance', { skip }, () => {
       'Commit',
       'Pusher',
       'State',
+      'Engine',
       'Started',
       'Duration',
       'Queued',

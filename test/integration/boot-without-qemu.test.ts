@@ -52,7 +52,8 @@ describe('boot test on a host without QEMU', () => {
   it('says so on /healthz', async () => {
     const response = await fetch(`${h.url}/healthz`);
     const body = (await response.json()) as { status: string; problems: string[] };
-    assert.equal(response.status, 503);
+    // Degraded, not down: the service still serves and builds every other rule.
+    assert.equal(response.status, 200);
     assert.equal(body.status, 'degraded');
     assert.ok(
       body.problems.some((p) =>

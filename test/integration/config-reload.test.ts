@@ -53,7 +53,7 @@ describe('config reload of a running `autobuilder serve`', () => {
         if (line.startsWith('{')) lines.push(JSON.parse(line) as Record<string, unknown>);
     });
     url = await waitFor(
-      () => lines.find((l) => l.msg === 'autobuilder listening')?.address as string,
+      () => lines.find((l) => String(l.msg).startsWith('autobuilder listening'))?.address as string,
       60_000,
     );
   });

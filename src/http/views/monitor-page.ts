@@ -142,7 +142,6 @@ export function recentRow(b: Build, webUrl: string | null): SafeHtml {
     [
       'State',
       html`${stateBadge(b)}${bootBadge(b)}${b.reason ? html`: <span class="reason">${b.reason}</span>` : ''}`,
-      'state',
     ],
     ['Engine', b.engine ?? '', 'engine'],
     ['Started', timeCell(b.startedAt)],
