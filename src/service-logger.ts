@@ -18,6 +18,7 @@ const SAID_IN_THE_MESSAGE = [
   'state',
   'reason',
   'durationMs',
+  'engine',
   'delivery',
   'event',
   'outcome',

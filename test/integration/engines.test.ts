@@ -123,7 +123,7 @@ describe(
       const fragment = await (await fetch(`${url}/monitor/fragment`)).text();
       assert.match(fragment, /<table id="engines">/);
       assert.match(fragment, /data-engine="two"[^]*?<td class="state">\s*up\s*<\/td>[^]*?0\/1 running/);
-      assert.match(fragment, /<td class="engine">two<\/td>/);
+      assert.match(fragment, /<td data-label="Engine" class="engine">two<\/td>/);
       const page = await (await fetch(`${url}/monitor/builds/${done[0]!.id}`)).text();
       assert.match(page, new RegExp(`on engine <span id="engine">${done[0]!.engine}</span>`));
       const engines = (await (await fetch(`${url}/api/engines`)).json()) as {

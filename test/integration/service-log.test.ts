@@ -140,8 +140,12 @@ describe('the service log, as a person reads it', () => {
         `^${time} INFO: delivery f1e2d3c4-0000-4000-8000-000000000001 push ${REPOSITORY} branch master: queued build #${id}$`,
       ),
     );
-    find(new RegExp(`^${time} INFO: build #${id} started: ${REPOSITORY} branch master at [0-9a-f]{8}$`));
-    find(new RegExp(`^${time} INFO: build #${id} success in \\d+\\.\\ds: ${REPOSITORY} branch master$`));
+    find(
+      new RegExp(`^${time} INFO: build #${id} started on local: ${REPOSITORY} branch master at [0-9a-f]{8}$`),
+    );
+    find(
+      new RegExp(`^${time} INFO: build #${id} success in \\d+\\.\\ds on local: ${REPOSITORY} branch master$`),
+    );
     assert.ok(
       lines.every((line) => !line.startsWith('{')),
       'no JSON line on the readable log',

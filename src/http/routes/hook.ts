@@ -166,7 +166,7 @@ export function registerHookRoute(app: FastifyInstance, deps: AppDeps): void {
         build: build.id,
         outcome: created ? 'queued' : 'duplicate',
       },
-      `delivery ${deliveryId ?? '(no id)'} push ${about.repository} ${about.ref}: ${
+      `delivery ${deliveryId ?? '(no id)'} push ${push.repository} ${push.refType} ${push.branch}: ${
         created ? `queued build #${build.id}` : `already built as #${build.id}`
       }`,
     );
