@@ -6,26 +6,16 @@
  * the service during a boot. Each boot costs ~7 s here: few boots.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import {
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { findOurQemu } from '../../src/boot/leftover-qemu.js';
-import { stringify } from 'yaml';
 import type { Build } from '../../src/domain/build.js';
 import { serviceInstance } from '../../src/config/service-instance.js';
 import { DockerExecutor } from '../../src/executor/docker/docker-executor.js';
 import { requireDocker, TEST_IMAGE } from '../helpers/docker.js';
 import { LocalRepo } from '../helpers/git-repo.js';
+import { ServiceProcess } from '../helpers/service-process.js';
 import { pushPayload, webhookHeaders } from '../helpers/webhook.js';
 import {
   enqueuePush,
@@ -184,56 +174,28 @@ describe('boot test (real engine, real QEMU)', () => {
 });
 
 describe('boot test across a kill -9 of the service', () => {
-  const home = mkdtempSync(join(tmpdir(), 'ab-boot-crash-'));
-  const gitRoot = join(home, 'git');
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const configFile = join(home, 'autobuilder.yaml');
-  let child: ChildProcess | null = null;
+  const service = new ServiceProcess('ab-boot-crash-');
+  const { home, gitRoot } = service;
 
   before(async () => {
     await requireDocker();
-    writeFileSync(
-      configFile,
-      stringify({
-        http_port: port,
-        host: '127.0.0.1',
-        kernel_target: join(home, 'kernels'),
-        logs_directory: join(home, 'logs'),
-        tmp_directory: join(home, 'tmp'),
-        data_directory: join(home, 'data'),
-        database_url: `sqlite:${join(home, 'data', 'autobuilder.db')}`,
-        grace_period: '1s',
-        requeue_interrupted: 0,
-        git: { url: `${gitRoot}/{repository}.git` },
-        repositories: {
-          [REPOSITORY]: {
-            image: TEST_IMAGE,
-            checkout: '/src',
-            network: 'none',
-            steps: ['cp /src/vmlinuz /target/vmlinuz.efi && cp /src/initrd.img /target/initrd.img'],
-            publish: 'kernel-{branch}-{short}.efi',
-            boot: { marker: MARKER, initrd: '/target/initrd.img', timeout: '5m', memory: '512m' },
-          },
+    service.configure({
+      grace_period: '1s',
+      requeue_interrupted: 0,
+      repositories: {
+        [REPOSITORY]: {
+          image: TEST_IMAGE,
+          checkout: '/src',
+          network: 'none',
+          steps: ['cp /src/vmlinuz /target/vmlinuz.efi && cp /src/initrd.img /target/initrd.img'],
+          publish: 'kernel-{branch}-{short}.efi',
+          boot: { marker: MARKER, initrd: '/target/initrd.img', timeout: '5m', memory: '512m' },
         },
-      }),
-    );
-  });
-
-  after(() => {
-    child?.kill('SIGKILL');
-    rmSync(home, { recursive: true, force: true });
-  });
-
-  async function startService(): Promise<void> {
-    child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--config', configFile, 'serve'], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: { ...process.env, TOKEN: '' },
+      },
     });
-    await waitFor(
-      async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.ok,
-      30_000,
-    );
-  }
+  });
+
+  after(() => service.close(true));
 
   it('leaves no QEMU running after the restart', async () => {
     const repo = new LocalRepo(gitRoot, REPOSITORY);
@@ -241,9 +203,9 @@ describe('boot test across a kill -9 of the service', () => {
       vmlinuz: debianKernel(),
       'initrd.img': busyboxInitramfs(HANGING_INIT),
     });
-    await startService();
+    await service.start();
     const instance = readFileSync(join(home, 'data', 'instance-id'), 'utf8').trim();
-    const response = await fetch(`http://127.0.0.1:${port}/api/builds`, {
+    const response = await fetch(`${service.url}/api/builds`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ repository: REPOSITORY, branch: 'master', commit: sha }),
@@ -252,23 +214,21 @@ describe('boot test across a kill -9 of the service', () => {
     const { id } = (await response.json()) as { id: number };
     const log = join(home, 'logs', `build-${id}.log`);
     await waitFor(() => existsSync(log) && /init: started/.test(readFileSync(log, 'utf8')), 60_000);
-    child!.kill('SIGKILL');
-    await new Promise((resolve) => child!.once('exit', resolve));
+    await service.stop('SIGKILL');
     const orphans = await findOurQemu(instance);
     assert.deepEqual(
       orphans.map((q) => q.buildId),
       [id],
       'the kill left the boot running (what recovery must clean up)',
     );
-    await startService();
+    await service.start();
     assert.deepEqual(await findOurQemu(instance), [], 'the restart killed the leftover QEMU');
     const build = await waitFor(async () => {
-      const body = (await (await fetch(`http://127.0.0.1:${port}/api/builds/${id}`)).json()) as Build;
+      const body = (await (await fetch(`${service.url}/api/builds/${id}`)).json()) as Build;
       return body.state === 'interrupted' ? body : undefined;
     });
     assert.equal(build.artifact, null);
     assert.deepEqual(readdirSync(join(home, 'kernels')), []);
-    child!.kill('SIGTERM');
-    await new Promise((resolve) => child!.once('exit', resolve));
+    await service.stop('SIGTERM');
   });
 });

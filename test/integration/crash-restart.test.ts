@@ -4,17 +4,15 @@
  * state; no container or temp dir of ours may be left; no finished log may be cut short.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { stringify } from 'yaml';
 import { isFinal, type Build } from '../../src/domain/build.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { ourContainers, requireDocker, TEST_IMAGE } from '../helpers/docker.js';
 import { LocalRepo } from '../helpers/git-repo.js';
 import { waitFor } from '../helpers/harness.js';
+import { ServiceProcess } from '../helpers/service-process.js';
 import { pushPayload, webhookHeaders } from '../helpers/webhook.js';
 
 const SECRET = 'fault-secret';
@@ -22,64 +20,37 @@ const PUSHES = 16;
 const KILLS = 3;
 
 describe('kill -9 while pushes arrive', () => {
-  const home = mkdtempSync(join(tmpdir(), 'ab-fault-'));
-  const gitRoot = join(home, 'git');
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const configFile = join(home, 'autobuilder.yaml');
-  let child: ChildProcess | null = null;
+  const service = new ServiceProcess('ab-fault-');
+  const { home, gitRoot } = service;
 
   before(async () => {
     await requireDocker();
-    writeFileSync(
-      configFile,
-      stringify({
-        http_port: port,
-        host: '127.0.0.1',
-        token: SECRET,
-        concurrency: 2,
-        kernel_target: join(home, 'kernels'),
-        logs_directory: join(home, 'logs'),
-        tmp_directory: join(home, 'tmp'),
-        data_directory: join(home, 'data'),
-        database_url: `sqlite:${join(home, 'data', 'autobuilder.db')}`,
-        grace_period: '1s',
-        git: { url: `${gitRoot}/{repository}.git` },
-        repositories: {
-          'acme/os': {
-            image: TEST_IMAGE,
-            checkout: '/src',
-            network: 'none',
-            steps: [
-              'for i in 1 2 3 4 5 6 7 8 9 10; do echo "line $i of $AUTOBUILD_BRANCH"; sleep 0.1; done',
-              'cp /src/kernel /target/vmlinuz.efi',
-            ],
-            publish: 'os-{branch}-{short}.efi',
-          },
+    service.configure({
+      token: SECRET,
+      concurrency: 2,
+      grace_period: '1s',
+      repositories: {
+        'acme/os': {
+          image: TEST_IMAGE,
+          checkout: '/src',
+          network: 'none',
+          steps: [
+            'for i in 1 2 3 4 5 6 7 8 9 10; do echo "line $i of $AUTOBUILD_BRANCH"; sleep 0.1; done',
+            'cp /src/kernel /target/vmlinuz.efi',
+          ],
+          publish: 'os-{branch}-{short}.efi',
         },
-      }),
-    );
-  });
-
-  after(async () => {
-    child?.kill('SIGKILL');
-  });
-
-  async function startService(): Promise<void> {
-    child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--config', configFile, 'serve'], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: { ...process.env, TOKEN: '' },
+      },
     });
-    await waitFor(
-      async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.ok,
-      30_000,
-    );
-  }
+  });
+
+  after(() => service.close());
 
   it('ends every accepted push in a final state and leaves nothing behind', async () => {
     const repo = new LocalRepo(gitRoot, 'acme/os');
     const accepted: number[] = [];
     let refused = 0;
-    await startService();
+    await service.start();
     const killAt = new Set(
       Array.from({ length: KILLS }, (_, i) => Math.floor(((i + 1) * PUSHES) / (KILLS + 1))),
     );
@@ -87,7 +58,7 @@ describe('kill -9 while pushes arrive', () => {
       const branch = `b${i % 5}`;
       const sha = repo.commit(branch, { kernel: `kernel ${i}\n` });
       const body = JSON.stringify(pushPayload({ repository: 'acme/os', branch, commit: sha }));
-      const response = await fetch(`http://127.0.0.1:${port}/build/fault/hook`, {
+      const response = await fetch(`${service.url}/build/fault/hook`, {
         method: 'POST',
         body,
         headers: webhookHeaders(body, { secret: SECRET, delivery: `fault-${i}` }),
@@ -96,9 +67,8 @@ describe('kill -9 while pushes arrive', () => {
       else refused += 1;
       await new Promise((resolve) => setTimeout(resolve, 300));
       if (killAt.has(i)) {
-        child!.kill('SIGKILL');
-        await new Promise((resolve) => child!.once('exit', resolve));
-        await startService();
+        await service.stop('SIGKILL');
+        await service.start();
       }
     }
     const store = await SqliteStore.open(join(home, 'data', 'autobuilder.db'));
@@ -139,7 +109,6 @@ describe('kill -9 while pushes arrive', () => {
     } finally {
       await store.close();
     }
-    child!.kill('SIGTERM');
-    await new Promise((resolve) => child!.once('exit', resolve));
+    await service.stop('SIGTERM');
   });
 });

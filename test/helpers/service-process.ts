@@ -1,0 +1,70 @@
+/**
+ * The real `autobuilder serve` as a child process in a temporary home, for tests that kill it
+ * (kill -9 and restart): config file, SQLite, logs, kernels and git repos under one directory.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { waitFor } from './harness.js';
+
+export class ServiceProcess {
+  readonly home: string;
+  readonly gitRoot: string;
+  readonly port = 20000 + Math.floor(Math.random() * 20000);
+  readonly url: string;
+  private readonly configFile: string;
+  private child: ChildProcess | null = null;
+
+  constructor(prefix: string) {
+    this.home = mkdtempSync(join(tmpdir(), prefix));
+    this.gitRoot = join(this.home, 'git');
+    this.configFile = join(this.home, 'autobuilder.yaml');
+    this.url = `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Writes the config: this home's paths, SQLite and port, then `settings` (rules, secrets…). */
+  configure(settings: Record<string, unknown>): void {
+    const { home } = this;
+    writeFileSync(
+      this.configFile,
+      stringify({
+        http_port: this.port,
+        host: '127.0.0.1',
+        kernel_target: join(home, 'kernels'),
+        logs_directory: join(home, 'logs'),
+        tmp_directory: join(home, 'tmp'),
+        data_directory: join(home, 'data'),
+        database_url: `sqlite:${join(home, 'data', 'autobuilder.db')}`,
+        git: { url: `${this.gitRoot}/{repository}.git` },
+        ...settings,
+      }),
+    );
+  }
+
+  /** Starts the service and resolves once /healthz answers. */
+  async start(): Promise<void> {
+    this.child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli.ts', '--config', this.configFile, 'serve'],
+      { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, TOKEN: '' } },
+    );
+    await waitFor(async () => (await fetch(`${this.url}/healthz`).catch(() => null))?.ok, 30_000);
+  }
+
+  /** Sends `signal` and resolves when the process has exited. */
+  async stop(signal: NodeJS.Signals): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill(signal);
+    await exited;
+  }
+
+  /** Kills the process if it runs; `removeHome` also deletes the temporary home. */
+  async close(removeHome = false): Promise<void> {
+    await this.stop('SIGKILL');
+    if (removeHome) rmSync(this.home, { recursive: true, force: true });
+  }
+}
