@@ -240,7 +240,11 @@ function toConfig(
       context: data.github.context,
       webUrl: forgeWebUrl(data.github.web_url, data.git.url),
     },
-    retention: { keep: data.retention.keep, intervalMs: data.retention.interval },
+    retention: {
+      keep: data.retention.keep,
+      intervalMs: data.retention.interval,
+      imageAgeMs: data.retention.image_age,
+    },
     streams: {
       maxWatchers: data.streams.max_watchers,
       maxWatchersPerAddress: data.streams.max_watchers_per_address,
