@@ -225,6 +225,14 @@ function toConfig(
       url: e.url,
       capacity: e.capacity,
       ...(e.tls ? { tls: e.tls } : {}),
+      ...(e.ssh
+        ? {
+            ssh: {
+              ...(e.ssh.key ? { key: resolve(cwd, e.ssh.key) } : {}),
+              ...(e.ssh.host_key ? { hostKey: e.ssh.host_key } : {}),
+            },
+          }
+        : {}),
     })) ?? [
       { name: LOCAL_ENGINE_NAME, url: LOCAL_ENGINE_URL, capacity: data.concurrency, fromEnvironment: true },
     ],
