@@ -5,7 +5,10 @@
  * port and a loopback server that never answers.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type Docker from 'dockerode';
 import { collectGarbage } from '../../src/artifacts/retention.js';
@@ -17,6 +20,9 @@ import { enqueuePush, removeHome, startHarness, waitForFinal, type Harness } fro
 import { secondEngine, type SecondEngine } from '../helpers/second-engine.js';
 
 const engine2 = secondEngine();
+const ROOT = new URL('../../', import.meta.url).pathname;
+const CLI = join(ROOT, 'src/cli.ts');
+const TSX = join(ROOT, 'node_modules/tsx/dist/esm/index.mjs');
 const IMAGE_REPO = `autobuilder-retention-${process.pid}/initramfs`;
 
 describe('registry retention', { skip: typeof engine2 === 'string' ? engine2 : false }, () => {
@@ -104,6 +110,26 @@ describe('registry retention', { skip: typeof engine2 === 'string' ? engine2 : f
         new RegExp(`registry 127\\.0\\.0\\.1:${port}: GET ${IMAGE_REPO}/tags/list`),
       );
     }
+  });
+
+  it('`autobuilder gc` with the registry down: says so on stderr, prunes the rest, exits 0', async () => {
+    const closed = await listen(createServer());
+    await new Promise((resolve) => closed.server.close(resolve));
+    const file = join(h.home, 'gc-registry-down.yaml');
+    const config = readFileSync(h.file, 'utf8');
+    assert.ok(config.includes(`registry: ${e2.registry}`));
+    writeFileSync(file, config.replace(`registry: ${e2.registry}`, `registry: 127.0.0.1:${closed.port}`));
+    const result = spawnSync(process.execPath, ['--import', TSX, CLI, '-c', file, 'gc'], {
+      encoding: 'utf8',
+      env: { ...process.env, AUTOBUILDER_CONFIG: '' },
+      timeout: 60_000,
+    });
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(
+      result.stderr,
+      new RegExp(`autobuilder: retention: registry 127\\.0\\.0\\.1:${closed.port}: GET `),
+    );
+    assert.match(result.stdout, /^pruned \d+ builds: \d+ logs, \d+ kernels, \d+ images, 0 registry tags$/m);
   });
 });
 
