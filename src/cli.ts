@@ -11,6 +11,7 @@ import { applyRepositoryFile, REPOSITORY_FILE } from './config/repository-file.j
 import { formatDuration } from './domain/duration.js';
 import { qemuProblem } from './boot/find-qemu.js';
 import { collectGarbage } from './artifacts/retention.js';
+import { RegistryClient } from './executor/registry/registry-client.js';
 import { DockerExecutor } from './executor/docker/docker-executor.js';
 import { serviceInstance } from './config/service-instance.js';
 import { setUpHooks } from './forge/github/webhook-setup.js';
@@ -77,6 +78,9 @@ function checkRepositoryFile(config: Config, path: string, repository?: string):
 }
 
 // package.json is one directory up from both src/cli.ts and dist/cli.js.
+/** `gc` against the registry: each request waits this long at most (a hung registry is reported). */
+const GC_REGISTRY_TIMEOUT_MS = 10_000;
+
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
 const program = new Command('autobuilder')
@@ -216,7 +220,9 @@ program
 
 program
   .command('gc')
-  .description('apply retention now: old logs and kernels (never a linked one), dangling images of ours')
+  .description(
+    'apply retention now: old logs and kernels (never a linked one), dangling images of ours, old registry tags',
+  )
   .option('--keep <n>', 'builds kept per repository and ref (default: retention.keep)')
   .action(async (options: { keep?: string }) => {
     const config = load(program.opts().config);
@@ -237,9 +243,18 @@ program
         executor: engine,
         kernelTarget: config.kernelTarget,
         keep,
+        registry: config.registry
+          ? {
+              client: new RegistryClient(config.registry, GC_REGISTRY_TIMEOUT_MS),
+              imageAgeMs: config.retention.imageAgeMs,
+            }
+          : null,
       });
+      for (const problem of result.problems) process.stderr.write(`autobuilder: retention: ${problem}\n`);
       process.stdout.write(
-        `pruned ${result.builds} builds: ${result.logs} logs, ${result.kernels} kernels, ${result.images} images\n`,
+        `pruned ${result.builds} builds: ${result.logs} logs, ${result.kernels} kernels, ${result.images} images` +
+          (config.registry ? `, ${result.tags} registry tags` : '') +
+          '\n',
       );
     } finally {
       await store.close();

@@ -189,7 +189,9 @@ export async function createService(config: Config, options: ServiceOptions = {}
       executor: null,
       kernelTarget: config.kernelTarget,
       keep: config.retention.keep,
+      registry: registry ? { client: registry, imageAgeMs: config.retention.imageAgeMs } : null,
     });
+    for (const problem of result.problems) logger.warn(`retention: ${problem}`);
     // Untagged images of ours are pruned on every engine that is up.
     for (const engine of scheduler.engines.up()) {
       result.images += await engine.executor.pruneImages().catch((error: unknown) => {

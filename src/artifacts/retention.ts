@@ -1,19 +1,38 @@
 /**
  * Retention: per repository and ref, the newest `keep` finished builds keep their log and kernel;
  * older ones lose their files (the record stays, marked with no log and no artifact). A kernel a
- * stable link points to is never removed. Untagged images of ours are pruned.
+ * stable link points to is never removed. Untagged images of ours are pruned. With a registry,
+ * committed-image tags retention no longer keeps are deleted there (registry-retention.ts).
  */
 import { readdir, readlink, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Build } from '../domain/build.js';
 import type { Executor } from '../executor/executor.js';
+import type { RegistryClient } from '../executor/registry/registry-client.js';
 import type { Store } from '../store/store.js';
+import { pruneRegistryTags } from './registry-retention.js';
 
 export interface GcResult {
   builds: number;
   logs: number;
   kernels: number;
   images: number;
+  /** Committed-image tags deleted from the registry (0 without one). */
+  tags: number;
+  /** What retention could not do (the registry down…); the rest was done. */
+  problems: string[];
+}
+
+/** Every finished build, read a page at a time (the registry's tags are named by them). */
+async function allFinished(store: Store): Promise<Build[]> {
+  const builds: Build[] = [];
+  let before: number | undefined;
+  do {
+    const page = await store.listHistory({ limit: 500, ...(before === undefined ? {} : { before }) });
+    builds.push(...page.builds);
+    before = page.nextBefore ?? undefined;
+  } while (before !== undefined);
+  return builds;
 }
 
 /** Which builds lose their files: everything past the newest `keep` of each repository and ref. */
@@ -43,10 +62,12 @@ export async function collectGarbage(options: {
   executor: Executor | null;
   kernelTarget: string;
   keep: number;
+  /** With a registry: its tags are pruned too (registry-retention.ts). */
+  registry?: { client: RegistryClient; imageAgeMs: number } | null;
 }): Promise<GcResult> {
   const { store, kernelTarget } = options;
   const linked = await linkedKernels(kernelTarget);
-  const result: GcResult = { builds: 0, logs: 0, kernels: 0, images: 0 };
+  const result: GcResult = { builds: 0, logs: 0, kernels: 0, images: 0, tags: 0, problems: [] };
   const withFiles = await store.listWithFiles();
   const prune = buildsToPrune(withFiles, options.keep);
   // A rebuild of the same commit publishes the same file: keep it while a kept build lists it.
@@ -67,5 +88,16 @@ export async function collectGarbage(options: {
     result.builds += 1;
   }
   if (options.executor) result.images = await options.executor.pruneImages();
+  if (options.registry) {
+    const tags = await pruneRegistryTags({
+      registry: options.registry.client,
+      finished: await allFinished(store),
+      active: await store.listActive(),
+      keep: options.keep,
+      imageAgeMs: options.registry.imageAgeMs,
+    });
+    result.tags = tags.tags;
+    result.problems.push(...tags.problems);
+  }
   return result;
 }

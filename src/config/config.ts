@@ -35,8 +35,12 @@ export interface Config {
   gitUrl: string;
   /** `webUrl`: commit links on the monitor; null for sources without web pages (a local git). */
   github: { token: string; apiUrl: string; context: string; webUrl: string | null };
-  /** Builds kept per repository and ref (their logs and kernels); gc runs every `intervalMs`. */
-  retention: { keep: number; intervalMs: number };
+  /**
+   * Builds kept per repository and ref (their logs and kernels); gc runs every `intervalMs`. With a
+   * registry, the committed image tags of a ref whose newest build is older than `imageAgeMs` are
+   * deleted there (branch master's never).
+   */
+  retention: { keep: number; intervalMs: number; imageAgeMs: number };
   /**
    * Open live streams (SSE, /api/events and log streams): caps in total and per client address,
    * and the unread bytes after which a client is dropped.

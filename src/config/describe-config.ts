@@ -82,7 +82,11 @@ export function describeConfig(config: Config): string {
       context: config.github.context,
       web_url: config.github.webUrl ?? '(none: no commit links)',
     },
-    retention: { keep: config.retention.keep, interval: formatDuration(config.retention.intervalMs) },
+    retention: {
+      keep: config.retention.keep,
+      interval: formatDuration(config.retention.intervalMs),
+      image_age: formatDuration(config.retention.imageAgeMs),
+    },
     streams: {
       max_watchers: config.streams.maxWatchers,
       max_watchers_per_address: config.streams.maxWatchersPerAddress,

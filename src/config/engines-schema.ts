@@ -15,6 +15,16 @@ export const engineSchema = z
       .object({ ca: z.string().min(1), cert: z.string().min(1), key: z.string().min(1) })
       .strict()
       .optional(),
+    ssh: z
+      .object({
+        key: z.string().min(1).optional(),
+        host_key: z
+          .string()
+          .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'a fingerprint as `ssh-keygen -lf` prints it: SHA256:…')
+          .optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -44,6 +54,8 @@ export function crossCheckEngines(raw: Loose): { path: string; message: string }
     }
     if (engine.tls !== undefined && typeof engine.url === 'string' && !engine.url.startsWith('tcp://'))
       problems.push({ path: `engines.${index}.tls`, message: '"tls" is for tcp:// engines only' });
+    if (engine.ssh !== undefined && typeof engine.url === 'string' && !engine.url.startsWith('ssh://'))
+      problems.push({ path: `engines.${index}.ssh`, message: '"ssh" is for ssh:// engines only' });
   });
   const repositories = isRecord(raw.repositories) ? raw.repositories : {};
   const incremental = Object.values(repositories).some((rule) => isRecord(rule) && rule.base !== undefined);

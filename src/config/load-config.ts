@@ -225,6 +225,14 @@ function toConfig(
       url: e.url,
       capacity: e.capacity,
       ...(e.tls ? { tls: e.tls } : {}),
+      ...(e.ssh
+        ? {
+            ssh: {
+              ...(e.ssh.key ? { key: resolve(cwd, e.ssh.key) } : {}),
+              ...(e.ssh.host_key ? { hostKey: e.ssh.host_key } : {}),
+            },
+          }
+        : {}),
     })) ?? [
       { name: LOCAL_ENGINE_NAME, url: LOCAL_ENGINE_URL, capacity: data.concurrency, fromEnvironment: true },
     ],
@@ -240,7 +248,11 @@ function toConfig(
       context: data.github.context,
       webUrl: forgeWebUrl(data.github.web_url, data.git.url),
     },
-    retention: { keep: data.retention.keep, intervalMs: data.retention.interval },
+    retention: {
+      keep: data.retention.keep,
+      intervalMs: data.retention.interval,
+      imageAgeMs: data.retention.image_age,
+    },
     streams: {
       maxWatchers: data.streams.max_watchers,
       maxWatchersPerAddress: data.streams.max_watchers_per_address,

@@ -42,6 +42,16 @@ const duration = z.union([z.number().int().positive(), z.string()]).transform((v
   return ms;
 });
 
+/** An age rather than a timer (`90d`): no 24-day cap, since nothing waits for it. */
+const age = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
+  const ms = typeof value === 'number' ? value : parseDuration(value);
+  if (ms === null) {
+    ctx.addIssue({ code: 'custom', message: `not a duration: "${value}" (use 30d, 12h)` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
 const memory = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
   const bytes = typeof value === 'number' ? value : parseMemory(value);
   if (bytes === null) {
@@ -204,9 +214,11 @@ export const configSchema = z
       .object({
         keep: z.number().int().min(1).default(10),
         interval: duration.default(86_400_000),
+        /** Registry tags of a ref whose newest build is older than this are deleted (never master's). */
+        image_age: age.default(30 * 86_400_000),
       })
       .strict()
-      .default({ keep: 10, interval: 86_400_000 }),
+      .default({ keep: 10, interval: 86_400_000, image_age: 30 * 86_400_000 }),
     streams: z
       .object({
         max_watchers: z.number().int().min(1).default(1000),

@@ -21,6 +21,10 @@ export function securityNotices(config: Config): string[] {
       notices.push(
         `ENGINE ${engine.name} WITHOUT TLS: ${engine.url} is spoken to in plain HTTP; whoever can reach that port controls the engine (root on its host). Give it "tls" (ca, cert, key).`,
       );
+    if (engine.url.startsWith('ssh://') && !engine.ssh?.hostKey)
+      notices.push(
+        `ENGINE ${engine.name} HOST KEY NOT PINNED: any host answering at ${engine.url} is taken for the build host (builds, secrets and images go to it). Give it "ssh: { host_key: SHA256:… }" (ssh-keygen -lf of the host's key).`,
+      );
   }
   return notices;
 }

@@ -7,6 +7,13 @@ export interface EngineTls {
   key: string;
 }
 
+export interface EngineSsh {
+  /** Path of the private key (OpenSSH or PEM, no passphrase); none: the ssh-agent (SSH_AUTH_SOCK). */
+  key?: string;
+  /** The host key's fingerprint as `ssh-keygen -lf` prints it (`SHA256:…`); none: any host key. */
+  hostKey?: string;
+}
+
 export interface EngineConfig {
   /** Unique; recorded on each build that ran there. */
   name: string;
@@ -15,6 +22,8 @@ export interface EngineConfig {
   /** Builds at once on this engine (the global `concurrency` still caps the sum). */
   capacity: number;
   tls?: EngineTls;
+  /** For `ssh://` engines: how to log in and which host to trust. */
+  ssh?: EngineSsh;
   /** The default engine: Docker's own environment (DOCKER_HOST…) decides, as before engines. */
   fromEnvironment?: boolean;
 }

@@ -108,6 +108,32 @@ describe('engines in the config', () => {
     assert.match(engineNotices[0]!, /^ENGINE plain WITHOUT TLS: tcp:\/\/build-2.example:2375/);
   });
 
+  it('ssh engines: a key file (relative to the config) and a pinned host key; unpinned ones warned about', () => {
+    const pinned = `SHA256:${'x'.repeat(43)}`;
+    const config = load({
+      engines: [
+        { name: 'pinned', url: 'ssh://build@b3:2222', ssh: { key: 'keys/id_ed25519', host_key: pinned } },
+        { name: 'agent', url: 'ssh://build@b4' },
+      ],
+    });
+    assert.deepEqual(
+      config.engines.map((e) => e.ssh),
+      [{ key: join(dir, 'keys/id_ed25519'), hostKey: pinned }, undefined],
+    );
+    const engineNotices = securityNotices(config).filter((n) => n.startsWith('ENGINE'));
+    assert.equal(engineNotices.length, 1);
+    assert.match(engineNotices[0]!, /^ENGINE agent HOST KEY NOT PINNED: .*ssh:\/\/build@b4/);
+    const found = problems(() =>
+      load({
+        engines: [
+          { name: 'a', url: 'unix:///a.sock', ssh: { key: '/k' } },
+          { name: 'b', url: 'ssh://b', ssh: { host_key: 'MD5:aa:bb' } },
+        ],
+      }),
+    );
+    assert.deepEqual(found.map((p) => p.path).sort(), ['engines.0.ssh', 'engines.1.ssh.host_key']);
+  });
+
   it('refuses duplicate names, TLS off tcp://, bad URLs and registries with a scheme', () => {
     const found = problems(() =>
       load({

@@ -65,18 +65,30 @@ export class RegistryClient {
     if (response.status === 404) return null;
     if (!response.ok)
       throw new RegistryError(`registry ${this.address}: ${repository}:${tag}: HTTP ${response.status}`);
-    return response.headers.get('docker-content-digest');
+    const digest = response.headers.get('docker-content-digest');
+    // Retention compares digests before deleting: a registry that hides them is an error, not "none".
+    if (!digest)
+      throw new RegistryError(`registry ${this.address}: ${repository}:${tag}: no Docker-Content-Digest`);
+    return digest;
   }
 
   /** Deletes the manifest a tag names (the registry needs `storage.delete.enabled`). */
   async deleteTag(repository: string, tag: string): Promise<boolean> {
     const digest = await this.digest(repository, tag);
-    if (!digest) return false;
+    return digest ? this.deleteManifest(repository, digest) : false;
+  }
+
+  /**
+   * Deletes a manifest by digest: every tag naming it goes with it (the Distribution API deletes
+   * by digest only). False when the registry no longer has it.
+   */
+  async deleteManifest(repository: string, digest: string): Promise<boolean> {
     const response = await this.request('DELETE', `${repository}/manifests/${digest}`);
     if (response.status === 404) return false;
     if (!response.ok)
       throw new RegistryError(
-        `registry ${this.address}: delete ${repository}:${tag}: HTTP ${response.status}`,
+        `registry ${this.address}: delete ${repository}@${digest}: HTTP ${response.status}` +
+          (response.status === 405 ? ' (deletes are off: storage.delete.enabled)' : ''),
       );
     return true;
   }
