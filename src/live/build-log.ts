@@ -110,7 +110,7 @@ export class BuildLog {
     if (this.batchBytes + bytes.length > BATCH_BYTES && !this.writeBatch()) return;
     if (bytes.length >= BATCH_BYTES) {
       // Too big to hold: straight to disk, after the batch that came before it.
-      if (this.write(bytes)) this.times?.write();
+      this.write(bytes);
       return;
     }
     bytes.copy(this.batch, this.batchBytes);
@@ -126,9 +126,7 @@ export class BuildLog {
     if (this.batchBytes === 0) return this.failure === null;
     const bytes = this.batch.subarray(0, this.batchBytes);
     this.batchBytes = 0;
-    if (!this.write(bytes)) return false;
-    this.times?.write();
-    return true;
+    return this.write(bytes);
   }
 
   /** Writes all of `bytes` or fails the log; false when nothing more may be written. */
@@ -141,6 +139,8 @@ export class BuildLog {
       this.fail(`log write failed: ${describeError(error)}`);
       return false;
     }
+    // The times before the bytes are announced: a reader who sees a line can ask for its time.
+    this.times?.write();
     // Decoding costs memory and time on logs of hundreds of MB: only when someone is watching.
     if (this.bus.hasLogListeners(this.buildId)) {
       this.bus.publishLog({ buildId: this.buildId, offset: this.offset, text: bytes.toString('utf8') });

@@ -7,7 +7,6 @@
  * per line, and a slow one gets the exact time of every line.
  */
 import { closeSync, createReadStream, existsSync, openSync, rmSync, writeSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { timesPath } from '../domain/log-files.js';
 
 /**
@@ -75,15 +74,21 @@ export async function readLineTimes(logPath: string, from: number, to: number): 
   if (!existsSync(path)) return { recorded: false, times: [] };
   const times: [number, number][] = [];
   let covering: [number, number] | null = null;
-  const input = createReadStream(path);
+  const input = createReadStream(path, { encoding: 'latin1' });
+  let rest = '';
   try {
-    for await (const text of createInterface({ input, crlfDelay: Infinity })) {
-      const match = /^(\d+) (\d+)$/.exec(text);
-      if (!match) continue; // a record torn by a crash
-      const record: [number, number] = [Number(match[1]), Number(match[2])];
-      if (record[0] <= from) covering = record;
-      else if (record[0] <= to) times.push(record);
-      else break;
+    reading: for await (const chunk of input as AsyncIterable<string>) {
+      const records = (rest + chunk).split('\n');
+      // The last piece has no newline yet: the next chunk completes it, or a crash tore it.
+      rest = records.pop()!;
+      for (const text of records) {
+        const match = /^(\d+) (\d+)$/.exec(text);
+        if (!match) continue;
+        const record: [number, number] = [Number(match[1]), Number(match[2])];
+        if (record[0] <= from) covering = record;
+        else if (record[0] <= to) times.push(record);
+        else break reading;
+      }
     }
   } finally {
     input.destroy();
