@@ -1,9 +1,11 @@
 /**
  * One build's log file. Complete lines are collected and written in batches: when 64 KB are
- * pending, 100 ms after the first pending byte, and at once on `flush()` (the pipeline and the
- * scheduler call it before a state change) and `close()` (before the final state). A kill -9 loses
- * at most the last ≈100 ms of output. Each batch is published on the bus with its byte offset
- * right after it is written, so a reader that follows the file and the bus sees it on disk first.
+ * pending, else at most 100 ms after the first pending byte and at most one timed write per 100 ms
+ * (the first line after a quiet spell goes out on the next turn of the event loop), and at once on
+ * `flush()` (the pipeline and the scheduler call it before a state change) and `close()` (before
+ * the final state). A kill -9 loses at most the last ≈100 ms of output. Each batch is published
+ * on the bus with its byte offset right after it is written, so a reader that follows the file and
+ * the bus sees it on disk first.
  * stdout and stderr are buffered separately up to a newline so their lines never interleave
  * mid-line; complete lines go into the batch in the order they arrive. When each line arrived is
  * kept beside the log (log-times.ts), written with the same batch.
@@ -60,6 +62,8 @@ export class BuildLog {
   private readonly batch = Buffer.allocUnsafe(BATCH_BYTES);
   private batchBytes = 0;
   private timer: NodeJS.Timeout | null = null;
+  /** When the file was last written (epoch ms). */
+  private lastWrite = 0;
   private times: LogTimesWriter | null = null;
   /** Partial lines per stream, waiting for their newline. */
   private readonly pending = new Map<string, Buffer>();
@@ -116,7 +120,13 @@ export class BuildLog {
     bytes.copy(this.batch, this.batchBytes);
     this.batchBytes += bytes.length;
     if (this.batchBytes >= BATCH_BYTES) this.writeBatch();
-    else this.timer ??= setTimeout(() => this.writeBatch(), BATCH_MS).unref();
+    // At most one timed write per BATCH_MS: after a quiet spell the first line goes out at once,
+    // so a slow step's lines are as live as before batching.
+    else
+      this.timer ??= setTimeout(
+        () => this.writeBatch(),
+        Math.max(0, this.lastWrite + BATCH_MS - Date.now()),
+      ).unref();
   }
 
   /** Writes the batch now; false when the log failed. */
@@ -139,6 +149,7 @@ export class BuildLog {
       this.fail(`log write failed: ${describeError(error)}`);
       return false;
     }
+    this.lastWrite = Date.now();
     // The times before the bytes are announced: a reader who sees a line can ask for its time.
     this.times?.write();
     // Decoding costs memory and time on logs of hundreds of MB: only when someone is watching.

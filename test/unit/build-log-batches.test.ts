@@ -95,3 +95,30 @@ describe('BuildLog batches', () => {
     assert.equal(readFileSync(path, 'utf8'), 'token=*** here\n');
   });
 });
+
+describe('BuildLog batch timer (mocked clock)', () => {
+  it('writes the first line after a quiet spell at once, then at most once per 100 ms', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
+    const { path, events, log } = watched('timer.log');
+    log.output(Buffer.from('first\n'));
+    assert.equal(size(path), 0, 'not inside the call that brought it');
+    t.mock.timers.tick(0);
+    assert.equal(readFileSync(path, 'utf8'), 'first\n', 'quiet before: written on the next turn');
+    log.output(Buffer.from('second\n'));
+    t.mock.timers.tick(60);
+    log.output(Buffer.from('third\n'));
+    t.mock.timers.tick(39);
+    assert.equal(readFileSync(path, 'utf8'), 'first\n', 'held while the last write is younger than 100 ms');
+    t.mock.timers.tick(1);
+    assert.equal(
+      readFileSync(path, 'utf8'),
+      'first\nsecond\nthird\n',
+      'one batch 100 ms after the last write',
+    );
+    assert.deepEqual(
+      events.map((e) => e.text),
+      ['first\n', 'second\nthird\n'],
+    );
+    log.close();
+  });
+});
