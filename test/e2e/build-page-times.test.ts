@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
 import { timesPath } from '../../src/domain/log-files.js';
 import { DockerExecutor } from '../../src/executor/docker/docker-executor.js';
+import { BUILD_LABEL, INSTANCE_LABEL } from '../../src/executor/executor.js';
 import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium.js';
 import { requireDocker, TEST_IMAGE } from '../helpers/docker.js';
 import { LocalRepo } from '../helpers/git-repo.js';
@@ -32,13 +33,18 @@ const skip =
     ? `no Chromium at ${CHROMIUM} (set CHROMIUM_PATH)`
     : false;
 
+/** Other sessions build on the same engine with the same ids: ours are told apart by instance. */
+const INSTANCE = `build-page-times-${process.pid}`;
+
 /** The running container of build `id` (labelled by the executor), to release its step. */
 function containerOf(id: number): string | undefined {
   const out = execFileSync('docker', [
     'ps',
     '-q',
     '--filter',
-    `label=org.zero-os.autobuilder.build=${id}`,
+    `label=${INSTANCE_LABEL}=${INSTANCE}`,
+    '--filter',
+    `label=${BUILD_LABEL}=${id}`,
   ]).toString();
   return out.trim().split('\n').filter(Boolean)[0];
 }
@@ -51,7 +57,7 @@ describe('build page: line times', { skip }, () => {
   before(async () => {
     const docker = await requireDocker();
     harness = await startHarness({
-      executor: new DockerExecutor(docker),
+      executor: new DockerExecutor(docker, INSTANCE),
       repositories: { [REPOSITORY]: { image: TEST_IMAGE, checkout: '/src', network: 'none', steps: [STEP] } },
     });
     await harness.listen();
