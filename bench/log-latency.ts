@@ -76,13 +76,19 @@ async function measureBrowser(): Promise<Measurement> {
     const page = await browser.newPage();
     await page.addInitScript(() => {
       const arrivals: number[] = [];
+      // A line is counted once: a new step section and the lines put into it in the same task
+      // are both added nodes, and the section's text holds those lines too.
+      const seen = new Set<string>();
       (window as unknown as { arrivals: number[] }).arrivals = arrivals;
       new MutationObserver((mutations) => {
         const at = performance.timeOrigin + performance.now();
         for (const mutation of mutations) {
           for (const node of mutation.addedNodes) {
-            for (const match of (node.textContent ?? '').matchAll(/tick \d+ ([\d.]+)/g))
-              arrivals.push(at - Number(match[1]));
+            for (const match of (node.textContent ?? '').matchAll(/tick (\d+) ([\d.]+)/g)) {
+              if (seen.has(match[1]!)) continue;
+              seen.add(match[1]!);
+              arrivals.push(at - Number(match[2]));
+            }
           }
         }
       }).observe(document, { childList: true, subtree: true, characterData: true });

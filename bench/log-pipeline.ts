@@ -1,7 +1,8 @@
 /**
  * Log pipeline: a step prints 200 MB of short lines. Build wall time against `docker run` of the
  * same command with output to /dev/null; peak RSS of the service process (its own process, so the
- * figure is the service's alone); bytes on disk against bytes printed.
+ * figure is the service's alone); bytes on disk against bytes printed, and the line times kept
+ * beside the log against the log.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { isFinal, type Build } from '../src/domain/build.js';
+import { timesPath } from '../src/domain/log-files.js';
 import { requireDocker, TEST_IMAGE } from '../test/helpers/docker.js';
 import { LocalRepo } from '../test/helpers/git-repo.js';
 import { waitFor } from '../test/helpers/harness.js';
@@ -80,10 +82,13 @@ export async function benchLogPipeline(): Promise<string[]> {
       .reduce((sum, line) => sum + line.length + 1, 0);
     const printed = MB * 1024 * 1024;
     const onDisk = statSync(build.logPath!).size - markers;
+    // The line times beside the log (log-times.ts): their cost in bytes against the log's.
+    const times = existsSync(timesPath(build.logPath!)) ? statSync(timesPath(build.logPath!)).size : 0;
     return [
       figure(`log ${MB} MB build wall time`, buildSeconds(build), 's', baseline.totalMs / 1000),
       figure('log peak RSS of the service', peak, 'MB', idleRss),
       figure('log bytes on disk / bytes printed', onDisk, 'bytes', printed),
+      figure('log line times beside it / log bytes', times, 'bytes', statSync(build.logPath!).size),
     ];
   } finally {
     child.kill('SIGTERM');

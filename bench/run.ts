@@ -4,6 +4,7 @@ import { benchEngines } from './engines-spread.js';
 import { benchIncremental } from './incremental-payoff.js';
 import { benchLogLatency } from './log-latency.js';
 import { benchLogPipeline } from './log-pipeline.js';
+import { benchLogWriter } from './log-writer.js';
 import { loadavg } from 'node:os';
 import { machine, writeSection } from './report.js';
 import { benchQueueFlood } from './queue-flood.js';
@@ -16,6 +17,7 @@ const benchmarks: [string, string, () => Promise<string[]>][] = [
   ['webhook', 'Webhook acknowledgement', benchWebhook],
   ['start', 'Start overhead', benchStartOverhead],
   ['log', 'Log pipeline', benchLogPipeline],
+  ['logwriter', 'Log writer', benchLogWriter],
   ['latency', 'Log latency', benchLogLatency],
   ['incremental', 'Incremental payoff', benchIncremental],
   ['state', 'Scale of state', benchScaleOfState],

@@ -10,6 +10,7 @@ import { updateElapsed } from './duration.js';
 import { showGlance } from './glance.js';
 import { openLive } from './live-source.js';
 import { setUpSearch } from './log-search.js';
+import { LineTimes } from './line-times.js';
 import { LogView } from './log-view.js';
 
 const log = document.querySelector<HTMLElement>('#log')!;
@@ -22,6 +23,10 @@ const view = new LogView({
   follow: document.querySelector('#follow'),
   missing: document.querySelector('#line-missing'),
 });
+const timesToggle = document.querySelector<HTMLButtonElement>('#times-toggle');
+const times = timesToggle
+  ? new LineTimes(buildId, view, log, timesToggle, document.querySelector('#times-note'))
+  : null;
 const controlsRoot = document.querySelector<HTMLElement>('.controls');
 const controls = controlsRoot ? new BuildControls(buildId, controlsRoot) : null;
 controls?.setFinal(FINAL_STATES.includes(heading?.dataset.state ?? ''));
@@ -77,6 +82,7 @@ if (log.dataset.pruned !== 'true')
     (logStream) => {
       logStream.addEventListener('message', (event) => {
         view.append((JSON.parse(event.data) as { text: string }).text);
+        times?.update();
         offset = Number(event.lastEventId) || offset;
       });
       logStream.addEventListener('build', (event) => {

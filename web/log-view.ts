@@ -62,6 +62,11 @@ export class LogView {
     return this.nextNumber - this.sections.lineCount;
   }
 
+  /** The number of the last complete line so far (0 before the first). */
+  get lastComplete(): number {
+    return this.nextNumber - 1;
+  }
+
   append(text: string): void {
     if (text === '') return;
     this.partialLine?.remove();

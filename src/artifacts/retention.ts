@@ -5,6 +5,7 @@
  * committed-image tags retention no longer keeps are deleted there (registry-retention.ts).
  */
 import { readdir, readlink, rm } from 'node:fs/promises';
+import { timesPath } from '../domain/log-files.js';
 import { basename, join } from 'node:path';
 import type { Build } from '../domain/build.js';
 import type { Executor } from '../executor/executor.js';
@@ -78,6 +79,8 @@ export async function collectGarbage(options: {
     if (!build.logPath && keepKernel) continue;
     if (build.logPath) {
       await rm(build.logPath, { force: true });
+      // Its line times go with it (log-times.ts); an older log has none, `force` covers that.
+      await rm(timesPath(build.logPath), { force: true });
       result.logs += 1;
     }
     if (build.artifact && !keepKernel) {

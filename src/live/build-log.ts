@@ -1,22 +1,40 @@
 /**
- * One build's log file. Output is written with a synchronous write as each complete line arrives
- * (a crash loses at most the line being written) and published on the bus with its byte offset.
+ * One build's log file. Complete lines are collected and written in batches: when 64 KB are
+ * pending, else at most 100 ms after the first pending byte and at most one timed write per 100 ms
+ * (the first line after a quiet spell goes out on the next turn of the event loop), and at once on
+ * `flush()` (the pipeline and the scheduler call it before a state change) and `close()` (before
+ * the final state). A kill -9 loses at most the last ≈100 ms of output. Each batch is published
+ * on the bus with its byte offset right after it is written, so a reader that follows the file and
+ * the bus sees it on disk first.
  * stdout and stderr are buffered separately up to a newline so their lines never interleave
- * mid-line; complete lines are written in the order they arrive.
+ * mid-line; complete lines go into the batch in the order they arrive. When each line arrived is
+ * kept beside the log (log-times.ts), written with the same batch.
  *
  * The log is bounded (`maxBytes`) and never throws: it is written from the executor's stream
  * callbacks, where an exception would take the whole service down. When the cap is reached, or a
  * write fails (ENOSPC, EIO), it stops writing, remembers why in `failure` and calls `onFailure`
  * once; the scheduler then fails that build, and only that build.
  */
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DEFAULT_LOG_MAX_BYTES, formatBytes } from '../domain/limits.js';
 import type { EventBus } from './event-bus.js';
 import { maskSecrets } from '../domain/mask-secrets.js';
+import { timesPath } from '../domain/log-files.js';
+import { LogTimesWriter } from './log-times.js';
 
 /** A line longer than this is written in pieces rather than held in memory. */
 const MAX_PENDING = 64 * 1024;
+/** A batch is written once it holds this much... */
+const BATCH_BYTES = 64 * 1024;
+/** ...or this long after its first byte came. */
+const BATCH_MS = 100;
+
+function countNewlines(bytes: Buffer): number {
+  let count = 0;
+  for (let at = bytes.indexOf(0x0a); at !== -1; at = bytes.indexOf(0x0a, at + 1)) count++;
+  return count;
+}
 
 export interface BuildLogOptions {
   /** Bytes of output the log may hold; the marker line that ends a full log comes on top. */
@@ -34,7 +52,20 @@ function describeError(error: unknown): string {
 
 export class BuildLog {
   private fd: number | null = null;
+  /** Bytes in the file. */
   private offset = 0;
+  /** Bytes in the file and in the batch: what the cap counts. */
+  private accepted = 0;
+  /** Complete lines accepted so far: the next output starts line `lines + 1`. */
+  private lines = 0;
+  /** Owned, not the caller's chunks: an executor may reuse its buffers once the callback returns. */
+  private readonly batch = Buffer.allocUnsafe(BATCH_BYTES);
+  private batchBytes = 0;
+  private timer: NodeJS.Timeout | null = null;
+  /** When the file was last written (epoch ms). */
+  private lastWrite = 0;
+  private times: LogTimesWriter | null = null;
+  /** Partial lines per stream, waiting for their newline. */
   private readonly pending = new Map<string, Buffer>();
   private closed = false;
   private readonly maxBytes: number;
@@ -53,6 +84,8 @@ export class BuildLog {
       // A new file for each build: ids restart with a new database while logs_directory may
       // still hold an old build's file under the same name; appending would mix the two.
       this.fd = openSync(path, 'w');
+      // No times beside a log that is not a plain file (a device in the tests: /dev/full).
+      if (fstatSync(this.fd).isFile()) this.times = new LogTimesWriter(timesPath(path));
     } catch (error) {
       this.fail(`log write failed: ${describeError(error)}`);
     }
@@ -62,7 +95,48 @@ export class BuildLog {
     if (this.failure) return;
     this.failure = reason;
     this.pending.clear();
+    this.dropBatch();
     this.options.onFailure?.(reason);
+  }
+
+  private dropBatch(): void {
+    this.batchBytes = 0;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** Adds accepted bytes to the batch; writes it when full, or arms the timer that will. */
+  private append(bytes: Buffer): void {
+    if (this.failure) return;
+    this.times?.note(this.lines + 1, Date.now());
+    this.lines += countNewlines(bytes);
+    this.accepted += bytes.length;
+    if (this.batchBytes + bytes.length > BATCH_BYTES && !this.writeBatch()) return;
+    if (bytes.length >= BATCH_BYTES) {
+      // Too big to hold: straight to disk, after the batch that came before it.
+      this.write(bytes);
+      return;
+    }
+    bytes.copy(this.batch, this.batchBytes);
+    this.batchBytes += bytes.length;
+    if (this.batchBytes >= BATCH_BYTES) this.writeBatch();
+    // At most one timed write per BATCH_MS: after a quiet spell the first line goes out at once,
+    // so a slow step's lines are as live as before batching.
+    else
+      this.timer ??= setTimeout(
+        () => this.writeBatch(),
+        Math.max(0, this.lastWrite + BATCH_MS - Date.now()),
+      ).unref();
+  }
+
+  /** Writes the batch now; false when the log failed. */
+  private writeBatch(): boolean {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.batchBytes === 0) return this.failure === null;
+    const bytes = this.batch.subarray(0, this.batchBytes);
+    this.batchBytes = 0;
+    return this.write(bytes);
   }
 
   /** Writes all of `bytes` or fails the log; false when nothing more may be written. */
@@ -75,6 +149,9 @@ export class BuildLog {
       this.fail(`log write failed: ${describeError(error)}`);
       return false;
     }
+    this.lastWrite = Date.now();
+    // The times before the bytes are announced: a reader who sees a line can ask for its time.
+    this.times?.write();
     // Decoding costs memory and time on logs of hundreds of MB: only when someone is watching.
     if (this.bus.hasLogListeners(this.buildId)) {
       this.bus.publishLog({ buildId: this.buildId, offset: this.offset, text: bytes.toString('utf8') });
@@ -89,18 +166,19 @@ export class BuildLog {
     const bytes = this.options.masks?.length
       ? Buffer.from(maskSecrets(raw.toString('utf8'), this.options.masks))
       : raw;
-    const room = this.maxBytes - this.offset;
+    const room = this.maxBytes - this.accepted;
     if (bytes.length <= room) {
-      this.write(bytes);
+      this.append(bytes);
       return;
     }
     // What fits is kept, cut at the last line end that fits, so the marker starts a line.
     const fits = bytes.subarray(0, room);
     const newline = fits.lastIndexOf(0x0a);
-    if (newline >= 0 && !this.write(fits.subarray(0, newline + 1))) return;
+    if (newline >= 0) this.append(fits.subarray(0, newline + 1));
     const reason = `log limit exceeded (${formatBytes(this.maxBytes)})`;
-    if (this.write(Buffer.from(`\n==> ${reason}: the build is stopped, later output is not kept\n`)))
-      this.fail(reason);
+    this.append(Buffer.from(`\n==> ${reason}: the build is stopped, later output is not kept\n`));
+    // On disk before the build is stopped for it.
+    if (this.writeBatch()) this.fail(reason);
   }
 
   /** Raw output from a stream; complete lines are written now, a partial line waits for its end. */
@@ -118,24 +196,36 @@ export class BuildLog {
     this.pending.set(stream, data.subarray(cut));
   }
 
-  /** Writes whatever partial lines are pending. */
-  flush(): void {
+  /** Ends the partial lines pending on each stream with a newline, into the batch. */
+  private endPartialLines(): void {
     for (const [stream, data] of this.pending) {
       if (data.length > 0) this.emit(Buffer.concat([data, Buffer.from('\n')]));
       this.pending.delete(stream);
     }
   }
 
-  /** A line of our own (step markers, results), after any pending output. */
+  /**
+   * Everything so far on disk now (partial lines ended): called before a state change, so a
+   * record that says a step ended never points past what the file holds.
+   */
+  flush(): void {
+    this.endPartialLines();
+    this.writeBatch();
+  }
+
+  /** A line of our own (step markers, results), after any pending output; batched like output. */
   line(text: string): void {
-    this.flush();
+    this.endPartialLines();
     this.emit(Buffer.from(`${text.replace(/\n/g, ' ')}\n`));
   }
 
+  /** Flushes and closes; call it before the build's final state is stored and published. */
   close(): void {
     if (this.closed) return;
     this.flush();
     this.closed = true;
+    this.dropBatch();
+    this.times?.close();
     if (this.fd !== null) {
       try {
         closeSync(this.fd);

@@ -76,7 +76,11 @@ export async function executeBuild(
             effective.timeoutMs,
           );
         },
-        onSteps: (steps) => stepRecords.record(steps),
+        // The log is on disk up to each step change before the change is recorded.
+        onSteps: (steps) => {
+          log.flush();
+          stepRecords.record(steps);
+        },
         onBoot: (result) => (boot = result),
       },
     );
@@ -94,6 +98,9 @@ export async function executeBuild(
       await interruptBuild(deps.recoveryDeps, build, reason ?? 'interrupted');
       return;
     }
+    // The whole log on disk before the final state is stored and published (a reader that
+    // sees the final state then reads the file to its end).
+    log.close();
     const finishedAt = new Date().toISOString();
     const finished = await deps.untilStored(`build #${build.id} ${state}`, () =>
       store.transition(build.id, ['running'], state, {
@@ -110,6 +117,7 @@ export async function executeBuild(
     if (!isFinal(state)) logger.error({ build: build.id, state }, 'build ended in a non-final state');
   } catch (error) {
     logger.error({ err: error, build: build.id }, 'build crashed');
+    log.close();
     await stepRecords.settled();
     const steps = stepRecords.latest;
     const finishedAt = new Date().toISOString();

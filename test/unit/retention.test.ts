@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { buildsToPrune } from '../../src/artifacts/retention.js';
 import type { Build } from '../../src/domain/build.js';
+import { timesPath } from '../../src/domain/log-files.js';
 import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
 import { LocalRepo } from '../helpers/git-repo.js';
 import { removeHome, startHarness, waitForFinal } from '../helpers/harness.js';
@@ -84,8 +85,13 @@ describe('retention', () => {
       assert.ok(existsSync(join(h.config.kernelTarget, oldest.artifact!)), 'the linked kernel stays');
       assert.ok(!existsSync(join(h.config.kernelTarget, builds[1]!.artifact!)));
       assert.ok(!existsSync(oldest.logPath!) && !existsSync(builds[1]!.logPath!));
+      assert.ok(
+        !existsSync(timesPath(oldest.logPath!)) && !existsSync(timesPath(builds[1]!.logPath!)),
+        'the line times go with their log',
+      );
       for (const kept of builds.slice(2)) {
         assert.ok(existsSync(kept.logPath!) && existsSync(join(h.config.kernelTarget, kept.artifact!)));
+        assert.ok(existsSync(timesPath(kept.logPath!)), 'a kept log keeps its line times');
       }
       assert.equal(readlinkSync(join(h.config.kernelTarget, 'os-master.efi')), oldest.artifact);
       const pruned = await h.service.store.getBuild(builds[1]!.id);

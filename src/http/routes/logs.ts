@@ -6,9 +6,19 @@ import { isRepositoryName } from '../../domain/repository.js';
 import { AppError } from '../../errors.js';
 import type { AppDeps } from '../app-deps.js';
 import { searchLog } from '../../live/log-search.js';
+import { readLineTimes } from '../../live/log-times.js';
 import { parseBuildId } from './builds.js';
 
 const SEARCH_LIMIT = 200;
+/** Lines one times request may cover: the build page keeps 5,000, so a page asks once or twice. */
+const TIMES_SPAN = 20_000;
+
+function lineNumber(raw: string | undefined, fallback: number, name: string): number {
+  if (raw === undefined) return fallback;
+  if (!/^[1-9]\d{0,14}$/.test(raw))
+    throw new AppError('BAD_REQUEST', `${name} must be a line number (from 1)`);
+  return Number(raw);
+}
 
 function sendLog(reply: FastifyReply, build: Build) {
   void reply
@@ -40,6 +50,22 @@ export function registerLogRoutes(app: FastifyInstance, deps: AppDeps): void {
       if (!build) throw new AppError('NOT_FOUND', `no build #${request.params.id}`);
       if (!build.logPath || !existsSync(build.logPath)) return { matches: [], truncated: false, log: false };
       return { ...(await searchLog(build.logPath, query, SEARCH_LIMIT)), log: true };
+    },
+  );
+
+  // When each line arrived (live/log-times.ts): the log itself holds only what the build printed.
+  app.get<{ Params: { id: string }; Querystring: { from?: string; to?: string } }>(
+    '/api/builds/:id/log/times',
+    async (request) => {
+      const from = lineNumber(request.query.from, 1, 'from');
+      const to = lineNumber(request.query.to, from + TIMES_SPAN - 1, 'to');
+      if (to < from || to - from >= TIMES_SPAN)
+        throw new AppError('BAD_REQUEST', `to must be from..from+${TIMES_SPAN - 1}`);
+      const build = await store.getBuild(parseBuildId(request.params.id));
+      if (!build) throw new AppError('NOT_FOUND', `no build #${request.params.id}`);
+      const startedAt = build.startedAt ? Date.parse(build.startedAt) : null;
+      if (!build.logPath || !existsSync(build.logPath)) return { recorded: false, startedAt, times: [] };
+      return { ...(await readLineTimes(build.logPath, from, to)), startedAt };
     },
   );
 

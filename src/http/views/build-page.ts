@@ -103,7 +103,13 @@ export function renderBuildPage(data: BuildPageData): string {
         ? html`<form id="log-search" role="search">
               <input type="search" name="q" placeholder="search the whole log" aria-label="search the log" />
               <button>search</button>
+              <button id="times-toggle" type="button" aria-pressed="false" title="when each line arrived">
+                Times
+              </button>
             </form>
+            <p id="times-note" class="notice" hidden>
+              Times are not recorded for this build: its log was written before line times were kept.
+            </p>
             <div id="search-results" role="status"></div>
             <p id="log-note" hidden>
               Only the last 5,000 lines are shown (search covers them all).
