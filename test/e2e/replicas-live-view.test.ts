@@ -104,9 +104,13 @@ describe('replicas: the build page on one shows a build the other runs, live', {
     );
     assert.ok((await lineCount()) > midway, 'more lines came after the midway look');
 
-    // B ran it; A (paused) never did.
-    const build = (await (await fetch(`${a.url}/api/builds/${id}`)).json()) as { state: string };
-    assert.equal(build.state, 'success');
+    // B ran it and counts it; A only showed it (its metrics and commit statuses are B's to report).
+    const counted = async (replica: ServiceProcess) =>
+      /autobuilder_builds_total\{repository="acme\/os",state="success"\} 1\b/.test(
+        await (await fetch(`${replica.url}/metrics`)).text(),
+      );
+    assert.equal(await counted(b), true, 'B counts the build it ran');
+    assert.equal(await counted(a), false, 'A does not count a build it only relayed');
     await page.close();
   });
 });
