@@ -14,6 +14,8 @@
  * conflict at the OS level (SQLite refuses it, but an in-process restart must not be refused):
  * locks held here are counted and shared.
  */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { AppError } from '../../errors.js';
 
@@ -34,6 +36,8 @@ export function lockSqliteDatabase(dbPath: string): SqliteLock {
   const path = `${dbPath}.lock`;
   let entry = held.get(path);
   if (!entry) {
+    // Before the store opens the database (which makes its directory too).
+    mkdirSync(dirname(path), { recursive: true });
     const db = new Database(path, { timeout: 0 });
     try {
       db.pragma('locking_mode = EXCLUSIVE');
