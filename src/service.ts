@@ -1,6 +1,6 @@
 /** Wires one running service together: store, executor, scheduler, HTTP. */
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createLogger, logFormat } from './service-logger.js';
@@ -19,10 +19,12 @@ import { Metrics } from './metrics.js';
 import { securityNotices } from './config/security-notices.js';
 import { serviceInstance } from './config/service-instance.js';
 import { EventBus } from './live/event-bus.js';
+import { PgRelay } from './live/pg-relay.js';
 import { GitMirrors } from './pipeline/git-mirror.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { openStore } from './store/open-store.js';
 import type { DatabaseHealth } from './store/database-health.js';
+import { lockSqliteDatabase, type SqliteLock } from './store/sqlite/single-process-lock.js';
 import type { Store } from './store/store.js';
 
 export interface Service {
@@ -32,6 +34,8 @@ export interface Service {
   /** Whether the database answers (down while PostgreSQL is away; SQLite is always up). */
   databaseHealth: DatabaseHealth;
   bus: EventBus;
+  /** With PostgreSQL: other replicas' build changes and log progress on `bus`, ours to them. */
+  relay: PgRelay | null;
   executor: Executor;
   logger: Logger;
   metrics: Metrics;
@@ -66,6 +70,11 @@ export async function createService(config: Config, options: ServiceOptions = {}
   // Before any build of this process can publish: what is there now was left by a killed one.
   const stale = await removeStaleTemporaries(config.kernelTarget);
   if (stale.length > 0) logger.info({ files: stale }, 'removed temporary kernel copies left by a stop');
+  // SQLite is one process's database: a second one on the same file refuses to start (a
+  // CONFLICT, printed by the CLI as one line) instead of scheduling the same queue twice.
+  const sqliteLock: SqliteLock | null = config.databaseUrl.startsWith('sqlite:')
+    ? lockSqliteDatabase(resolve(config.databaseUrl.slice('sqlite:'.length)))
+    : null;
   // Waits up to database_wait for a PostgreSQL server that is not up yet, one line per attempt;
   // then throws StoreUnavailableError, which the CLI prints as one line.
   const store = await openStore(config.databaseUrl, {
@@ -73,6 +82,9 @@ export async function createService(config: Config, options: ServiceOptions = {}
     onAttemptFailed: (line) => logger.warn(`${line}; trying again (database_wait)`),
     onConnectionError: (error) =>
       logger.warn({ err: error }, 'lost a database connection; it is replaced on the next query'),
+  }).catch((error: unknown) => {
+    sqliteLock?.release();
+    throw error;
   });
   store.health.onChange((problem) =>
     problem
@@ -162,7 +174,13 @@ export async function createService(config: Config, options: ServiceOptions = {}
         onFailure: () => metrics.statusFailures.inc(),
       })
     : null;
-  bus.onBuild(({ build }) => {
+  // Replicas on one PostgreSQL share what they do: each build shows live on all of them.
+  const relay = /^postgres(ql)?:\/\//.test(config.databaseUrl)
+    ? new PgRelay({ url: config.databaseUrl, bus, store, logger })
+    : null;
+  bus.onBuild(({ build, remote }) => {
+    // Another replica's build: its metrics and commit status are that replica's to report.
+    if (remote) return;
     metrics.observe(build);
     // report() never rejects (a failed status is logged and counted there); caught all the same.
     statuses
@@ -210,6 +228,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     store,
     databaseHealth,
     bus,
+    relay,
     executor,
     logger,
     metrics,
@@ -219,6 +238,8 @@ export async function createService(config: Config, options: ServiceOptions = {}
     gc,
     async start() {
       for (const notice of securityNotices(config)) logger.warn(notice);
+      // Before the scheduler: what recovery changes is announced once the connection is up.
+      relay?.start();
       await scheduler.start();
       gcTimer = setInterval(
         () => void gc().catch((error: unknown) => logger.error({ err: error }, 'retention failed')),
@@ -234,7 +255,9 @@ export async function createService(config: Config, options: ServiceOptions = {}
       await scheduler.stop(graceMs);
       await statuses?.drain();
       await app.close();
+      await relay?.close();
       await store.close();
+      sqliteLock?.release();
     },
   };
 }

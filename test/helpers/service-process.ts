@@ -12,7 +12,9 @@ import { waitFor } from './harness.js';
 export class ServiceProcess {
   readonly home: string;
   readonly gitRoot: string;
-  readonly port = 20000 + Math.floor(Math.random() * 20000);
+  // Below Linux's ephemeral range (32768-60999): a port in it may be taken by any outgoing
+  // connection of the moment (PostgreSQL, the engine, fetch), and the service then cannot listen.
+  readonly port = 20000 + Math.floor(Math.random() * 12000);
   readonly url: string;
   private readonly configFile: string;
   private child: ChildProcess | null = null;

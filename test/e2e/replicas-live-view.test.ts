@@ -1,0 +1,116 @@
+/**
+ * Two replicas of the real CLI on one PostgreSQL database (a private server of this test's own),
+ * one logs directory, one Docker engine. A push goes to replica B, which runs the build; the
+ * build page on replica A, in a real Chromium, shows it running and its log lines as they come,
+ * to its end. Only B runs builds: A's queue is paused through its API before any push (until the
+ * leases work, two replicas would both start a queued build).
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium.js';
+import { requireDocker, TEST_IMAGE } from '../helpers/docker.js';
+import { LocalRepo } from '../helpers/git-repo.js';
+import { waitFor } from '../helpers/harness.js';
+import { PrivatePostgres, privatePostgresSkip } from '../helpers/private-postgres.js';
+import { ServiceProcess } from '../helpers/service-process.js';
+import { pushPayload, webhookHeaders } from '../helpers/webhook.js';
+
+const SECRET = 'replica-secret';
+const LINES = 40;
+const skip =
+  privatePostgresSkip ||
+  (!existsSync(CHROMIUM) && process.env.CI !== 'true' ? `no Chromium at ${CHROMIUM}` : false);
+
+describe('replicas: the build page on one shows a build the other runs, live', { skip }, () => {
+  let postgres: PrivatePostgres;
+  let browser: Browser;
+  const shared = mkdtempSync(join(tmpdir(), 'ab-replicas-'));
+  const a = new ServiceProcess('ab-replica-a-');
+  const b = new ServiceProcess('ab-replica-b-');
+
+  before(async () => {
+    await requireDocker();
+    postgres = await PrivatePostgres.create();
+    await postgres.start();
+    for (const replica of [a, b]) {
+      replica.configure({
+        webhook_secret: SECRET,
+        database_url: postgres.url,
+        // What every replica must see (docs/scale-out.md): logs, kernels, the repositories.
+        logs_directory: join(shared, 'logs'),
+        kernel_target: join(shared, 'kernels'),
+        git: { url: `${join(shared, 'git')}/{repository}.git` },
+        repositories: {
+          'acme/os': {
+            image: TEST_IMAGE,
+            checkout: '/src',
+            network: 'none',
+            steps: [`for i in $(seq 1 ${LINES}); do echo "replica line $i"; sleep 0.25; done`],
+          },
+        },
+      });
+    }
+    await a.start();
+    const paused = await fetch(`${a.url}/api/queue/pause`, { method: 'POST' });
+    assert.equal(paused.status, 200);
+    await b.start();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await a.close(true);
+    await b.close(true);
+    await postgres?.destroy();
+    rmSync(shared, { recursive: true, force: true });
+  });
+
+  it('a push to B is watched on A from queued to its end, lines arriving while it runs', async () => {
+    const repo = new LocalRepo(join(shared, 'git'), 'acme/os');
+    const sha = repo.commit('master', { README: 'replicas\n' });
+    const body = JSON.stringify(pushPayload({ repository: 'acme/os', branch: 'master', commit: sha }));
+    const response = await fetch(`${b.url}/build/replicas/hook`, {
+      method: 'POST',
+      body,
+      headers: webhookHeaders(body, { secret: SECRET }),
+    });
+    assert.equal(response.status, 202);
+    const { id } = (await response.json()) as { id: number };
+
+    const page = await browser.newPage();
+    await page.goto(`${a.url}/monitor/builds/${id}`);
+    const heading = page.locator(`h1[data-build="${id}"]`);
+    const lineCount = () => page.locator('#log .line').count();
+    // Seen running on A with some, not all, of its lines: they come while B runs it.
+    const midway = await waitFor(async () => {
+      if ((await heading.getAttribute('data-state')) !== 'running') return undefined;
+      const text = (await page.locator('#log').textContent()) ?? '';
+      return text.includes('replica line 2\n') && !text.includes(`replica line ${LINES}\n`)
+        ? await lineCount()
+        : undefined;
+    }, 60_000);
+    await page.locator('#log[data-ended="true"]').waitFor({ timeout: 60_000 });
+    assert.equal(await heading.getAttribute('data-state'), 'success');
+    const text = (await page.locator('#log').textContent()) ?? '';
+    const shown = text.split('\n').filter((line) => line.startsWith('replica line '));
+    assert.deepEqual(
+      shown,
+      Array.from({ length: LINES }, (_, i) => `replica line ${i + 1}`),
+      'every line once, in order',
+    );
+    assert.ok((await lineCount()) > midway, 'more lines came after the midway look');
+
+    // B ran it and counts it; A only showed it (its metrics and commit statuses are B's to report).
+    const counted = async (replica: ServiceProcess) =>
+      /autobuilder_builds_total\{repository="acme\/os",state="success"\} 1\b/.test(
+        await (await fetch(`${replica.url}/metrics`)).text(),
+      );
+    assert.equal(await counted(b), true, 'B counts the build it ran');
+    assert.equal(await counted(a), false, 'A does not count a build it only relayed');
+    await page.close();
+  });
+});
