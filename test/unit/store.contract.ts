@@ -42,6 +42,38 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.equal(await store.getBuild(999_999), null);
     });
 
+    it('stores a pull request build with its facts; one awaiting approval is not planned until approved', async () => {
+      const pull = {
+        number: 42,
+        title: 'Fix <boot> «ü»',
+        baseBranch: 'master',
+        headRepository: 'stranger/os',
+        fork: true,
+        author: 'stranger',
+        approval: 'awaiting' as const,
+      };
+      const { build } = await store.createBuild(
+        newBuild({ refType: 'pull', branch: 'pr-42', deliveryId: 'd-pr-42', pull }),
+      );
+      assert.deepEqual(build.pull, pull);
+      assert.deepEqual(await store.getBuild(build.id), build);
+      assert.equal((await store.findDelivery('d-pr-42'))?.ref, 'refs/pull/42/head');
+      assert.equal((await store.findDelivery('d-pr-42'))?.event, 'pull_request');
+      assert.ok(!(await store.listQueuedRefs()).some((b) => b.id === build.id), 'awaiting: not planned');
+      const approved = await store.approve(build.id);
+      assert.equal(approved?.pull?.approval, 'approved');
+      assert.ok(
+        (await store.listQueuedRefs()).some((b) => b.id === build.id),
+        'approved: planned',
+      );
+      assert.equal(await store.approve(build.id), null, 'approved already');
+      const plain = (await store.createBuild(newBuild({ branch: 'not-a-pr' }))).build;
+      assert.equal(plain.pull, null);
+      assert.equal(await store.approve(plain.id), null, 'not a pull request');
+      assert.equal(await store.approve(999_999), null, 'unknown');
+      await store.transition(build.id, ['queued'], 'cancelled');
+    });
+
     it('answers a repeated delivery with the build it created, atomically', async () => {
       const results = await Promise.all(
         Array.from({ length: 8 }, () => store.createBuild(newBuild({ branch: 'dup', deliveryId: 'd-1' }))),
