@@ -1,5 +1,5 @@
 /**
- * The write endpoints: trigger, cancel, rebuild, pause, resume. They live in one encapsulated
+ * The write endpoints: trigger, cancel, rebuild, approve, pause, resume. They live in one encapsulated
  * context whose hook checks write access (write-access.ts), so no route can forget the check.
  */
 import type { FastifyInstance } from 'fastify';
@@ -15,6 +15,7 @@ import { parseJson } from '../body.js';
 import { presentBuild } from '../present.js';
 import { registerWriteRoutes } from '../write-access.js';
 import { loadBuild } from './builds.js';
+import { waitReason } from '../wait-reason.js';
 
 const triggerSchema = z
   .object({
@@ -37,7 +38,7 @@ export function registerBuildControlRoutes(app: FastifyInstance, deps: AppDeps):
     presentBuild(
       build,
       config.publicUrl,
-      build.state === 'queued' ? scheduler.waitReason(build.id) : undefined,
+      build.state === 'queued' ? waitReason(scheduler, build) : undefined,
     );
 
   registerWriteRoutes(app, config.apiTokens, (writes) => {
@@ -80,6 +81,20 @@ export function registerBuildControlRoutes(app: FastifyInstance, deps: AppDeps):
       if (isFinal(build.state))
         throw new AppError('CONFLICT', `build #${build.id} already ended (${build.state})`);
       return present((await scheduler.cancel(build.id, 'cancelled by request'))!);
+    });
+
+    writes.post<{ Params: { id: string } }>('/api/builds/:id/approve', async (request) => {
+      const build = await loadBuild(store, request.params.id);
+      const approved = await store.approve(build.id);
+      if (!approved)
+        throw new AppError(
+          'CONFLICT',
+          `build #${build.id} is not awaiting approval (${build.state}${build.pull ? `, ${build.pull.approval}` : ', not a pull request'})`,
+        );
+      deps.logger.info({ build: approved.id }, `build #${approved.id} approved`);
+      deps.bus.publishBuild(approved);
+      scheduler.kick();
+      return present(approved);
     });
 
     writes.post<{ Params: { id: string } }>('/api/builds/:id/rebuild', async (request, reply) => {
