@@ -169,18 +169,20 @@ export class GitMirrors {
   }
 
   /** The commit a branch points to after a fetch, or null when there is no such branch. */
-  async resolveBranch(repository: string, branch: string): Promise<string | null> {
+  resolveBranch(repository: string, branch: string): Promise<string | null> {
+    return this.resolveRef(repository, 'branch', branch);
+  }
+
+  /** The commit a branch or tag points to after a fetch, or null when there is no such ref. */
+  async resolveRef(repository: string, refType: 'branch' | 'tag', name: string): Promise<string | null> {
     const path = this.mirrorPath(repository);
     const failure = await this.exclusive(path, () =>
       this.fetch(path, renderGitUrl(this.urlTemplate, repository), () => undefined),
     );
     if (failure) throw new Error(failure);
+    const ref = `${refType === 'branch' ? 'refs/heads' : 'refs/tags'}/${name}^{commit}`;
     try {
-      return (
-        (
-          await this.git(path, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`])
-        ).trim() || null
-      );
+      return (await this.git(path, ['rev-parse', '--verify', '--quiet', ref])).trim() || null;
     } catch {
       return null;
     }

@@ -96,9 +96,13 @@ export function registerMonitorRoutes(app: FastifyInstance, deps: AppDeps): void
   // 503 while the database is away, with the page (banner included) as the body.
   app.get('/api/engines', async () => ({ engines: engineViews(deps) }));
 
-  app.get('/monitor', async (_request, reply) => {
+  app.get('/monitor', async (request, reply) => {
     const data = await loadMonitorData(deps);
     if (!data.databaseProblem) data.service = await loadServiceSection(deps);
+    data.run = {
+      repositories: [...deps.configs.current().rules.keys()],
+      canControl: writesOpenTo(deps.config.apiTokens, request),
+    };
     return reply
       .status(data.databaseProblem ? 503 : 200)
       .type('text/html; charset=utf-8')
