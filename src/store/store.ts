@@ -67,7 +67,10 @@ export interface QueuedPage {
  * re-queued by recovery are created without them: they were accepted before.
  */
 export interface QueueLimits {
-  /** Most queued builds of one repository; past it its oldest queued builds are superseded. */
+  /**
+   * Most queued builds of one repository; past it its oldest queued builds are superseded, pull
+   * requests awaiting approval first.
+   */
   perRepository: number;
   /** Most queued builds in all; a build that would grow the queue past it is refused. */
   total: number;

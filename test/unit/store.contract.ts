@@ -374,6 +374,41 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       );
     });
 
+    it('supersedes pull requests awaiting approval first when a repository is past its limit', async () => {
+      const limits = { perRepository: 2, total: 1_000_000 };
+      const repository = 'acme/forked';
+      const own = (await store.createBuild(newBuild({ repository, branch: 'master' }), limits)).build;
+      const pull = (number: number) => ({
+        number,
+        title: 'x',
+        baseBranch: 'master',
+        headRepository: 'x/y',
+        fork: true,
+        author: 'x',
+        approval: 'awaiting' as const,
+      });
+      const fork = (
+        await store.createBuild(
+          newBuild({ repository, refType: 'pull', branch: 'pr-1', pull: pull(1) }),
+          limits,
+        )
+      ).build;
+      const { superseded } = await store.createBuild(
+        newBuild({ repository, refType: 'pull', branch: 'pr-2', pull: pull(2) }),
+        limits,
+      );
+      assert.deepEqual(
+        superseded.map((b) => b.id),
+        [fork.id],
+        'the awaiting fork PR goes, not the older build of the repository itself',
+      );
+      assert.equal((await store.getBuild(own.id))!.state, 'queued');
+      for (const b of [own, ...superseded, ...(await store.listActive())].filter(
+        (x) => x.repository === repository,
+      ))
+        await store.transition(b.id, ['queued'], 'cancelled');
+    });
+
     it('supersedes a build waiting for its base build last, but still within the limit', async () => {
       const limits = { perRepository: 2, total: 1_000_000, base: 'acme/kernel' };
       const component = (branch: string) =>
