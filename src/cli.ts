@@ -185,38 +185,45 @@ program
   .command('trigger <repository> <branch>')
   .description('queue a build without GitHub, through the running service')
   .option('--commit <sha>', 'the exact commit (default: the branch head after a fetch)')
+  .option('--tag', 'the ref is a tag, not a branch')
   .option('--url <url>', 'service URL (default: http://127.0.0.1:<http_port>)')
-  .action(async (repository: string, branch: string, options: { commit?: string; url?: string }) => {
-    const config = load(program.opts().config);
-    const url = (options.url ?? `http://127.0.0.1:${config.httpPort}`).replace(/\/+$/, '');
-    let response: Response;
-    try {
-      response = await fetch(`${url}/api/builds`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          ...(config.apiTokens[0] ? { authorization: `Bearer ${config.apiTokens[0]}` } : {}),
-        },
-        body: JSON.stringify({ repository, branch, ...(options.commit ? { commit: options.commit } : {}) }),
-      });
-    } catch (error) {
-      // fetch says only "fetch failed"; why is in its cause (ECONNREFUSED, ENOTFOUND, …).
-      const cause = (
-        error as Error & { cause?: { code?: string; message?: string; errors?: { code?: string }[] } }
-      ).cause;
-      const why = cause?.code ?? cause?.errors?.[0]?.code ?? cause?.message ?? (error as Error).message;
-      fail(
-        `cannot connect to ${url} (${why}): is the service running at ${url}? (start it with \`autobuilder serve\`, or give --url)`,
-      );
-    }
-    const body = (await response.json().catch(() => ({}))) as {
-      id?: number;
-      message?: string;
-      links?: { monitor?: string };
-    };
-    if (!response.ok) fail(`${response.status}: ${body.message ?? 'request failed'}`);
-    process.stdout.write(`queued build #${body.id} ${body.links?.monitor ?? ''}\n`);
-  });
+  .action(
+    async (repository: string, branch: string, options: { commit?: string; url?: string; tag?: boolean }) => {
+      const config = load(program.opts().config);
+      const url = (options.url ?? `http://127.0.0.1:${config.httpPort}`).replace(/\/+$/, '');
+      let response: Response;
+      try {
+        response = await fetch(`${url}/api/builds`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            ...(config.apiTokens[0] ? { authorization: `Bearer ${config.apiTokens[0]}` } : {}),
+          },
+          body: JSON.stringify({
+            repository,
+            [options.tag ? 'tag' : 'branch']: branch,
+            ...(options.commit ? { commit: options.commit } : {}),
+          }),
+        });
+      } catch (error) {
+        // fetch says only "fetch failed"; why is in its cause (ECONNREFUSED, ENOTFOUND, …).
+        const cause = (
+          error as Error & { cause?: { code?: string; message?: string; errors?: { code?: string }[] } }
+        ).cause;
+        const why = cause?.code ?? cause?.errors?.[0]?.code ?? cause?.message ?? (error as Error).message;
+        fail(
+          `cannot connect to ${url} (${why}): is the service running at ${url}? (start it with \`autobuilder serve\`, or give --url)`,
+        );
+      }
+      const body = (await response.json().catch(() => ({}))) as {
+        id?: number;
+        message?: string;
+        links?: { monitor?: string };
+      };
+      if (!response.ok) fail(`${response.status}: ${body.message ?? 'request failed'}`);
+      process.stdout.write(`queued build #${body.id} ${body.links?.monitor ?? ''}\n`);
+    },
+  );
 
 program
   .command('gc')

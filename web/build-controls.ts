@@ -9,6 +9,8 @@ export class BuildControls {
   private readonly needsToken: boolean;
   private readonly cancel: HTMLButtonElement | null;
   private readonly rebuild: HTMLButtonElement | null;
+  /** Shown only for a pull request from a fork that waits for approval. */
+  private readonly approve: HTMLButtonElement | null;
   private readonly result: HTMLElement | null;
 
   constructor(
@@ -18,6 +20,7 @@ export class BuildControls {
     this.needsToken = root.dataset.needsToken === 'true';
     this.cancel = root.querySelector('#cancel');
     this.rebuild = root.querySelector('#rebuild');
+    this.approve = root.querySelector('#approve');
     this.result = root.querySelector('#control-result');
     root.querySelector('#set-token')?.addEventListener('click', (event) => {
       event.preventDefault();
@@ -30,6 +33,9 @@ export class BuildControls {
     });
     this.rebuild?.addEventListener('click', () => {
       this.post('rebuild').catch(() => undefined);
+    });
+    this.approve?.addEventListener('click', () => {
+      this.post('approve').catch(() => undefined);
     });
     this.refresh();
   }
@@ -44,9 +50,10 @@ export class BuildControls {
     const title = allowed ? '' : 'needs an API token: use "set token"';
     if (this.cancel) Object.assign(this.cancel, { disabled: !allowed || this.final, title });
     if (this.rebuild) Object.assign(this.rebuild, { disabled: !allowed, title });
+    if (this.approve) Object.assign(this.approve, { disabled: !allowed || this.final, title });
   }
 
-  private async post(action: 'cancel' | 'rebuild'): Promise<void> {
+  private async post(action: 'cancel' | 'rebuild' | 'approve'): Promise<void> {
     this.show(`${action}…`);
     try {
       const response = await postWithToken(`/api/builds/${this.buildId}/${action}`);
@@ -61,6 +68,9 @@ export class BuildControls {
         link.href = `/monitor/builds/${body.id}`;
         link.textContent = `#${body.id}`;
         this.show('queued as ', link);
+      } else if (action === 'approve') {
+        this.approve?.remove();
+        this.show('approved');
       } else this.show('cancelled');
     } catch (error) {
       this.show(`${action} failed: ${(error as Error).message}`);

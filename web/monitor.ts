@@ -10,6 +10,7 @@ import { stripAnsi } from './ansi.js';
 import { showGlance } from './glance.js';
 import { updateElapsed } from './duration.js';
 import { openLive } from './live-source.js';
+import { setUpRunForm } from './run-form.js';
 
 const REFRESH_INTERVAL_MS = 250;
 
@@ -89,3 +90,5 @@ setInterval(() => {
   updateElapsed(lists);
   updateAgo(lists);
 }, 1000);
+
+setUpRunForm();

@@ -25,11 +25,15 @@ export function askForToken(): boolean {
   return storedToken() !== null;
 }
 
-/** POSTs with `Authorization: Bearer <token>` when a token is stored. */
-export function postWithToken(url: string): Promise<Response> {
+/** POSTs (`body` as JSON, when given) with `Authorization: Bearer <token>` when a token is stored. */
+export function postWithToken(url: string, body?: unknown): Promise<Response> {
   const token = storedToken();
   return fetch(url, {
     method: 'POST',
-    headers: token ? { authorization: `Bearer ${token}` } : {},
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
 }

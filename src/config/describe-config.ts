@@ -32,6 +32,7 @@ export function describeConfig(config: Config): string {
         ...(rule.branches ? { branches: rule.branches } : {}),
         ...(rule.tags ? { tags: rule.tags } : {}),
         repository_config: rule.repositoryConfig,
+        ...(rule.trustedAuthors?.length ? { trusted_authors: rule.trustedAuthors } : {}),
         ...(rule.secrets && Object.keys(rule.secrets).length
           ? { secrets: Object.fromEntries(Object.keys(rule.secrets).map((name) => [name, '(set)'])) }
           : {}),

@@ -188,6 +188,7 @@ function toConfig(
       tags: rule.tags,
       repositoryConfig: rule.repository_config,
       secrets: secrets.get(repository) ?? {},
+      trustedAuthors: [...new Set([...data.trusted_authors, ...rule.trusted_authors])],
       ...(rule.boot
         ? {
             boot: {

@@ -101,6 +101,11 @@ const bootSchema = z
   })
   .strict();
 
+/** GitHub logins (case-insensitive, as GitHub's are). */
+const githubLogins = z
+  .array(z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(\[bot\])?$/, 'a GitHub login'))
+  .default([]);
+
 export const ruleSchema = z
   .object({
     image: z.string().min(1).optional(),
@@ -151,6 +156,8 @@ export const ruleSchema = z
       )
       .default({}),
     boot: bootSchema.optional(),
+    /** Pull requests from forks by these GitHub logins build without approval (domain/pull-request.ts). */
+    trusted_authors: githubLogins,
   })
   .strict();
 
@@ -185,6 +192,8 @@ export const configSchema = z
     engines: z.array(engineSchema).min(1).max(1000).optional(),
     registry: registrySchema.optional(),
     requeue_interrupted: z.number().int().min(0).max(10).default(1),
+    /** Trusted for every repository's fork pull requests, with each rule's own `trusted_authors`. */
+    trusted_authors: githubLogins,
     max_queued_per_repository: z.number().int().min(1).max(100_000).default(50),
     max_queued: z.number().int().min(1).max(1_000_000).default(1000),
     grace_period: duration.default(30_000),

@@ -1,4 +1,6 @@
 /** A build and its life cycle. Pure types: no I/O here. */
+import type { PullRequestFacts } from './pull-request.js';
+export type { PullRequestFacts } from './pull-request.js';
 
 export const BUILD_STATES = [
   'queued',
@@ -25,7 +27,8 @@ export function isFinal(state: BuildState): boolean {
 
 /** `full` starts from a fresh base image; `incremental` from the image a full build committed. */
 export type BuildKind = 'full' | 'incremental';
-export type RefType = 'branch' | 'tag';
+/** `pull`: a pull request's head commit; its `branch` is `pr-<number>` (domain/pull-request.ts). */
+export type RefType = 'branch' | 'tag' | 'pull';
 
 export interface PushedCommit {
   sha: string;
@@ -71,6 +74,8 @@ export interface Build {
   attempt: number;
   /** The Docker engine (config `engines[].name`) the build ran on; null until it starts. */
   engine: string | null;
+  /** What the pull request said, for `refType: 'pull'` builds; null for every other build. */
+  pull: PullRequestFacts | null;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
@@ -94,6 +99,8 @@ export type NewBuild = Pick<
   Build,
   'project' | 'repository' | 'refType' | 'branch' | 'commit' | 'kind' | 'pusher' | 'deliveryId' | 'commits'
 > & {
+  /** A pull request build's facts (with `refType: 'pull'`). */
+  pull?: PullRequestFacts | null;
   retryOf?: number | null;
   attempt?: number;
   push?: PushOrigin;

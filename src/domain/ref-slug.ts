@@ -10,6 +10,9 @@
  *   `é` → `_c3_a9`); a leading `-` or `.`, and the `-` of a leading `tag-`, are escaped the same way;
  * - a tag: `tag-` + the branch encoding of its name (`v1.0` → `tag-v1.0`), so tags and branches
  *   never meet: no branch slug starts with `tag-`;
+ * - a pull request: its name `pr-<number>` as it is (`pr-12`); a branch's leading `pr-` has its `-`
+ *   escaped (`pr-12` the branch → `pr_2d12`), so no branch slug starts with `pr-` and a PR's
+ *   kernel can never take a branch's name;
  * - a slug longer than MAX_SLUG_LENGTH keeps its first characters (cut between escapes) and ends
  *   with `_h` + 24 hex digits of the SHA-256 of the whole ref. In a slug that was not cut every
  *   `_` starts `__` or `_` + hex, never `_h`, so a cut slug cannot equal one that was not.
@@ -23,6 +26,8 @@ import type { RefType } from './build.js';
 /** Leaves room in a 128-character Docker tag and a 255-byte file name for the rest of a template. */
 export const MAX_SLUG_LENGTH = 100;
 const TAG_PREFIX = 'tag-';
+const PULL_PREFIX = 'pr-';
+const PULL_NAME = /^pr-[1-9][0-9]{0,9}$/;
 const HASH_MARK = '_h';
 const HASH_LENGTH = 24;
 const SAFE = /^[A-Za-z0-9.-]$/;
@@ -54,6 +59,7 @@ function tokens(name: string): string[] {
     if (!SAFE.test(char)) return escape(char);
     if (index === 0 && (char === '-' || char === '.')) return escape(char);
     if (index === 3 && char === '-' && name.startsWith(TAG_PREFIX)) return escape(char);
+    if (index === 2 && char === '-' && name.startsWith(PULL_PREFIX)) return escape(char);
     return char;
   });
 }
@@ -62,6 +68,11 @@ export function refSlug(refType: RefType, name: string): string {
   // Git refuses an empty ref name; should one come anyway it still gets a name of its own
   // (a lone `_` ends no escape, so no other ref has it).
   if (refType === 'branch' && name === '') return EMPTY_BRANCH;
+  // A pull build is named `pr-<number>` by the service itself (domain/pull-request.ts).
+  if (refType === 'pull') {
+    if (!PULL_NAME.test(name)) throw new Error(`not a pull request ref name: ${name.slice(0, 40)}`);
+    return name;
+  }
   const parts = tokens(name);
   if (refType === 'tag') parts.unshift(TAG_PREFIX);
   const whole = parts.join('');
@@ -75,15 +86,17 @@ export function refSlug(refType: RefType, name: string): string {
   return `${kept}${HASH_MARK}${hash.slice(0, HASH_LENGTH)}`;
 }
 
-/** Whether a slug, cut or not, names a tag or a branch (no branch slug starts with `tag-`). */
+/** Whether a slug, cut or not, names a tag, a pull request or a branch (no branch slug starts with `tag-` or `pr-`). */
 export function slugRefType(slug: string): RefType {
-  return slug.startsWith(TAG_PREFIX) ? 'tag' : 'branch';
+  if (slug.startsWith(TAG_PREFIX)) return 'tag';
+  return slug.startsWith(PULL_PREFIX) ? 'pull' : 'branch';
 }
 
 /** The ref a slug was made from; null for a slug that was cut (hashed) or is no slug at all. */
 export function decodeRefSlug(slug: string): { refType: RefType; name: string } | null {
   if (slug === EMPTY_BRANCH) return { refType: 'branch', name: '' };
   const refType = slugRefType(slug);
+  if (refType === 'pull') return PULL_NAME.test(slug) ? { refType, name: slug } : null;
   const body = refType === 'tag' ? slug.slice(TAG_PREFIX.length) : slug;
   const bytes: number[] = [];
   for (let i = 0; i < body.length;) {

@@ -40,6 +40,8 @@ export interface BuildRule {
   repositoryConfig: boolean;
   /** Secret environment variables (resolved values); masked as `***` in logs and streams. */
   secrets?: Record<string, string>;
+  /** GitHub logins whose fork pull requests build without approval (server's and rule's). */
+  trustedAuthors?: string[];
   /** Boot the kernel under QEMU before publishing it (rule key `boot:`); none: no boot test. */
   boot?: BootRule;
 }

@@ -1,8 +1,11 @@
 /** A build as the API shows it: the record plus where to find it. */
 import { shortSha, type Build } from '../domain/build.js';
+import { refLabel } from '../domain/pull-request.js';
 
 export interface BuildView extends Build {
   short: string;
+  /** How the ref reads: the branch or tag name, or `PR #12 <title>` for a pull request. */
+  refLabel: string;
   links: { api: string; log: string; monitor: string; artifact: string | null };
   waiting?: string | null;
 }
@@ -11,6 +14,7 @@ export function presentBuild(build: Build, publicUrl: string, waiting?: string |
   return {
     ...build,
     short: shortSha(build.commit),
+    refLabel: refLabel(build),
     links: {
       api: `${publicUrl}/api/builds/${build.id}`,
       log: `${publicUrl}/api/builds/${build.id}/log`,

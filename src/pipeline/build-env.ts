@@ -25,7 +25,23 @@ export function buildEnv(build: Build, rule: BuildRule, rules: RuleLookup): Reco
     // Where the base's source sits in the base image; a full build's own checkout otherwise.
     AUTOBUILD_BASE_CHECKOUT_NAME: checkoutName(base?.checkout ?? rule.checkout),
     AUTOBUILD_RELEASE: build.refType === 'tag' ? 'release' : '',
+    ...(build.pull
+      ? {
+          AUTOBUILD_PR_NUMBER: String(build.pull.number),
+          AUTOBUILD_PR_BASE_BRANCH: build.pull.baseBranch,
+          AUTOBUILD_PR_HEAD_REPOSITORY: build.pull.headRepository,
+        }
+      : {}),
     // Server-owned; neither `env` nor a repository file's `env` can replace them.
-    ...rule.secrets,
+    ...(receivesSecrets(build) ? rule.secrets : {}),
   };
+}
+
+/**
+ * Secrets go to pushes, triggers and pull requests from the repository itself (whose authors can
+ * push there anyway); never to a fork's pull request, approved or trusted: its code is not ours.
+ */
+export function receivesSecrets(build: Pick<Build, 'refType' | 'pull'>): boolean {
+  if (build.refType !== 'pull') return true;
+  return build.pull !== null && !build.pull.fork;
 }

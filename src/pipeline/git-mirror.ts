@@ -79,7 +79,12 @@ export class GitMirrors {
   }
 
   /** Creates the mirror when missing and fetches it; resolves null, or why the fetch failed. */
-  private async fetch(path: string, url: string, log: (line: string) => void): Promise<string | null> {
+  private async fetch(
+    path: string,
+    url: string,
+    log: (line: string) => void,
+    ref?: string,
+  ): Promise<string | null> {
     try {
       if (!existsSync(path)) {
         const partial = `${path}.partial-${process.pid}`;
@@ -94,6 +99,12 @@ export class GitMirrors {
       await this.git(path, ['remote', 'set-url', 'origin', '--', url]);
       log(`fetching ${url}`);
       await this.git(path, ['fetch', '--prune', '--quiet', 'origin'], this.fetchTimeoutMs);
+      if (ref) {
+        // Checked against its pattern first, so the refspec can never be read as an option.
+        if (!/^refs\/pull\/[1-9][0-9]*\/head$/.test(ref)) return `not a pull request ref: ${ref}`;
+        log(`fetching ${ref}`);
+        await this.git(path, ['fetch', '--quiet', 'origin', `+${ref}:${ref}`], this.fetchTimeoutMs);
+      }
       return null;
     } catch (error) {
       const message = ((error as { stderr?: string }).stderr || (error as Error).message).trim();
@@ -103,16 +114,24 @@ export class GitMirrors {
 
   /**
    * Makes sure the mirror holds `sha`, fetching when it does not. Resolves null when it does,
-   * else the reason it could not be had.
+   * else the reason it could not be had. `ref` (a pull request's `refs/pull/<n>/head`) is fetched
+   * by name too: a fork's commit is on no branch of the repository, only there.
    */
-  ensureCommit(repository: string, sha: string, log: (line: string) => void): Promise<string | null> {
+  ensureCommit(
+    repository: string,
+    sha: string,
+    log: (line: string) => void,
+    ref?: string,
+  ): Promise<string | null> {
     const path = this.mirrorPath(repository);
     return this.exclusive(path, async () => {
       if (await this.hasCommit(path, sha)) return null;
       const url = renderGitUrl(this.urlTemplate, repository);
-      const failure = await this.fetch(path, url, log);
+      const failure = await this.fetch(path, url, log, ref);
       if (failure) return failure;
-      return (await this.hasCommit(path, sha)) ? null : `commit ${sha} not found in ${url}`;
+      return (await this.hasCommit(path, sha))
+        ? null
+        : `commit ${sha} not found in ${url}${ref ? ` (${ref})` : ''}`;
     });
   }
 
@@ -150,18 +169,20 @@ export class GitMirrors {
   }
 
   /** The commit a branch points to after a fetch, or null when there is no such branch. */
-  async resolveBranch(repository: string, branch: string): Promise<string | null> {
+  resolveBranch(repository: string, branch: string): Promise<string | null> {
+    return this.resolveRef(repository, 'branch', branch);
+  }
+
+  /** The commit a branch or tag points to after a fetch, or null when there is no such ref. */
+  async resolveRef(repository: string, refType: 'branch' | 'tag', name: string): Promise<string | null> {
     const path = this.mirrorPath(repository);
     const failure = await this.exclusive(path, () =>
       this.fetch(path, renderGitUrl(this.urlTemplate, repository), () => undefined),
     );
     if (failure) throw new Error(failure);
+    const ref = `${refType === 'branch' ? 'refs/heads' : 'refs/tags'}/${name}^{commit}`;
     try {
-      return (
-        (
-          await this.git(path, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`])
-        ).trim() || null
-      );
+      return (await this.git(path, ['rev-parse', '--verify', '--quiet', ref])).trim() || null;
     } catch {
       return null;
     }

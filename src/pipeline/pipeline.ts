@@ -18,7 +18,8 @@ import { resolveImage } from './resolve-image.js';
 import { untilAborted } from './until-aborted.js';
 import { stageArtifact } from './stage-artifact.js';
 import { buildEnv } from './build-env.js';
-import { ownedNames, publishNames } from '../domain/publish-names.js';
+import { ownedNames, publishNames, pullPublishProblem } from '../domain/publish-names.js';
+import { pullHeadRef } from '../domain/pull-request.js';
 import { readRepositoryRule } from './repository-rule.js';
 import { bootTest } from './boot-test.js';
 
@@ -61,6 +62,11 @@ export const TEMP_PREFIX = 'autobuilder-build-';
 /** The build's output directory: an empty volume in its container, shared with nothing. */
 export const OUTPUT_DIRECTORY = '/target';
 
+/** The ref whose base image a build starts from: a pull request's is the branch it merges into. */
+function imageRef(build: Build): Pick<Build, 'refType' | 'branch'> {
+  return build.pull ? { refType: 'branch', branch: build.pull.baseBranch } : build;
+}
+
 function checkAborted(signal: AbortSignal): void {
   if (signal.aborted) throw new BuildFailure('aborted');
 }
@@ -90,14 +96,26 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
       ctx.onRule?.(rule);
     }
     // After the repository file: it may set `publish` and `link`.
-    const names = publishNames(rule, build, values);
+    let names = publishNames(rule, build, values);
+    const unpublished = build.refType === 'pull' ? pullPublishProblem(rule) : null;
+    if (unpublished) {
+      log.line(`==> not published: ${unpublished}`);
+      names = null;
+    }
     const env = buildEnv(build, rule, deps.rules);
     const taken = names && (await nameTakenBy(deps.store, deps.kernelTarget, build, ...ownedNames(names)));
     if (taken) throw new BuildFailure(taken);
     // Fetching the source and starting the container do not depend on each other: do both at once.
-    const source = deps.mirrors.ensureCommit(build.repository, build.commit, (l) => log.line(`    ${l}`));
+    const source = deps.mirrors.ensureCommit(
+      build.repository,
+      build.commit,
+      (l) => log.line(`    ${l}`),
+      build.pull ? pullHeadRef(build.pull.number) : undefined,
+    );
     container = (async () => {
-      const image = await resolveImage(deps.executor, deps.rules, rule, build, (l) => log.line(`    ${l}`));
+      const image = await resolveImage(deps.executor, deps.rules, rule, imageRef(build), (l) =>
+        log.line(`    ${l}`),
+      );
       log.line(`==> image ${image}`);
       checkAborted(signal);
       await mkdir(deps.tmpDirectory, { recursive: true });
@@ -166,9 +184,11 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
       kernel = { staged, names };
     }
     checkAborted(signal);
-    const image = rule.commit
-      ? renderTemplate(rule.commit, values).replace(/^[^:]+/, (repo) => repo.toLowerCase())
-      : null;
+    // A pull request's container is never committed: the next branch build must not start from it.
+    const image =
+      rule.commit && build.refType !== 'pull'
+        ? renderTemplate(rule.commit, values).replace(/^[^:]+/, (repo) => repo.toLowerCase())
+        : null;
     const delivered = await deliver(deps, { build, handle: running, kernel, image }, log, signal);
     if (delivered.failure) {
       log.line(`==> failed: ${delivered.failure}`);

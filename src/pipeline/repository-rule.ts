@@ -2,7 +2,8 @@
  * The rule a build runs with: the server's, changed by `.autobuilder.yaml` of the exact commit
  * being built (read from the mirror after fetching that commit). A broken file fails the build
  * with every problem in its log and reason; a file whose branches/tags leave the ref out ends it
- * as not built.
+ * as not built. A pull request's file is read at its head commit: the allow-list
+ * (config/repository-file.ts) keeps secrets, limits and trusted_authors out of a fork's hands.
  */
 import type { Build } from '../domain/build.js';
 import { refFilteredOut } from '../domain/ref-filter.js';
@@ -13,6 +14,7 @@ import {
   REPOSITORY_FILE_MAX_BYTES,
 } from '../config/repository-file.js';
 import { BuildFailure } from './build-failure.js';
+import { pullHeadRef } from '../domain/pull-request.js';
 import type { GitMirrors } from './git-mirror.js';
 
 export async function readRepositoryRule(
@@ -21,7 +23,12 @@ export async function readRepositoryRule(
   rule: BuildRule,
   log: (line: string) => void,
 ): Promise<{ rule: BuildRule; skip?: string }> {
-  const fetched = await deps.mirrors.ensureCommit(build.repository, build.commit, (l) => log(`    ${l}`));
+  const fetched = await deps.mirrors.ensureCommit(
+    build.repository,
+    build.commit,
+    (l) => log(`    ${l}`),
+    build.pull ? pullHeadRef(build.pull.number) : undefined,
+  );
   if (fetched) throw new BuildFailure(fetched);
   let text: string | null;
   try {
@@ -49,6 +56,9 @@ export async function readRepositoryRule(
     branches: applied.keys.includes('branches') ? applied.rule.branches : undefined,
     tags: applied.keys.includes('tags') ? applied.rule.tags : undefined,
   };
-  const skip = refFilteredOut(own, build.refType, build.branch, REPOSITORY_FILE);
+  // A pull request is filtered by the branch it merges into, as at the webhook.
+  const skip = build.pull
+    ? refFilteredOut(own, 'branch', build.pull.baseBranch, REPOSITORY_FILE)
+    : refFilteredOut(own, build.refType, build.branch, REPOSITORY_FILE);
   return skip ? { rule: applied.rule, skip } : { rule: applied.rule };
 }

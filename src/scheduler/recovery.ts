@@ -38,6 +38,8 @@ export function toNewBuild(build: Build): NewBuild {
     pusher: build.pusher,
     deliveryId: null,
     commits: build.commits,
+    // A pull request's facts, approval included: a re-queue or rebuild is as approved as it was.
+    pull: build.pull,
   };
 }
 

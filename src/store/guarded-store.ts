@@ -117,6 +117,9 @@ export class GuardedStore implements Store {
   latestWithArtifact(artifact: string): Promise<Build | null> {
     return this.guard(() => this.inner.latestWithArtifact(artifact));
   }
+  approve(id: number): Promise<Build | null> {
+    return this.guard(() => this.inner.approve(id));
+  }
   transition(
     id: number,
     from: readonly BuildState[],

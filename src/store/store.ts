@@ -67,7 +67,10 @@ export interface QueuedPage {
  * re-queued by recovery are created without them: they were accepted before.
  */
 export interface QueueLimits {
-  /** Most queued builds of one repository; past it its oldest queued builds are superseded. */
+  /**
+   * Most queued builds of one repository; past it its oldest queued builds are superseded, pull
+   * requests awaiting approval first.
+   */
   perRepository: number;
   /** Most queued builds in all; a build that would grow the queue past it is refused. */
   total: number;
@@ -82,7 +85,7 @@ export interface QueueLimits {
 
 export interface Store {
   /**
-   * Records the build (and its delivery) and supersedes older queued builds of the same repository,
+   * Records the build (and its delivery, and `pull` for a `refType: 'pull'` build) and supersedes older queued builds of the same repository,
    * ref type and ref, atomically. A delivery id that made a build before returns that build.
    * With `limits`: past `perRepository` the oldest queued builds of the repository are superseded
    * too; a build that would grow the queue past `total` is not stored at all and the call throws
@@ -102,7 +105,8 @@ export interface Store {
   listActive(): Promise<Build[]>;
   /**
    * Every queued build, oldest first, as the few columns the scheduler plans with: it plans on
-   * every push, and reading thousands of whole builds each time made webhooks wait.
+   * every push, and reading thousands of whole builds each time made webhooks wait. Pull request
+   * builds awaiting approval (`pull.approval === 'awaiting'`) are left out: they must not start.
    */
   listQueuedRefs(): Promise<BuildRef[]>;
   /** Running builds, oldest first (bounded by the concurrency). */
@@ -136,6 +140,12 @@ export interface Store {
     patch?: BuildPatch,
   ): Promise<Build | null>;
   update(id: number, patch: BuildPatch): Promise<Build | null>;
+  /**
+   * Approves a queued pull request build awaiting approval (`pull.approval` → `approved`); returns
+   * it, or null when the build is not queued and awaiting approval (unknown, started, ended,
+   * approved already, not a pull request).
+   */
+  approve(id: number): Promise<Build | null>;
   countByState(): Promise<Record<BuildState, number>>;
   /** Queued builds in all: an index range, unlike `countByState`, which reads the whole history. */
   countQueued(): Promise<number>;

@@ -23,6 +23,7 @@ export function makeBuild(overrides: Partial<Build> = {}): Build {
     retryOf: null,
     attempt: 1,
     engine: null,
+    pull: null,
     createdAt: '',
     startedAt: null,
     finishedAt: null,

@@ -52,6 +52,32 @@ export class LocalRepo {
   }
 }
 
+/**
+ * Commits `files` on top of `base` and sets `refs/pull/<number>/head` of the bare repo to it
+ * (`git update-ref`), as GitHub keeps a pull request's head in the base repository; no branch
+ * of the bare repo has the commit.
+ */
+export function pullRequestHead(
+  repo: LocalRepo,
+  number: number,
+  base: string,
+  files: Record<string, string | Buffer>,
+): string {
+  git(repo.work, ['checkout', '--quiet', '-B', `pull-${number}`, base]);
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(repo.work, path)), { recursive: true });
+    writeFileSync(join(repo.work, path), content);
+  }
+  git(repo.work, ['add', '-A']);
+  git(repo.work, ['commit', '--quiet', '--allow-empty', '-m', `pull request ${number}`]);
+  const commit = git(repo.work, ['rev-parse', 'HEAD']);
+  // The objects first (a throwaway ref), then the PR ref, then the throwaway ref goes.
+  git(repo.work, ['push', '--quiet', '--force', 'origin', `HEAD:refs/heads/tmp-pull-${number}`]);
+  git(repo.bare, ['update-ref', `refs/pull/${number}/head`, commit]);
+  git(repo.bare, ['update-ref', '-d', `refs/heads/tmp-pull-${number}`]);
+  return commit;
+}
+
 export function gitRoot(): string {
   return mkdtempSync(join(tmpdir(), 'ab-git-'));
 }

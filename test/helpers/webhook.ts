@@ -47,3 +47,46 @@ export function webhookHeaders(
     ...(options.secret ? { 'x-hub-signature-256': sign(options.secret, body) } : {}),
   };
 }
+
+export interface PullRequestOptions {
+  /** The base repository (the configured one). */
+  repository: string;
+  number: number;
+  headSha: string;
+  action?: string;
+  title?: string;
+  headRef?: string;
+  /** The head's repository (default: the base one, a PR from a branch of its own). */
+  headRepository?: string;
+  baseBranch?: string;
+  author?: string;
+}
+
+/** A `pull_request` payload in the shape of GitHub's (test/fixtures/pull-request-opened.json). */
+export function pullRequestPayload(options: PullRequestOptions): Record<string, unknown> {
+  const author = { login: options.author ?? 'tester', id: 1, type: 'User' };
+  const repo = (full: string) => ({
+    full_name: full,
+    name: full.split('/')[1],
+    fork: full !== options.repository,
+    clone_url: `https://github.com/${full}.git`,
+  });
+  return {
+    action: options.action ?? 'opened',
+    number: options.number,
+    pull_request: {
+      number: options.number,
+      state: options.action === 'closed' ? 'closed' : 'open',
+      title: options.title ?? `change number ${options.number}`,
+      user: author,
+      head: {
+        ref: options.headRef ?? 'feature',
+        sha: options.headSha,
+        repo: repo(options.headRepository ?? options.repository),
+      },
+      base: { ref: options.baseBranch ?? 'master', repo: repo(options.repository) },
+    },
+    repository: repo(options.repository),
+    sender: author,
+  };
+}

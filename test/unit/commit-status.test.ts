@@ -81,6 +81,26 @@ describe('GitHub commit statuses', () => {
     assert.equal(last.body.context, 'autobuilder/core0');
   });
 
+  it("reports a pull request build on its head commit, under the context's /pr", async () => {
+    github.received.length = 0;
+    const r = reporter();
+    const head = 'c'.repeat(40);
+    const pull = {
+      number: 12,
+      title: 'Fix',
+      baseBranch: 'master',
+      headRepository: 'someone/core0',
+      fork: true,
+      author: 'someone',
+      approval: 'approved' as const,
+    };
+    void r.report(makeBuild({ ...build('success'), refType: 'pull', branch: 'pr-12', commit: head, pull }));
+    await r.drain();
+    assert.equal(github.received[0]?.path, `/repos/zero-os/core0/statuses/${head}`);
+    assert.equal(github.received[0]?.body.context, 'autobuilder/core0/pr');
+    assert.equal(github.received[0]?.body.state, 'success');
+  });
+
   it('retries 5xx answers and waits out a rate limit', async () => {
     github.received.length = 0;
     github.script = [{ status: 502 }, { status: 503 }, { status: 429, headers: { 'retry-after': '1' } }];

@@ -42,6 +42,11 @@ describe('refSlug', () => {
     ['tag', '-x', 'tag-_2dx'],
     ['branch', '😀', '_f0_9f_98_80'],
     ['branch', '\ud800', '_ed_a0_80'],
+    ['pull', 'pr-12', 'pr-12'],
+    ['branch', 'pr-12', 'pr_2d12'],
+    ['branch', 'pr', 'pr'],
+    ['branch', 'pr_1', 'pr__1'],
+    ['tag', 'pr-12', 'tag-pr_2d12'],
   ];
   for (const [type, name, slug] of table) {
     it(`${type} ${JSON.stringify(name)} → ${slug}, and back`, () => {
@@ -59,6 +64,15 @@ describe('refSlug', () => {
     assert.equal(decodeRefSlug(refSlug('branch', long)), null, 'a cut slug decodes to no ref');
     assert.notEqual(refSlug('branch', `${'a'.repeat(200)}x`), refSlug('branch', `${'a'.repeat(200)}y`));
     assert.notEqual(refSlug('branch', 'a'.repeat(120)), refSlug('tag', 'a'.repeat(120)));
+  });
+
+  it('never gives a branch the name of a pull request, nor takes a pull name that is not pr-<n>', () => {
+    for (const name of ['pr-1', 'pr-12', 'pr-1-x', 'pr-', 'pr-12/a'])
+      assert.ok(!refSlug('branch', name).startsWith('pr-'), name);
+    assert.ok(!refSlug('branch', `pr-${'9'.repeat(150)}`).startsWith('pr-'), 'a cut slug too');
+    assert.throws(() => refSlug('pull', 'feature'));
+    assert.throws(() => refSlug('pull', 'pr-01'));
+    assert.equal(decodeRefSlug('pr-x'), null);
   });
 
   it('rejects what is not a canonical slug', () => {
@@ -79,6 +93,7 @@ describe('refSlug', () => {
     const alphabet = [
       ...'abtgm-_./@',
       'tag-',
+      'pr-',
       'master',
       '_2f',
       '_h',
@@ -93,10 +108,12 @@ describe('refSlug', () => {
     ];
     const seen = new Map<string, string>();
     for (let i = 0; i < 30_000; i += 1) {
-      const type: RefType = random(3) === 0 ? 'tag' : 'branch';
+      const pick = random(6);
+      const type: RefType = pick === 0 ? 'tag' : pick === 1 ? 'pull' : 'branch';
       const length = random(5) === 0 ? 60 + random(80) : random(12);
       let name = '';
       while (name.length < length) name += alphabet[random(alphabet.length)];
+      if (type === 'pull') name = `pr-${1 + random(5000)}`;
       const slug = refSlug(type, name);
       assertSafe(slug);
       const key = `${type}:${name}`;

@@ -42,6 +42,38 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.equal(await store.getBuild(999_999), null);
     });
 
+    it('stores a pull request build with its facts; one awaiting approval is not planned until approved', async () => {
+      const pull = {
+        number: 42,
+        title: 'Fix <boot> «ü»',
+        baseBranch: 'master',
+        headRepository: 'stranger/os',
+        fork: true,
+        author: 'stranger',
+        approval: 'awaiting' as const,
+      };
+      const { build } = await store.createBuild(
+        newBuild({ refType: 'pull', branch: 'pr-42', deliveryId: 'd-pr-42', pull }),
+      );
+      assert.deepEqual(build.pull, pull);
+      assert.deepEqual(await store.getBuild(build.id), build);
+      assert.equal((await store.findDelivery('d-pr-42'))?.ref, 'refs/pull/42/head');
+      assert.equal((await store.findDelivery('d-pr-42'))?.event, 'pull_request');
+      assert.ok(!(await store.listQueuedRefs()).some((b) => b.id === build.id), 'awaiting: not planned');
+      const approved = await store.approve(build.id);
+      assert.equal(approved?.pull?.approval, 'approved');
+      assert.ok(
+        (await store.listQueuedRefs()).some((b) => b.id === build.id),
+        'approved: planned',
+      );
+      assert.equal(await store.approve(build.id), null, 'approved already');
+      const plain = (await store.createBuild(newBuild({ branch: 'not-a-pr' }))).build;
+      assert.equal(plain.pull, null);
+      assert.equal(await store.approve(plain.id), null, 'not a pull request');
+      assert.equal(await store.approve(999_999), null, 'unknown');
+      await store.transition(build.id, ['queued'], 'cancelled');
+    });
+
     it('answers a repeated delivery with the build it created, atomically', async () => {
       const results = await Promise.all(
         Array.from({ length: 8 }, () => store.createBuild(newBuild({ branch: 'dup', deliveryId: 'd-1' }))),
@@ -340,6 +372,41 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
           .sort((x, y) => x - y)
           .slice(-3),
       );
+    });
+
+    it('supersedes pull requests awaiting approval first when a repository is past its limit', async () => {
+      const limits = { perRepository: 2, total: 1_000_000 };
+      const repository = 'acme/forked';
+      const own = (await store.createBuild(newBuild({ repository, branch: 'master' }), limits)).build;
+      const pull = (number: number) => ({
+        number,
+        title: 'x',
+        baseBranch: 'master',
+        headRepository: 'x/y',
+        fork: true,
+        author: 'x',
+        approval: 'awaiting' as const,
+      });
+      const fork = (
+        await store.createBuild(
+          newBuild({ repository, refType: 'pull', branch: 'pr-1', pull: pull(1) }),
+          limits,
+        )
+      ).build;
+      const { superseded } = await store.createBuild(
+        newBuild({ repository, refType: 'pull', branch: 'pr-2', pull: pull(2) }),
+        limits,
+      );
+      assert.deepEqual(
+        superseded.map((b) => b.id),
+        [fork.id],
+        'the awaiting fork PR goes, not the older build of the repository itself',
+      );
+      assert.equal((await store.getBuild(own.id))!.state, 'queued');
+      for (const b of [own, ...superseded, ...(await store.listActive())].filter(
+        (x) => x.repository === repository,
+      ))
+        await store.transition(b.id, ['queued'], 'cancelled');
     });
 
     it('supersedes a build waiting for its base build last, but still within the limit', async () => {

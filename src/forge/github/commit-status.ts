@@ -64,6 +64,19 @@ export function statusDescription(build: Build): string {
   return text.length > 140 ? `${text.slice(0, 139)}…` : text;
 }
 
+/**
+ * The status context: `github.context` rendered, with `/pr` for a pull request build, so the PR's
+ * status and a push's status of the same commit (a PR from a branch of the repository) do not
+ * overwrite each other, as other CIs keep push and PR statuses apart.
+ */
+export function statusContext(template: string, build: Build): string {
+  const context = renderTemplate(
+    template,
+    templateValues(build.repository, build.refType, build.branch, build.commit),
+  );
+  return build.refType === 'pull' ? `${context}/pr` : context;
+}
+
 const RetryingOctokit = Octokit.plugin(retry, throttling);
 
 export class CommitStatusReporter {
@@ -122,10 +135,7 @@ export class CommitStatusReporter {
         state,
         target_url: `${this.options.publicUrl}/monitor/builds/${build.id}`,
         description: statusDescription(build),
-        context: renderTemplate(
-          this.options.context,
-          templateValues(build.repository, build.refType, build.branch, build.commit),
-        ),
+        context: statusContext(this.options.context, build),
       });
     } catch (error) {
       this.options.onFailure?.(error);

@@ -1,5 +1,5 @@
 /**
- * The write endpoints: trigger, cancel, rebuild, pause, resume. They live in one encapsulated
+ * The write endpoints: trigger, cancel, rebuild, approve, pause, resume. They live in one encapsulated
  * context whose hook checks write access (write-access.ts), so no route can forget the check.
  */
 import type { FastifyInstance } from 'fastify';
@@ -15,11 +15,17 @@ import { parseJson } from '../body.js';
 import { presentBuild } from '../present.js';
 import { registerWriteRoutes } from '../write-access.js';
 import { loadBuild } from './builds.js';
+import { waitReason } from '../wait-reason.js';
 
+const refName = (kind: string) =>
+  z.string().refine((b) => refNameProblem(b) === null, `not a valid git ${kind} name`);
+
+/** `branch` or `tag` (exactly one): what `autobuilder trigger` and the monitor's Run form send. */
 const triggerSchema = z
   .object({
     repository: z.string().refine(isRepositoryName, 'must be owner/name'),
-    branch: z.string().refine((b) => refNameProblem(b) === null, 'not a valid git branch name'),
+    branch: refName('branch').optional(),
+    tag: refName('tag').optional(),
     commit: z
       .string()
       .regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, 'must be a full hexadecimal commit id')
@@ -29,7 +35,10 @@ const triggerSchema = z
       .regex(/^[A-Za-z0-9._-]{1,100}$/)
       .default('manual'),
   })
-  .strict();
+  .strict()
+  .refine((body) => (body.branch === undefined) !== (body.tag === undefined), {
+    message: 'give either "branch" or "tag"',
+  });
 
 export function registerBuildControlRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { config, configs, store, scheduler, mirrors } = deps;
@@ -37,7 +46,7 @@ export function registerBuildControlRoutes(app: FastifyInstance, deps: AppDeps):
     presentBuild(
       build,
       config.publicUrl,
-      build.state === 'queued' ? scheduler.waitReason(build.id) : undefined,
+      build.state === 'queued' ? waitReason(scheduler, build) : undefined,
     );
 
   registerWriteRoutes(app, config.apiTokens, (writes) => {
@@ -55,17 +64,19 @@ export function registerBuildControlRoutes(app: FastifyInstance, deps: AppDeps):
       if (!repository || !rule)
         throw new AppError('NOT_FOUND', `repository ${input.repository} is not configured`);
       input.repository = repository;
+      const refType = input.tag !== undefined ? 'tag' : 'branch';
+      const name = (input.tag ?? input.branch)!;
       const commit =
         input.commit ??
-        (await mirrors.resolveBranch(input.repository, input.branch).catch((error: Error) => {
+        (await mirrors.resolveRef(input.repository, refType, name).catch((error: Error) => {
           throw new AppError('UPSTREAM_FAILED', error.message);
         }));
-      if (!commit) throw new AppError('NOT_FOUND', `branch ${input.branch} not found in ${input.repository}`);
+      if (!commit) throw new AppError('NOT_FOUND', `${refType} ${name} not found in ${input.repository}`);
       const { build } = await scheduler.enqueue({
         project: input.project,
         repository: input.repository,
-        refType: 'branch',
-        branch: input.branch,
+        refType,
+        branch: name,
         commit,
         kind: ruleKind(rule),
         pusher: null,
@@ -80,6 +91,20 @@ export function registerBuildControlRoutes(app: FastifyInstance, deps: AppDeps):
       if (isFinal(build.state))
         throw new AppError('CONFLICT', `build #${build.id} already ended (${build.state})`);
       return present((await scheduler.cancel(build.id, 'cancelled by request'))!);
+    });
+
+    writes.post<{ Params: { id: string } }>('/api/builds/:id/approve', async (request) => {
+      const build = await loadBuild(store, request.params.id);
+      const approved = await store.approve(build.id);
+      if (!approved)
+        throw new AppError(
+          'CONFLICT',
+          `build #${build.id} is not awaiting approval (${build.state}${build.pull ? `, ${build.pull.approval}` : ', not a pull request'})`,
+        );
+      deps.logger.info({ build: approved.id }, `build #${approved.id} approved`);
+      deps.bus.publishBuild(approved);
+      scheduler.kick();
+      return present(approved);
     });
 
     writes.post<{ Params: { id: string } }>('/api/builds/:id/rebuild', async (request, reply) => {

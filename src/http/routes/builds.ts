@@ -5,6 +5,7 @@ import type { Store } from '../../store/store.js';
 import type { AppDeps } from '../app-deps.js';
 import { nextPage, parsePage, type PageQuery } from '../paging.js';
 import { presentBuild } from '../present.js';
+import { waitReason } from '../wait-reason.js';
 
 export function parseBuildId(raw: string): number {
   if (!/^\d{1,15}$/.test(raw)) throw new AppError('BAD_REQUEST', 'build id must be a positive integer');
@@ -23,7 +24,7 @@ export function registerBuildRoutes(app: FastifyInstance, deps: AppDeps): void {
     presentBuild(
       build,
       config.publicUrl,
-      build.state === 'queued' ? scheduler.waitReason(build.id) : undefined,
+      build.state === 'queued' ? waitReason(scheduler, build) : undefined,
     );
 
   // Running builds are few (at most `concurrency`); the queue can be long, so it is paged.

@@ -16,6 +16,7 @@ import { Watchers } from '../../live/watchers.js';
 import type { AppDeps } from '../app-deps.js';
 import { presentBuildSummary } from '../present.js';
 import { parseBuildId } from './builds.js';
+import { waitReason } from '../wait-reason.js';
 
 interface EventsQuery {
   tails?: string;
@@ -51,7 +52,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
     presentBuildSummary(
       build,
       config.publicUrl,
-      build.state === 'queued' ? scheduler.waitReason(build.id) : undefined,
+      build.state === 'queued' ? waitReason(scheduler, build) : undefined,
     ),
   );
   const events = new Broadcast();

@@ -1,4 +1,4 @@
-/** `POST /build/:project/hook`: GitHub push webhooks in, queued builds out. */
+/** `POST /build/:project/hook`: GitHub push (and pull_request, pull-request-hook.ts) webhooks in, queued builds out. */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.js';
@@ -11,15 +11,21 @@ import { gitRef } from '../../domain/git-ref.js';
 import type { AppDeps } from '../app-deps.js';
 import { parseWebhookBody } from '../body.js';
 import { presentBuild } from '../present.js';
+import { pullRequestHook } from './pull-request-hook.js';
 
 const LABEL = /^[A-Za-z0-9._-]{1,100}$/;
 
 /** What an unparsed payload names, for the delivery list; nothing it says is trusted further. */
-function aboutPayload(payload: unknown): DeliveryAbout {
+function aboutPayload(payload: unknown, known: DeliveryAbout = {}): DeliveryAbout {
   const record = (payload ?? {}) as { ref?: unknown; repository?: { full_name?: unknown } };
   const text = (value: unknown) => (typeof value === 'string' ? value.slice(0, 300) : null);
-  return { repository: text(record.repository?.full_name), ref: text(record.ref) };
+  return { repository: text(record.repository?.full_name), ref: text(record.ref), ...known };
 }
+
+const bodySha256 = (body: unknown) =>
+  createHash('sha256')
+    .update(Buffer.isBuffer(body) ? body : Buffer.alloc(0))
+    .digest('hex');
 
 function header(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
@@ -100,7 +106,7 @@ export function registerHookRoute(app: FastifyInstance, deps: AppDeps): void {
     if (seen?.outcome === 'build') return answerDelivery(reply, seen);
 
     if (event === 'ping') return reply.status(200).send({ pong: true });
-    if (event !== 'push')
+    if (event !== 'push' && event !== 'pull_request')
       return ignore(reply, deliveryId, event.slice(0, 100), `event "${event.slice(0, 100)}" is not handled`);
 
     let payload: unknown;
@@ -110,6 +116,16 @@ export function registerHookRoute(app: FastifyInstance, deps: AppDeps): void {
       if (error instanceof AppError) return refuse(deliveryId, event, error);
       throw error;
     }
+    if (event === 'pull_request')
+      return pullRequestHook(
+        deps,
+        reply,
+        { project, deliveryId, payload, bodySha256: bodySha256(request.body) },
+        {
+          ignore: (reason, about) => ignore(reply, deliveryId, event, reason, about),
+          refuse: (error, about) => refuse(deliveryId, event, error, aboutPayload(payload, about)),
+        },
+      );
     let outcome;
     try {
       outcome = parsePush(payload);
@@ -148,9 +164,7 @@ export function registerHookRoute(app: FastifyInstance, deps: AppDeps): void {
       // A replayed body (any delivery id) answers the build it made; see Store.createBuild.
       push: {
         before: push.before,
-        bodySha256: createHash('sha256')
-          .update(Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0))
-          .digest('hex'),
+        bodySha256: bodySha256(request.body),
       },
     });
     const { build, created } = await enqueued.catch((error: unknown) =>

@@ -21,6 +21,7 @@ import { writesOpenTo } from '../write-access.js';
 import { existsSync } from 'node:fs';
 import { isRepositoryName } from '../../domain/repository.js';
 import { parseBuildId } from './builds.js';
+import { waitReason } from '../wait-reason.js';
 
 /** Queued builds on the monitor itself; the rest are one link away, so 5000 queued stay cheap. */
 export const MONITOR_QUEUED = 50;
@@ -69,7 +70,7 @@ async function readMonitorData(deps: AppDeps): Promise<MonitorData> {
   ]);
   return {
     running,
-    queued: queued.builds.map((build) => ({ build, waiting: deps.scheduler.waitReason(build.id) })),
+    queued: queued.builds.map((build) => ({ build, waiting: waitReason(deps.scheduler, build) })),
     queuedCount,
     queuedNext: queued.nextAfter,
     recent: history.builds,
@@ -95,9 +96,13 @@ export function registerMonitorRoutes(app: FastifyInstance, deps: AppDeps): void
   // 503 while the database is away, with the page (banner included) as the body.
   app.get('/api/engines', async () => ({ engines: engineViews(deps) }));
 
-  app.get('/monitor', async (_request, reply) => {
+  app.get('/monitor', async (request, reply) => {
     const data = await loadMonitorData(deps);
     if (!data.databaseProblem) data.service = await loadServiceSection(deps);
+    data.run = {
+      repositories: [...deps.configs.current().rules.keys()],
+      canControl: writesOpenTo(deps.config.apiTokens, request),
+    };
     return reply
       .status(data.databaseProblem ? 503 : 200)
       .type('text/html; charset=utf-8')
@@ -116,7 +121,7 @@ export function registerMonitorRoutes(app: FastifyInstance, deps: AppDeps): void
   app.get<{ Querystring: PageQuery }>('/monitor/queued', async (request, reply) => {
     const { limit, cursor } = parsePage(request.query, MONITOR_QUEUED, 500);
     const page = await deps.store.listQueued({ limit, after: cursor });
-    const queued = page.builds.map((build) => ({ build, waiting: deps.scheduler.waitReason(build.id) }));
+    const queued = page.builds.map((build) => ({ build, waiting: waitReason(deps.scheduler, build) }));
     const next = page.nextAfter === null ? null : `/monitor/queued?limit=${limit}&cursor=${page.nextAfter}`;
     return reply
       .type('text/html; charset=utf-8')

@@ -5,6 +5,7 @@ import { commitLink, elapsed, repositoryLink, stateBadge, timeCell } from './bui
 import { bootBadge } from './monitor-page.js';
 import { html, type SafeHtml } from './html.js';
 import { layout } from './layout.js';
+import { refLabel } from '../../domain/pull-request.js';
 
 export interface BuildPageData {
   build: Build;
@@ -54,11 +55,11 @@ function prunedNote(data: BuildPageData): SafeHtml {
 
 export function renderBuildPage(data: BuildPageData): string {
   const { build, canControl } = data;
-  const title = `#${build.id} ${build.repository} ${build.branch}`;
+  const title = `#${build.id} ${build.repository} ${refLabel(build)}`;
   // A build not yet ended streams its log (a just-started one may not have written its file yet).
   const hasLog = data.logPresent || !isFinal(build.state);
   const body = html` <h1 data-build="${build.id}" data-state="${build.state}" data-title="${title}">
-      #${build.id} ${repositoryLink(build.repository)} <span class="branch">${build.branch}</span>
+      #${build.id} ${repositoryLink(build.repository)} <span class="branch">${refLabel(build)}</span>
       ${commitLink(build, data.webUrl)}
     </h1>
     <p id="summary" class="state-${build.state}">
@@ -74,10 +75,18 @@ export function renderBuildPage(data: BuildPageData): string {
         build.finishedAt ? html`, ended ${timeCell(build.finishedAt)}` : ''
       }
     </p>
+    ${pullLine(build)}
     <p class="controls" data-needs-token="${canControl ? 'false' : 'true'}">
       <a href="/api/builds/${build.id}/log" download="build-${build.id}.log">raw log</a>
       <button id="cancel" ${canControl ? '' : 'disabled title="needs an API token"'}>cancel</button>
       <button id="rebuild" ${canControl ? '' : 'disabled title="needs an API token"'}>rebuild</button>
+      ${
+        build.pull?.approval === 'awaiting' && build.state === 'queued'
+          ? html`<button id="approve" ${canControl ? '' : 'disabled title="needs an API token"'}>
+              approve
+            </button>`
+          : ''
+      }
       ${canControl ? '' : html`<a href="#" id="set-token">set token</a>`}
       <span id="control-result" role="status"></span>
     </p>
@@ -122,4 +131,20 @@ export function renderBuildPage(data: BuildPageData): string {
             <div id="log" class="log" data-build="${build.id}" data-pruned="true" hidden></div>`
     }`;
   return layout(title, body, { script: 'build.js', glance: buildGlance(build.state) });
+}
+
+/** A pull request's facts: where it comes from, who opened it, whether it waits for approval. */
+function pullLine(build: Build): SafeHtml | string {
+  const pull = build.pull;
+  if (!pull) return '';
+  const approval =
+    pull.approval === 'awaiting'
+      ? html` — <strong class="awaiting">waiting for approval</strong> (a fork's code gets no secrets)`
+      : pull.approval === 'approved'
+        ? ' — approved'
+        : '';
+  return html`<p class="pull-line" id="pull">
+    pull request #${String(pull.number)} by ${pull.author} from
+    ${pull.headRepository}${pull.fork ? ' (fork)' : ''} into ${pull.baseBranch}${approval}
+  </p>`;
 }

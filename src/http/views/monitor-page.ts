@@ -7,6 +7,8 @@ import { commitLink, duration, queuedFor, repositoryLink, stateBadge, timeCell }
 import { renderServiceSection, type ServiceSection } from './deliveries-section.js';
 import { html, type SafeHtml } from './html.js';
 import { layout } from './layout.js';
+import { refLabel } from '../../domain/pull-request.js';
+import { renderRunSection } from './run-section.js';
 
 // Pages elsewhere import the frame from here, as they did before it had a file of its own.
 export { layout } from './layout.js';
@@ -39,6 +41,8 @@ export interface MonitorData {
   service?: ServiceSection;
   /** The build engines, shown when there are several (docs/scale-out.md). */
   engines?: EngineView[];
+  /** "Run a build" (run-section.ts): the configured repositories, and whether this reader may write. */
+  run?: { repositories: string[]; canControl: boolean };
 }
 
 export interface EngineView extends EngineStatus {
@@ -99,7 +103,7 @@ function row(build: Build, webUrl: string | null, cells: Cell[]): SafeHtml {
   const all: Cell[] = [
     ['Build', html`<a href="/monitor/builds/${build.id}">#${build.id}</a>`],
     ['Repository', repositoryLink(build.repository)],
-    ['Branch', build.branch, 'branch'],
+    ['Branch', refLabel(build), 'branch'],
     ['Commit', commitLink(build, webUrl)],
     ['Pusher', build.pusher ?? ''],
     ...cells,
@@ -256,6 +260,7 @@ export function renderMonitor(data: MonitorData): string {
   return layout(
     'Autobuilder monitor',
     html`<div id="lists">${renderLists(data)}</div>
+      ${data.run ? renderRunSection(data.run.repositories, data.run.canControl) : ''}
       ${data.service ? renderServiceSection(data.service) : ''}`,
     {
       script: 'monitor.js',

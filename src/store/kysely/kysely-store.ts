@@ -28,7 +28,7 @@ import type {
 import { pushHistory } from './push-history.js';
 import { migrations, type Dialect } from './migrations.js';
 import { applyQueueLimits, countQueued } from './queue-limits.js';
-import { patchColumns, toBuild, toDelivery } from './rows.js';
+import { patchColumns, pullColumns, toBuild, toDelivery } from './rows.js';
 import { listDeliveries } from './delivery-log.js';
 import { gitRef } from '../../domain/git-ref.js';
 import type { Database } from './schema.js';
@@ -79,7 +79,7 @@ export class KyselyStore implements Store {
           .insertInto('deliveries')
           .values({
             delivery_id: input.deliveryId,
-            event: 'push',
+            event: input.refType === 'pull' ? 'pull_request' : 'push',
             outcome: 'pending',
             build_id: null,
             reason: null,
@@ -133,6 +133,7 @@ export class KyselyStore implements Store {
           steps: '[]',
           retry_of: input.retryOf ?? null,
           attempt: input.attempt ?? 1,
+          ...pullColumns(input.refType === 'pull' ? input.pull : null),
           created_at: now,
         })
         .returningAll()
@@ -230,6 +231,8 @@ export class KyselyStore implements Store {
       .selectFrom('builds')
       .select(['id', 'repository', 'ref_type', 'branch', 'kind'])
       .where('state', '=', 'queued')
+      // A fork's pull request waits for approval: not started, so not planned.
+      .where((eb) => eb.or([eb('pull_approval', 'is', null), eb('pull_approval', '!=', 'awaiting')]))
       .orderBy('id', 'asc')
       .execute();
     return rows.map((row) => ({
@@ -331,6 +334,18 @@ export class KyselyStore implements Store {
       .set({ ...patchColumns(patch), state: to })
       .where('id', '=', id)
       .where('state', 'in', [...from])
+      .returningAll()
+      .executeTakeFirst();
+    return row ? toBuild(row) : null;
+  }
+
+  async approve(id: number): Promise<Build | null> {
+    const row = await this.db
+      .updateTable('builds')
+      .set({ pull_approval: 'approved' })
+      .where('id', '=', id)
+      .where('state', '=', 'queued')
+      .where('pull_approval', '=', 'awaiting')
       .returningAll()
       .executeTakeFirst();
     return row ? toBuild(row) : null;

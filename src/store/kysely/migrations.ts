@@ -104,4 +104,17 @@ export const migrations = (dialect: Dialect): Record<string, Migration> => ({
         .execute();
     },
   },
+  '0008_pull_requests': {
+    // Issue 15: a pull request build's facts (domain/pull-request.ts); null columns on other builds.
+    // `pull_approval` 'awaiting' keeps a fork's build queued but out of the scheduler's plan.
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('builds').addColumn('pull_number', 'integer').execute();
+      await db.schema.alterTable('builds').addColumn('pull_title', 'text').execute();
+      await db.schema.alterTable('builds').addColumn('pull_base_branch', 'text').execute();
+      await db.schema.alterTable('builds').addColumn('pull_head_repository', 'text').execute();
+      await db.schema.alterTable('builds').addColumn('pull_fork', 'integer').execute();
+      await db.schema.alterTable('builds').addColumn('pull_author', 'text').execute();
+      await db.schema.alterTable('builds').addColumn('pull_approval', 'text').execute();
+    },
+  },
 });

@@ -46,7 +46,10 @@ export async function applyQueueLimits(
       .select('id')
       .where('repository', 'in', names)
       .where('state', '=', 'queued')
-      .where('id', '<', added.id);
+      .where('id', '<', added.id)
+      // Fork pull requests awaiting approval go first: anyone can open them, and a flood of them
+      // must not push a repository's own queued builds out.
+      .orderBy((eb) => eb.case().when('pull_approval', '=', 'awaiting').then(0).else(1).end());
     if (base !== undefined) {
       // The same test as the scheduler's (scheduler/plan-queue.ts): a full build of the base
       // repository on the same branch, queued or running.

@@ -1,6 +1,7 @@
 /** Rows ↔ domain objects, for the kysely Store. */
 import type { Selectable, Updateable } from 'kysely';
 import type { Build, BuildState } from '../../domain/build.js';
+import type { PullApproval, PullRequestFacts } from '../../domain/pull-request.js';
 import type { BuildPatch, Delivery } from '../store.js';
 import type { BuildsTable, DeliveriesTable } from './schema.js';
 
@@ -26,9 +27,36 @@ export function toBuild(row: Selectable<BuildsTable>): Build {
     retryOf: row.retry_of,
     attempt: row.attempt,
     engine: row.engine ?? null,
+    pull: toPull(row),
     createdAt: row.created_at,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
+  };
+}
+
+function toPull(row: Selectable<BuildsTable>): PullRequestFacts | null {
+  if (row.ref_type !== 'pull' || row.pull_number == null) return null;
+  return {
+    number: Number(row.pull_number),
+    title: row.pull_title ?? '',
+    baseBranch: row.pull_base_branch ?? '',
+    headRepository: row.pull_head_repository ?? '',
+    fork: Number(row.pull_fork) === 1,
+    author: row.pull_author ?? '',
+    approval: (row.pull_approval ?? 'none') as PullApproval,
+  };
+}
+
+/** The pull request columns of a new build (all null for a push, a trigger or a tag). */
+export function pullColumns(pull: PullRequestFacts | null | undefined) {
+  return {
+    pull_number: pull?.number ?? null,
+    pull_title: pull?.title ?? null,
+    pull_base_branch: pull?.baseBranch ?? null,
+    pull_head_repository: pull?.headRepository ?? null,
+    pull_fork: pull ? (pull.fork ? 1 : 0) : null,
+    pull_author: pull?.author ?? null,
+    pull_approval: pull?.approval ?? null,
   };
 }
 

@@ -25,6 +25,16 @@ export interface BuildsTable {
   attempt: number;
   /** The engine the build ran on (migration 0005); null until it starts. */
   engine: string | null;
+  /** Migration 0008: a pull request build's facts (domain/pull-request.ts); null otherwise. */
+  pull_number: number | null;
+  pull_title: string | null;
+  pull_base_branch: string | null;
+  pull_head_repository: string | null;
+  /** 1 when the head repository is a fork (an integer: SQLite has no booleans). */
+  pull_fork: number | null;
+  pull_author: string | null;
+  /** PullApproval: `none`, `awaiting`, `approved`. */
+  pull_approval: string | null;
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
