@@ -1,5 +1,6 @@
 /** The write endpoints and read API over loopback HTTP: auth, trigger, cancel, rebuild, pause, metrics. */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -47,6 +48,7 @@ describe('control API', () => {
       '/api/builds',
       '/api/builds/1/cancel',
       '/api/builds/1/rebuild',
+      '/api/builds/1/approve',
       '/api/queue/pause',
       '/api/queue/resume',
     ]) {
@@ -87,6 +89,8 @@ describe('control API', () => {
       [{ repository: 'acme/os', branch: 'master', extra: 1 }, 400],
       [{ repository: 'acme/none', branch: 'master' }, 404],
       [{ repository: 'acme/os', branch: 'no-such-branch' }, 404],
+      [{ repository: 'acme/os', branch: 'master', tag: 'v1' }, 400],
+      [{ repository: 'acme/os', tag: 'no-such-tag' }, 404],
     ];
     for (const [body, status] of bad) {
       const r = await api('/api/builds', { method: 'POST', headers: auth, body: JSON.stringify(body) });
@@ -95,6 +99,21 @@ describe('control API', () => {
     }
     const broken = await api('/api/builds', { method: 'POST', headers: auth, body: '{nope' });
     assert.equal(broken.status, 400);
+  });
+
+  it('triggers a tag at its head, as `autobuilder trigger --tag` and the monitor Run form do', async () => {
+    const tagged = repo.commit('master', { b: '2' });
+    execFileSync('git', ['-C', repo.work, 'tag', 'v9.9']);
+    execFileSync('git', ['-C', repo.work, 'push', '--quiet', 'origin', 'v9.9']);
+    const r = await api('/api/builds', {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ repository: 'acme/os', tag: 'v9.9' }),
+    });
+    assert.equal(r.status, 202);
+    const build = await json(r);
+    assert.deepEqual([build.refType, build.branch, build.commit], ['tag', 'v9.9', tagged]);
+    await api(`/api/builds/${String(build.id)}/cancel`, { method: 'POST', headers: auth });
   });
 
   it('cancels a running build, rebuilds it, and says why in GET /api/builds/:id', async () => {
