@@ -37,6 +37,8 @@ export interface Config {
   github: { token: string; apiUrl: string; context: string; webUrl: string | null };
   /** Builds kept per repository and ref (their logs and kernels); gc runs every `intervalMs`. */
   retention: { keep: number; intervalMs: number };
+  /** Build caches on each engine: at most `maxBytes` in all, none unused for `maxAgeMs` (gc). */
+  caches: { maxBytes: number; maxAgeMs: number };
   /**
    * Open live streams (SSE, /api/events and log streams): caps in total and per client address,
    * and the unread bytes after which a client is dropped.

@@ -26,6 +26,7 @@ export function describeConfig(config: Config): string {
         memory: rule.memoryBytes,
         pids_limit: rule.pidsLimit,
         ...(rule.capAdd.length ? { cap_add: rule.capAdd } : {}),
+        ...(rule.cache?.length ? { cache: rule.cache } : {}),
         log_max_size: rule.logMaxBytes,
         artifact_max_size: rule.artifactMaxBytes,
         cancel_running: rule.cancelRunning,
@@ -83,6 +84,8 @@ export function describeConfig(config: Config): string {
       web_url: config.github.webUrl ?? '(none: no commit links)',
     },
     retention: { keep: config.retention.keep, interval: formatDuration(config.retention.intervalMs) },
+    cache_max_size: config.caches.maxBytes,
+    cache_max_age: formatDuration(config.caches.maxAgeMs),
     streams: {
       max_watchers: config.streams.maxWatchers,
       max_watchers_per_address: config.streams.maxWatchersPerAddress,

@@ -188,6 +188,7 @@ function toConfig(
       tags: rule.tags,
       repositoryConfig: rule.repository_config,
       secrets: secrets.get(repository) ?? {},
+      ...(rule.cache.length ? { cache: rule.cache } : {}),
       ...(rule.boot
         ? {
             boot: {
@@ -241,6 +242,7 @@ function toConfig(
       webUrl: forgeWebUrl(data.github.web_url, data.git.url),
     },
     retention: { keep: data.retention.keep, intervalMs: data.retention.interval },
+    caches: { maxBytes: data.cache_max_size, maxAgeMs: data.cache_max_age },
     streams: {
       maxWatchers: data.streams.max_watchers,
       maxWatchersPerAddress: data.streams.max_watchers_per_address,

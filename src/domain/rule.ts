@@ -40,6 +40,8 @@ export interface BuildRule {
   repositoryConfig: boolean;
   /** Secret environment variables (resolved values); masked as `***` in logs and streams. */
   secrets?: Record<string, string>;
+  /** Directories kept between builds in named volumes (domain/cache.ts); none: no caches. */
+  cache?: string[];
   /** Boot the kernel under QEMU before publishing it (rule key `boot:`); none: no boot test. */
   boot?: BootRule;
 }
