@@ -1,7 +1,8 @@
 /**
  * Retention: per repository and ref, the newest `keep` finished builds keep their log and kernel;
  * older ones lose their files (the record stays, marked with no log and no artifact). A kernel a
- * stable link points to is never removed. Untagged images of ours are pruned.
+ * stable link points to is never removed. Untagged images of ours are pruned. Build caches are
+ * pruned by age and size (cache-retention.ts; the callers run it on every engine).
  */
 import { readdir, readlink, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -14,6 +15,8 @@ export interface GcResult {
   logs: number;
   kernels: number;
   images: number;
+  /** Build cache volumes removed (cache-retention.ts). */
+  caches: number;
 }
 
 /** Which builds lose their files: everything past the newest `keep` of each repository and ref. */
@@ -46,7 +49,7 @@ export async function collectGarbage(options: {
 }): Promise<GcResult> {
   const { store, kernelTarget } = options;
   const linked = await linkedKernels(kernelTarget);
-  const result: GcResult = { builds: 0, logs: 0, kernels: 0, images: 0 };
+  const result: GcResult = { builds: 0, logs: 0, kernels: 0, images: 0, caches: 0 };
   const withFiles = await store.listWithFiles();
   const prune = buildsToPrune(withFiles, options.keep);
   // A rebuild of the same commit publishes the same file: keep it while a kept build lists it.

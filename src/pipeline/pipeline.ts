@@ -21,6 +21,8 @@ import { buildEnv } from './build-env.js';
 import { ownedNames, publishNames } from '../domain/publish-names.js';
 import { readRepositoryRule } from './repository-rule.js';
 import { bootTest } from './boot-test.js';
+import { prepareCaches } from './build-caches.js';
+import type { Store } from '../store/store.js';
 
 export interface PipelineDeps {
   executor: Executor;
@@ -32,6 +34,8 @@ export interface PipelineDeps {
   store: NameClaims;
   /** This service's instance id (service-instance.ts): boot tests' QEMU processes carry it. */
   instance?: string;
+  /** Where the last use of each build cache is recorded (gc by age); none: not recorded. */
+  cacheUses?: Pick<Store, 'recordCacheUse'>;
 }
 
 export interface RunContext {
@@ -100,6 +104,20 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
       const image = await resolveImage(deps.executor, deps.rules, rule, build, (l) => log.line(`    ${l}`));
       log.line(`==> image ${image}`);
       checkAborted(signal);
+      const caches = await prepareCaches(
+        {
+          executor: deps.executor,
+          instance: deps.instance ?? 'default',
+          engine: build.engine ?? 'local',
+          ...(deps.cacheUses ? { record: (use) => deps.cacheUses!.recordCacheUse(use) } : {}),
+        },
+        build,
+        rule,
+        image,
+        (l) => log.line(`    ${l}`),
+        signal,
+      );
+      checkAborted(signal);
       await mkdir(deps.tmpDirectory, { recursive: true });
       tempDir = await mkdtemp(join(deps.tmpDirectory, `${TEMP_PREFIX}${build.id}-`));
       handle = await deps.executor.start({
@@ -111,6 +129,7 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
         pidsLimit: rule.pidsLimit,
         capAdd: rule.capAdd,
         volumes: [OUTPUT_DIRECTORY],
+        caches,
       });
       return handle;
     })();
