@@ -14,6 +14,7 @@ import { openEngines } from './executor/open-engines.js';
 import { removeStaleTemporaries } from './artifacts/publish-artifact.js';
 import { collectGarbage, type GcResult } from './artifacts/retention.js';
 import { pruneCaches } from './artifacts/cache-retention.js';
+import { cacheReporter } from './artifacts/cache-report.js';
 import { CommitStatusReporter } from './forge/github/commit-status.js';
 import { buildApp } from './http/app.js';
 import { Metrics } from './metrics.js';
@@ -184,6 +185,10 @@ export async function createService(config: Config, options: ServiceOptions = {}
     executor,
     logger,
     metrics,
+    caches: cacheReporter(
+      () => scheduler.engines.up().map((engine) => ({ name: engine.name, executor: engine.executor })),
+      store,
+    ),
   });
   const gc = async () => {
     const result = await collectGarbage({

@@ -83,7 +83,11 @@ async function busyVolumes(options: CacheGcOptions): Promise<Set<string>> {
 
 /** What each engine holds now, with the store's last use; engines that do not answer are left out. */
 export async function listCaches(
-  options: Pick<CacheGcOptions, 'engines' | 'store' | 'onProblem'>,
+  options: {
+    engines: readonly CacheEngine[];
+    store: Pick<Store, 'listCacheUses'>;
+    onProblem?: (engine: string, error: unknown) => void;
+  },
   busy: Set<string> = new Set(),
 ): Promise<CacheEntry[]> {
   const uses = new Map(

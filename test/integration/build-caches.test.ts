@@ -119,6 +119,34 @@ describe('build caches on a real engine', () => {
     assert.match(master.log, /cache hit: master/, "master's cache is as master left it");
   });
 
+  it('GET /api/caches and the repository page show each cache with its size', async () => {
+    const url = await h.listen();
+    const response = await fetch(`${url}/api/caches?repository=${REPOSITORY}`);
+    assert.equal(response.status, 200);
+    const body = (await response.json()) as {
+      caches: { ref: string; path: string; volume: string; sizeBytes: number | null; lastUsedAt: string }[];
+      repositories: { repository: string; engine: string; caches: number; sizeBytes: number }[];
+    };
+    const master = body.caches.find((c) => c.volume === volumeOf('branch', 'master'));
+    assert.equal(master?.ref, 'branch:master');
+    assert.equal(master.path, CACHE);
+    assert.ok(master.sizeBytes !== null && master.sizeBytes > 0, 'measured by the engine');
+    assert.ok(Date.parse(master.lastUsedAt) > Date.now() - 10 * 60_000);
+    assert.deepEqual(
+      body.caches.map((c) => c.ref).sort(),
+      ['branch:feature/x', 'branch:master'],
+      'the pull request made none',
+    );
+    assert.equal(body.repositories.length, 1);
+    assert.equal(body.repositories[0]!.caches, 2);
+    const bad = await fetch(`${url}/api/caches?repository=not-a-name`);
+    assert.equal(bad.status, 400);
+    const page = await (await fetch(`${url}/monitor/${REPOSITORY}`)).text();
+    assert.match(page, /<h2>Build caches<\/h2>/);
+    assert.match(page, /branch:feature\/x/);
+    assert.match(page, /<td class="size">\d+(\.\d)? (bytes|KiB)<\/td>/);
+  });
+
   it('gc removes caches past cache_max_size and keeps those a running build mounts or seeds from', async () => {
     const repoDone = repo.commit('busy', { 'build.sh': SCRIPT });
     const { build: busy } = await h.service.scheduler.enqueue({
