@@ -74,6 +74,31 @@ export function cachePlan(
   return paths.map((path) => ({ path, ref: own, readOnly: false, seedFrom: isSeed ? null : seed }));
 }
 
+/**
+ * Engines holding a warm cache for the build (caches are per engine): those with its own ref's
+ * cache; when none has it, those with the cache it would be seeded from. From the recorded uses.
+ */
+export function warmCacheEngines(
+  uses: readonly { engine: string; repository: string; refType: string; branch: string }[],
+  repository: string,
+  build: Pick<Build, 'refType' | 'branch'>,
+): Set<string> {
+  const plan = cachePlan(build, ['/'])[0]!;
+  const holding = (ref: CacheRef) =>
+    new Set(
+      uses
+        .filter(
+          (u) =>
+            u.repository.toLowerCase() === repository.toLowerCase() &&
+            u.refType === ref.refType &&
+            u.branch === ref.branch,
+        )
+        .map((u) => u.engine),
+    );
+  const own = holding(plan.ref);
+  return own.size > 0 || !plan.seedFrom ? own : holding(plan.seedFrom);
+}
+
 const overlaps = (a: string, b: string) =>
   a === b || a.startsWith(`${b === '/' ? '' : b}/`) || b.startsWith(`${a === '/' ? '' : a}/`);
 

@@ -12,7 +12,9 @@ import { cachesToPrune, type CacheEntry } from '../../src/artifacts/cache-retent
 import { loadConfig, type ConfigProblem } from '../../src/config/load-config.js';
 import { applyRepositoryFile } from '../../src/config/repository-file.js';
 import type { RefType } from '../../src/domain/build.js';
-import { cachePathProblem, cachePlan, cacheVolumeName } from '../../src/domain/cache.js';
+import { cachePathProblem, cachePlan, cacheVolumeName, warmCacheEngines } from '../../src/domain/cache.js';
+import { Engine } from '../../src/executor/engine.js';
+import { chooseEngine } from '../../src/scheduler/placement.js';
 import type { BuildRule } from '../../src/domain/rule.js';
 import { AppError } from '../../src/errors.js';
 import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
@@ -242,5 +244,32 @@ describe('preparing caches', () => {
     ]);
     assert.equal(copies.length, 1);
     assert.deepEqual(lines, ["cache /c: new, seeded from branch:master's"]);
+  });
+});
+
+describe('placement towards a warm cache', () => {
+  it('among equally loaded engines the one holding the build cache wins; load and image come first', async () => {
+    const engines = ['a', 'b', 'c'].map((name) => new Engine(name, 'fake://', 2, new FakeExecutor()));
+    const use = (engine: string, branch: string) => ({
+      engine,
+      repository: 'acme/os',
+      refType: 'branch',
+      branch,
+    });
+    const uses = [use('b', 'master'), use('c', 'dev'), { ...use('a', 'dev'), repository: 'acme/other' }];
+    assert.deepEqual([...warmCacheEngines(uses, 'acme/os', { refType: 'branch', branch: 'dev' })], ['c']);
+    assert.deepEqual(
+      [...warmCacheEngines(uses, 'acme/os', { refType: 'branch', branch: 'new' })],
+      ['b'],
+      "a new branch: the engine with master's cache, which seeds it",
+    );
+    assert.deepEqual(
+      [...warmCacheEngines(uses, 'ACME/os', { refType: 'pull' as RefType, branch: 'pr-1' })],
+      ['b'],
+    );
+    const warm = warmCacheEngines(uses, 'acme/os', { refType: 'branch', branch: 'dev' });
+    assert.equal((await chooseEngine(engines, new Map(), null))?.name, 'a', 'no cache: the first');
+    assert.equal((await chooseEngine(engines, new Map(), null, warm))?.name, 'c');
+    assert.equal((await chooseEngine(engines, new Map([['c', 1]]), null, warm))?.name, 'a', 'load first');
   });
 });
