@@ -6,13 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Build, RefType } from '../../src/domain/build.js';
 import { cacheVolumeName } from '../../src/domain/cache.js';
 import { DockerExecutor } from '../../src/executor/docker/docker-executor.js';
 import { INSTANCE_LABEL } from '../../src/executor/executor.js';
-import { serviceInstance } from '../../src/config/service-instance.js';
+import { INSTANCE_FILE, serviceInstance } from '../../src/config/service-instance.js';
 import { requireDocker, TEST_IMAGE } from '../helpers/docker.js';
 import { LocalRepo } from '../helpers/git-repo.js';
 import { removeHome, startHarness, waitFor, waitForFinal, type Harness } from '../helpers/harness.js';
@@ -42,7 +44,12 @@ describe('build caches on a real engine', () => {
 
   before(async () => {
     await requireDocker();
+    // The service's instance id is the executor's: `autobuilder gc` (another process) finds them.
+    const home = mkdtempSync(join(tmpdir(), 'ab-home-'));
+    mkdirSync(join(home, 'data'));
+    writeFileSync(join(home, 'data', INSTANCE_FILE), `${INSTANCE}\n`);
     h = await startHarness({
+      home,
       executor: new DockerExecutor(undefined, INSTANCE),
       repositories: {
         [REPOSITORY]: {
@@ -181,5 +188,19 @@ describe('build caches on a real engine', () => {
     assert.equal(again.caches, 2);
     assert.deepEqual(ourVolumes(), []);
     assert.deepEqual(await h.service.store.listCacheUses(), [], 'removed caches are forgotten');
+  });
+
+  it('`autobuilder gc` in another process prunes caches by the config file', async () => {
+    const master = await build('master');
+    assert.equal(master.build.state, 'success', master.log);
+    assert.deepEqual(ourVolumes(), [volumeOf('branch', 'master')]);
+    writeFileSync(h.file, `${readFileSync(h.file, 'utf8')}cache_max_size: 1\n`);
+    const out = execFileSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--config', h.file, 'gc'], {
+      cwd: join(import.meta.dirname, '..', '..'),
+      encoding: 'utf8',
+    });
+    assert.match(out, /, 1 caches \(/);
+    assert.deepEqual(ourVolumes(), []);
+    assert.deepEqual(await h.service.store.listCacheUses(), []);
   });
 });
