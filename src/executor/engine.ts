@@ -13,6 +13,7 @@ import {
   type ExecOptions,
   type Executor,
   type ManagedContainer,
+  type CopyVolumeOptions,
   type VolumeUsage,
 } from './executor.js';
 
@@ -153,7 +154,7 @@ class GuardedExecutor implements Executor {
   hasVolume(name: string): Promise<boolean> {
     return this.guard(() => this.inner.hasVolume(name));
   }
-  copyVolume(from: string, to: string, image: string, options?: { signal?: AbortSignal }): Promise<void> {
+  copyVolume(from: string, to: string, image: string, options?: CopyVolumeOptions): Promise<void> {
     return this.guard(() => this.inner.copyVolume(from, to, image, options));
   }
   listVolumes(): Promise<VolumeUsage[]> {

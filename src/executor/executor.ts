@@ -61,6 +61,11 @@ export interface CacheMount {
   readOnly: boolean;
 }
 
+export interface CopyVolumeOptions {
+  signal?: AbortSignal;
+  buildId?: number;
+}
+
 /** A cache volume of this service on the engine, as `listVolumes` reports it. */
 export interface VolumeUsage {
   name: string;
@@ -182,8 +187,9 @@ export interface Executor {
    * Copies the whole content of volume `from` into volume `to` (both exist), keeping owners, modes
    * and links, in a short container of `image` (which must have `sh` and `cp`) with no network and
    * the default limits, removed afterwards. `from` is mounted read-only. Rejects when the copy fails.
+   * `buildId` labels the container as that build's (a running build's is no leftover).
    */
-  copyVolume(from: string, to: string, image: string, options?: { signal?: AbortSignal }): Promise<void>;
+  copyVolume(from: string, to: string, image: string, options?: CopyVolumeOptions): Promise<void>;
   /** This service's volumes (managed and instance labels), with their size when the engine knows it. */
   listVolumes(): Promise<VolumeUsage[]>;
   /**

@@ -48,6 +48,7 @@ async function ensureOwnCache(
   labels: Record<string, string>,
   seed: { volume: string; ref: CacheRef } | null,
   image: string,
+  buildId: number,
   onLine: (line: string) => void,
   signal: AbortSignal,
 ): Promise<void> {
@@ -59,7 +60,7 @@ async function ensureOwnCache(
   }
   onLine(`cache ${path}: new, seeded from ${refLabel(seed.ref)}'s`);
   try {
-    await deps.executor.copyVolume(seed.volume, volume, image, { signal });
+    await deps.executor.copyVolume(seed.volume, volume, image, { signal, buildId });
   } catch (error) {
     if (signal.aborted) {
       // Half a copy would never be seeded again: drop it, the next build starts over.
@@ -100,7 +101,7 @@ export async function prepareCaches(
         ref: plan.seedFrom,
       };
       await once(`${deps.engine}\0${volume}`, () =>
-        ensureOwnCache(deps, volume, labels, seed, image, onLine, signal),
+        ensureOwnCache(deps, volume, labels, seed, image, build.id, onLine, signal),
       );
     }
     mounts.push({ volume, target: plan.path, readOnly: plan.readOnly });

@@ -15,6 +15,7 @@ import {
   type ExecOptions,
   type Executor,
   type ManagedContainer,
+  type CopyVolumeOptions,
   type VolumeUsage,
 } from '../executor.js';
 import { ENGINE_TIMEOUTS, idleDeadline, withTimeout } from './engine-timeout.js';
@@ -388,8 +389,8 @@ export class DockerExecutor implements Executor {
     return this.volumes.has(name);
   }
 
-  copyVolume(from: string, to: string, image: string, options: { signal?: AbortSignal } = {}): Promise<void> {
-    return this.volumes.copy(from, to, image, options.signal);
+  copyVolume(from: string, to: string, image: string, options: CopyVolumeOptions = {}): Promise<void> {
+    return this.volumes.copy(from, to, image, options);
   }
 
   listVolumes(): Promise<VolumeUsage[]> {

@@ -4,7 +4,13 @@
  */
 import type Docker from 'dockerode';
 import { capabilitySets, DEFAULT_MEMORY_BYTES, DEFAULT_PIDS_LIMIT } from '../../domain/limits.js';
-import { INSTANCE_LABEL, MANAGED_LABEL, type VolumeUsage } from '../executor.js';
+import {
+  BUILD_LABEL,
+  INSTANCE_LABEL,
+  MANAGED_LABEL,
+  type CopyVolumeOptions,
+  type VolumeUsage,
+} from '../executor.js';
 import { ENGINE_TIMEOUTS, withTimeout } from './engine-timeout.js';
 
 const statusOf = (error: unknown) => (error as { statusCode?: number }).statusCode;
@@ -52,7 +58,12 @@ export class DockerVolumes {
     return true;
   }
 
-  async copy(from: string, to: string, image: string, signal?: AbortSignal): Promise<void> {
+  async copy(
+    from: string,
+    to: string,
+    image: string,
+    { signal, buildId }: CopyVolumeOptions = {},
+  ): Promise<void> {
     const caps = capabilitySets([]);
     const container = await withTimeout('create container', this.timeouts.call, (abortSignal) =>
       this.docker.createContainer({
@@ -61,7 +72,11 @@ export class DockerVolumes {
         // `cp -a` keeps owners, modes, links and times; root so that every file can be read.
         Cmd: ['sh', '-c', `cp -a ${FROM}/. ${TO}/`],
         User: '0:0',
-        Labels: { [MANAGED_LABEL]: 'true', [INSTANCE_LABEL]: this.instance },
+        Labels: {
+          [MANAGED_LABEL]: 'true',
+          [INSTANCE_LABEL]: this.instance,
+          ...(buildId === undefined ? {} : { [BUILD_LABEL]: String(buildId) }),
+        },
         NetworkDisabled: true,
         HostConfig: {
           NetworkMode: 'none',

@@ -16,6 +16,7 @@ import {
   type ExecOptions,
   type Executor,
   type ManagedContainer,
+  type CopyVolumeOptions,
   type VolumeUsage,
 } from '../executor.js';
 import { pullImage, pushImage, repoDigests } from '../docker/image-transfer.js';
@@ -153,12 +154,7 @@ export class RegistryExecutor implements Executor {
   }
 
   /** `image` is a base image or a committed one: the registry's copy for committed ones, as in `start`. */
-  async copyVolume(
-    from: string,
-    to: string,
-    image: string,
-    options?: { signal?: AbortSignal },
-  ): Promise<void> {
+  async copyVolume(from: string, to: string, image: string, options?: CopyVolumeOptions): Promise<void> {
     if (!this.isCommitted(image)) return this.inner.copyVolume(from, to, image, options);
     await this.pullIfStale(image);
     return this.inner.copyVolume(from, to, this.registry.qualify(image), options);
