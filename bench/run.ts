@@ -1,5 +1,6 @@
 /** `npm run bench`: every benchmark, one summary line per figure, results into docs/benchmarks.md. */
 import { benchBootTest } from './boot-test.js';
+import { benchBuildCache } from './build-cache.js';
 import { benchEngines } from './engines-spread.js';
 import { benchIncremental } from './incremental-payoff.js';
 import { benchLogLatency } from './log-latency.js';
@@ -24,6 +25,7 @@ const benchmarks: [string, string, () => Promise<string[]>][] = [
   ['flood', 'Queue flood', benchQueueFlood],
   ['boot', 'Boot test', benchBootTest],
   ['engines', 'Builds over two engines', benchEngines],
+  ['cache', 'Build caches', benchBuildCache],
 ];
 
 for (const [key, title, run] of benchmarks) {

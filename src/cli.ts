@@ -8,10 +8,12 @@ import { readFileSync } from 'node:fs';
 import { stringify as stringifyYaml } from 'yaml';
 import type { Config } from './config/config.js';
 import { applyRepositoryFile, REPOSITORY_FILE } from './config/repository-file.js';
-import { formatDuration } from './domain/duration.js';
+import { formatDuration, formatSize } from './domain/duration.js';
 import { qemuProblem } from './boot/find-qemu.js';
 import { collectGarbage } from './artifacts/retention.js';
 import { RegistryClient } from './executor/registry/registry-client.js';
+import { pruneCaches } from './artifacts/cache-retention.js';
+import { dockerFor } from './executor/docker/engine-connection.js';
 import { DockerExecutor } from './executor/docker/docker-executor.js';
 import { serviceInstance } from './config/service-instance.js';
 import { setUpHooks } from './forge/github/webhook-setup.js';
@@ -228,7 +230,7 @@ program
 program
   .command('gc')
   .description(
-    'apply retention now: old logs and kernels (never a linked one), dangling images of ours, old registry tags',
+    'apply retention now: old logs and kernels (never a linked one), dangling images of ours, old registry tags, build caches past cache_max_age / cache_max_size',
   )
   .option('--keep <n>', 'builds kept per repository and ref (default: retention.keep)')
   .action(async (options: { keep?: string }) => {
@@ -258,10 +260,26 @@ program
           : null,
       });
       for (const problem of result.problems) process.stderr.write(`autobuilder: retention: ${problem}\n`);
+      // Caches on every configured engine; one that does not answer keeps its caches.
+      const caches = await pruneCaches({
+        engines: config.engines.map((e) => ({
+          name: e.name,
+          executor: new DockerExecutor(dockerFor(e), serviceInstance(config)),
+        })),
+        store,
+        rules: config.rules,
+        instance: serviceInstance(config),
+        maxBytes: config.caches.maxBytes,
+        maxAgeMs: config.caches.maxAgeMs,
+        onProblem: (name, error) =>
+          process.stderr.write(
+            `autobuilder: engine ${name}: ${(error as Error).message}; its caches are left alone\n`,
+          ),
+      });
       process.stdout.write(
         `pruned ${result.builds} builds: ${result.logs} logs, ${result.kernels} kernels, ${result.images} images` +
           (config.registry ? `, ${result.tags} registry tags` : '') +
-          '\n',
+          `, ${caches.caches} caches (${formatSize(caches.bytes)})\n`,
       );
     } finally {
       await store.close();

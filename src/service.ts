@@ -13,6 +13,8 @@ import type { EnginePool } from './executor/engine-pool.js';
 import { openEngines } from './executor/open-engines.js';
 import { removeStaleTemporaries } from './artifacts/publish-artifact.js';
 import { collectGarbage, type GcResult } from './artifacts/retention.js';
+import { pruneCaches } from './artifacts/cache-retention.js';
+import { cacheReporter } from './artifacts/cache-report.js';
 import { CommitStatusReporter } from './forge/github/commit-status.js';
 import { buildApp } from './http/app.js';
 import { Metrics } from './metrics.js';
@@ -161,6 +163,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       rules: configs.rules,
       store,
       instance,
+      cacheUses: store,
     },
   });
   metrics.watchEngines(() => scheduler.engines.statuses());
@@ -200,6 +203,10 @@ export async function createService(config: Config, options: ServiceOptions = {}
     executor,
     logger,
     metrics,
+    caches: cacheReporter(
+      () => scheduler.engines.up().map((engine) => ({ name: engine.name, executor: engine.executor })),
+      store,
+    ),
   });
   const gc = async () => {
     const result = await collectGarbage({
@@ -217,7 +224,19 @@ export async function createService(config: Config, options: ServiceOptions = {}
         return 0;
       });
     }
-    logger.info({ ...result }, 'retention: pruned old build files');
+    // Caches by age and size on every engine that is up (an engine that is down keeps its own).
+    const caches = await pruneCaches({
+      engines: scheduler.engines.up().map((engine) => ({ name: engine.name, executor: engine.executor })),
+      store,
+      rules: configs.rules,
+      instance,
+      maxBytes: config.caches.maxBytes,
+      maxAgeMs: config.caches.maxAgeMs,
+      onProblem: (engine, error) =>
+        logger.warn({ err: error }, `retention: could not prune build caches on engine ${engine}`),
+    });
+    result.caches = caches.caches;
+    logger.info({ ...result, cacheBytes: caches.bytes }, 'retention: pruned old build files');
     return result;
   };
   let gcTimer: NodeJS.Timeout | null = null;

@@ -2,7 +2,8 @@
  * Retention: per repository and ref, the newest `keep` finished builds keep their log and kernel;
  * older ones lose their files (the record stays, marked with no log and no artifact). A kernel a
  * stable link points to is never removed. Untagged images of ours are pruned. With a registry,
- * committed-image tags retention no longer keeps are deleted there (registry-retention.ts).
+ * committed-image tags retention no longer keeps are deleted there (registry-retention.ts). Build
+ * caches are pruned by age and size (cache-retention.ts; the callers run it on every engine).
  */
 import { readdir, readlink, rm } from 'node:fs/promises';
 import { timesPath } from '../domain/log-files.js';
@@ -22,6 +23,8 @@ export interface GcResult {
   tags: number;
   /** What retention could not do (the registry down…); the rest was done. */
   problems: string[];
+  /** Build cache volumes removed (cache-retention.ts). */
+  caches: number;
 }
 
 /** Every finished build, read a page at a time (the registry's tags are named by them). */
@@ -68,7 +71,7 @@ export async function collectGarbage(options: {
 }): Promise<GcResult> {
   const { store, kernelTarget } = options;
   const linked = await linkedKernels(kernelTarget);
-  const result: GcResult = { builds: 0, logs: 0, kernels: 0, images: 0, tags: 0, problems: [] };
+  const result: GcResult = { builds: 0, logs: 0, kernels: 0, images: 0, tags: 0, caches: 0, problems: [] };
   const withFiles = await store.listWithFiles();
   const prune = buildsToPrune(withFiles, options.keep);
   // A rebuild of the same commit publishes the same file: keep it while a kept build lists it.

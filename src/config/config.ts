@@ -41,6 +41,8 @@ export interface Config {
    * deleted there (branch master's never).
    */
   retention: { keep: number; intervalMs: number; imageAgeMs: number };
+  /** Build caches on each engine: at most `maxBytes` in all, none unused for `maxAgeMs` (gc). */
+  caches: { maxBytes: number; maxAgeMs: number };
   /**
    * Open live streams (SSE, /api/events and log streams): caps in total and per client address,
    * and the unread bytes after which a client is dropped.

@@ -26,6 +26,7 @@ export function describeConfig(config: Config): string {
         memory: rule.memoryBytes,
         pids_limit: rule.pidsLimit,
         ...(rule.capAdd.length ? { cap_add: rule.capAdd } : {}),
+        ...(rule.cache?.length ? { cache: rule.cache } : {}),
         log_max_size: rule.logMaxBytes,
         artifact_max_size: rule.artifactMaxBytes,
         cancel_running: rule.cancelRunning,
@@ -88,6 +89,8 @@ export function describeConfig(config: Config): string {
       interval: formatDuration(config.retention.intervalMs),
       image_age: formatDuration(config.retention.imageAgeMs),
     },
+    cache_max_size: config.caches.maxBytes,
+    cache_max_age: formatDuration(config.caches.maxAgeMs),
     streams: {
       max_watchers: config.streams.maxWatchers,
       max_watchers_per_address: config.streams.maxWatchersPerAddress,

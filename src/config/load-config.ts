@@ -189,6 +189,7 @@ function toConfig(
       repositoryConfig: rule.repository_config,
       secrets: secrets.get(repository) ?? {},
       trustedAuthors: [...new Set([...data.trusted_authors, ...rule.trusted_authors])],
+      ...(rule.cache.length ? { cache: rule.cache } : {}),
       ...(rule.boot
         ? {
             boot: {
@@ -254,6 +255,7 @@ function toConfig(
       intervalMs: data.retention.interval,
       imageAgeMs: data.retention.image_age,
     },
+    caches: { maxBytes: data.cache_max_size, maxAgeMs: data.cache_max_age },
     streams: {
       maxWatchers: data.streams.max_watchers,
       maxWatchersPerAddress: data.streams.max_watchers_per_address,

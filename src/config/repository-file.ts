@@ -2,13 +2,16 @@
  * `.autobuilder.yaml` in the pushed commit: how a repository describes its own build. The
  * server's rule is the allow-list and the defaults: the file may set only the keys below, and
  * never what must stay out of a pusher's hands (network, memory and other limits, secrets, the
- * committed image's name, cancel_running, repository_config). Every problem is listed at once,
+ * committed image's name, cancel_running, repository_config, and `cache`: a cache outlives the
+ * build and is read by later builds of the branch, so which directories persist is the server's
+ * choice). Every problem is listed at once,
  * each with its key path, as `config check` does.
  */
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import type { BuildRule, RuleLookup } from '../domain/rule.js';
 import { formatDuration } from '../domain/duration.js';
+import { cachePathProblem } from '../domain/cache.js';
 import { ruleSchema, type ConfigProblem } from './schema.js';
 
 export const REPOSITORY_FILE = '.autobuilder.yaml';
@@ -85,6 +88,12 @@ export function applyRepositoryFile(rule: BuildRule, text: string, rules: RuleLo
   }
   if (typeof data.timeout === 'number' && data.timeout > rule.timeoutMs)
     problems.push({ path: 'timeout', message: `at most the server's ${formatDuration(rule.timeoutMs)}` });
+  // The server's cache paths must stay clear of the source directory the file may move.
+  if (typeof data.checkout === 'string')
+    for (const path of rule.cache ?? []) {
+      const problem = cachePathProblem(path, data.checkout);
+      if (problem) problems.push({ path: 'checkout', message: `cache path ${path} ${problem}` });
+    }
   const publish = 'publish' in given ? data.publish : rule.publish;
   if (given.link !== undefined && !publish)
     problems.push({ path: 'link', message: '"link" needs "publish"' });

@@ -2,6 +2,7 @@
  * Checks across the rules of `repositories`, run on the raw file even when field checks fail, so
  * every problem is reported at once, each at its key path.
  */
+import { cacheListProblems } from '../domain/cache.js';
 import { REPOSITORY_PATTERN as REPOSITORY } from '../domain/repository.js';
 import type { ConfigProblem } from './schema.js';
 
@@ -60,6 +61,12 @@ export function checkRules(repositories: Loose): ConfigProblem[] {
     if (!REPOSITORY.test(repository)) problems.push({ path: at, message: 'repository must be owner/name' });
     if (!isRecord(value)) continue;
     checkImageAndBase(at, value, problems);
+    if (Array.isArray(value.cache) && typeof value.checkout === 'string')
+      for (const [index, message] of cacheListProblems(
+        value.cache.filter((p): p is string => typeof p === 'string'),
+        value.checkout,
+      ))
+        problems.push({ path: `${at}.cache.${index}`, message });
     if (value.link && !value.publish)
       problems.push({ path: `${at}.link`, message: '"link" needs "publish"' });
     if (value.boot && !value.publish)

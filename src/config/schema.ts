@@ -68,6 +68,8 @@ const capability = z
   .regex(/^(CAP_)?[A-Z][A-Z_]*$/i, 'a capability name such as NET_RAW')
   .transform(normaliseCapability);
 export const DEFAULT_ARTIFACT_MAX_SIZE = 2 * 1024 ** 3;
+export const DEFAULT_CACHE_MAX_BYTES = 20 * 1024 ** 3;
+export const DEFAULT_CACHE_MAX_AGE_MS = 14 * 86_400_000;
 
 /** `branches:` / `tags:` globs (domain/ref-filter.ts); `!pattern` excludes. */
 export const refPatterns = z.array(
@@ -158,6 +160,11 @@ export const ruleSchema = z
     boot: bootSchema.optional(),
     /** Pull requests from forks by these GitHub logins build without approval (domain/pull-request.ts). */
     trusted_authors: githubLogins,
+    /**
+     * Build caches (docs/configuration.md, "Build caches"): directories kept between builds of a
+     * branch in named volumes. Server-only: a cache outlives the build and is read by later ones.
+     */
+    cache: z.array(z.string()).max(16, 'at most 16 cache paths').default([]),
   })
   .strict();
 
@@ -197,6 +204,20 @@ export const configSchema = z
     max_queued_per_repository: z.number().int().min(1).max(100_000).default(50),
     max_queued: z.number().int().min(1).max(1_000_000).default(1000),
     grace_period: duration.default(30_000),
+    /** Build caches on one engine, in all; past it gc removes the least recently used. */
+    cache_max_size: memory.default(DEFAULT_CACHE_MAX_BYTES),
+    /** A cache no build used for this long is removed by gc. */
+    cache_max_age: z
+      .union([z.number().int().positive(), z.string()])
+      .transform((value, ctx) => {
+        const ms = typeof value === 'number' ? value : parseDuration(value);
+        if (ms === null) {
+          ctx.addIssue({ code: 'custom', message: `not a duration: "${value}" (use 14d, 36h)` });
+          return z.NEVER;
+        }
+        return ms;
+      })
+      .default(DEFAULT_CACHE_MAX_AGE_MS),
     /** Largest artifact copied out of a build container; a larger one fails the build. */
     artifact_max_size: memory.default(DEFAULT_ARTIFACT_MAX_SIZE),
     debug: z.boolean().default(false),

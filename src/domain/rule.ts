@@ -42,6 +42,8 @@ export interface BuildRule {
   secrets?: Record<string, string>;
   /** GitHub logins whose fork pull requests build without approval (server's and rule's). */
   trustedAuthors?: string[];
+  /** Directories kept between builds in named volumes (domain/cache.ts); none: no caches. */
+  cache?: string[];
   /** Boot the kernel under QEMU before publishing it (rule key `boot:`); none: no boot test. */
   boot?: BootRule;
 }

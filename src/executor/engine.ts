@@ -13,6 +13,8 @@ import {
   type ExecOptions,
   type Executor,
   type ManagedContainer,
+  type CopyVolumeOptions,
+  type VolumeUsage,
 } from './executor.js';
 
 export interface EngineStatus {
@@ -145,5 +147,20 @@ class GuardedExecutor implements Executor {
   }
   listManaged(): Promise<ManagedContainer[]> {
     return this.guard(() => this.inner.listManaged());
+  }
+  createVolume(name: string, labels: Record<string, string>): Promise<boolean> {
+    return this.guard(() => this.inner.createVolume(name, labels));
+  }
+  hasVolume(name: string): Promise<boolean> {
+    return this.guard(() => this.inner.hasVolume(name));
+  }
+  copyVolume(from: string, to: string, image: string, options?: CopyVolumeOptions): Promise<void> {
+    return this.guard(() => this.inner.copyVolume(from, to, image, options));
+  }
+  listVolumes(): Promise<VolumeUsage[]> {
+    return this.guard(() => this.inner.listVolumes());
+  }
+  removeVolume(name: string): Promise<boolean> {
+    return this.guard(() => this.inner.removeVolume(name));
   }
 }

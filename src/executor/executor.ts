@@ -13,6 +13,10 @@
  * `pruneImages`. `listManaged` only reads: recovery calls it, then `destroy` for each leftover. `copyFileOut` changes
  * nothing in the container and may be called any number of times.
  *
+ * Cache volumes (pipeline/build-caches.ts): `createVolume` (idempotent) → `copyVolume`? (seeding a
+ * new one, once) → `start` with `caches` → … → `destroy`. A cache outlives its containers; only
+ * `removeVolume` (gc) drops one, and it refuses one that a container still mounts.
+ *
  * Nothing a build leaves is ever reached through a host path: the container shares no directory
  * with the host, and files leave it only through `copyFileOut` (the engine's archive API).
  */
@@ -43,7 +47,34 @@ export interface ContainerSpec {
    * shared with nothing (anonymous engine volumes, removed with the container): `/target`.
    */
   volumes?: string[];
+  /**
+   * Named cache volumes (rule key `cache:`), made with `createVolume` first, mounted at `target`;
+   * read-only ones cannot be written by anything in the container.
+   */
+  caches?: CacheMount[];
   workingDir?: string;
+}
+
+export interface CacheMount {
+  volume: string;
+  target: string;
+  readOnly: boolean;
+}
+
+export interface CopyVolumeOptions {
+  signal?: AbortSignal;
+  buildId?: number;
+}
+
+/** A cache volume of this service on the engine, as `listVolumes` reports it. */
+export interface VolumeUsage {
+  name: string;
+  labels: Record<string, string>;
+  /** Bytes on disk, from the engine's `/system/df`; null when the engine did not measure it. */
+  sizeBytes: number | null;
+  /** Containers (running or not) that mount it; null when the engine did not say. */
+  refCount: number | null;
+  createdAt: string | null;
 }
 
 export interface ContainerHandle {
@@ -145,6 +176,27 @@ export interface Executor {
   pruneImages(): Promise<number>;
   /** Containers labelled as ours, found on the engine (also those left by a crash). */
   listManaged(): Promise<ManagedContainer[]>;
+  /**
+   * Makes the named volume with `labels` (plus the managed and instance labels); resolves true when
+   * this call made it, false when it was there already (its labels are left as they are).
+   */
+  createVolume(name: string, labels: Record<string, string>): Promise<boolean>;
+  /** Whether the named volume exists. */
+  hasVolume(name: string): Promise<boolean>;
+  /**
+   * Copies the whole content of volume `from` into volume `to` (both exist), keeping owners, modes
+   * and links, in a short container of `image` (which must have `sh` and `cp`) with no network and
+   * the default limits, removed afterwards. `from` is mounted read-only. Rejects when the copy fails.
+   * `buildId` labels the container as that build's (a running build's is no leftover).
+   */
+  copyVolume(from: string, to: string, image: string, options?: CopyVolumeOptions): Promise<void>;
+  /** This service's volumes (managed and instance labels), with their size when the engine knows it. */
+  listVolumes(): Promise<VolumeUsage[]>;
+  /**
+   * Removes the named volume; resolves true when it is gone (also when it was never there), false
+   * when a container still mounts it (then it is left as it is).
+   */
+  removeVolume(name: string): Promise<boolean>;
 }
 
 export class ExecutorUnavailable extends Error {

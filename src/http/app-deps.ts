@@ -1,5 +1,6 @@
 /** What the HTTP layer is given by the composition root (src/service.ts) or a test. */
 import type { Logger } from 'pino';
+import type { CacheReport } from '../artifacts/cache-report.js';
 import type { Config } from '../config/config.js';
 import type { ConfigHolder, ReloadResult } from '../config/config-holder.js';
 import type { Executor } from '../executor/executor.js';
@@ -25,4 +26,6 @@ export interface AppDeps {
   executor: Executor;
   metrics: Metrics;
   logger: Logger;
+  /** Build caches and their sizes on the engines that are up (none given: no caches shown). */
+  caches?: () => Promise<CacheReport>;
 }

@@ -9,6 +9,7 @@ import { registerBadgeRoute } from './routes/badge.js';
 import { registerBuildControlRoutes } from './routes/build-controls.js';
 import { registerBuildRoutes } from './routes/builds.js';
 import { registerConfigRoutes } from './routes/config-routes.js';
+import { registerCacheRoutes } from './routes/caches.js';
 import { registerDeliveryRoutes } from './routes/deliveries.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoute } from './routes/health.js';
@@ -70,5 +71,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerDeliveryRoutes(app, deps);
   registerConfigRoutes(app, deps);
   registerBadgeRoute(app, deps);
+  registerCacheRoutes(app, deps);
   return app;
 }

@@ -22,6 +22,8 @@ import { ownedNames, publishNames, pullPublishProblem } from '../domain/publish-
 import { pullHeadRef } from '../domain/pull-request.js';
 import { readRepositoryRule } from './repository-rule.js';
 import { bootTest } from './boot-test.js';
+import { prepareCaches } from './build-caches.js';
+import type { Store } from '../store/store.js';
 
 export interface PipelineDeps {
   executor: Executor;
@@ -33,6 +35,8 @@ export interface PipelineDeps {
   store: NameClaims;
   /** This service's instance id (service-instance.ts): boot tests' QEMU processes carry it. */
   instance?: string;
+  /** Where the last use of each build cache is recorded (gc by age); none: not recorded. */
+  cacheUses?: Pick<Store, 'recordCacheUse'>;
 }
 
 export interface RunContext {
@@ -118,6 +122,20 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
       );
       log.line(`==> image ${image}`);
       checkAborted(signal);
+      const caches = await prepareCaches(
+        {
+          executor: deps.executor,
+          instance: deps.instance ?? 'default',
+          engine: build.engine ?? 'local',
+          ...(deps.cacheUses ? { record: (use) => deps.cacheUses!.recordCacheUse(use) } : {}),
+        },
+        build,
+        rule,
+        image,
+        (l) => log.line(`    ${l}`),
+        signal,
+      );
+      checkAborted(signal);
       await mkdir(deps.tmpDirectory, { recursive: true });
       tempDir = await mkdtemp(join(deps.tmpDirectory, `${TEMP_PREFIX}${build.id}-`));
       handle = await deps.executor.start({
@@ -129,6 +147,7 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
         pidsLimit: rule.pidsLimit,
         capAdd: rule.capAdd,
         volumes: [OUTPUT_DIRECTORY],
+        caches,
       });
       return handle;
     })();

@@ -5,6 +5,8 @@ import type { Engine } from '../executor/engine.js';
 import type { EnginePool } from '../executor/engine-pool.js';
 import type { Executor } from '../executor/executor.js';
 import { chooseEngine, freeEngines, wantedImage } from './placement.js';
+import { warmCacheEngines } from '../domain/cache.js';
+import type { CacheUse } from '../store/store.js';
 
 export interface PlacementInput {
   engines: readonly Engine[];
@@ -12,6 +14,8 @@ export interface PlacementInput {
   running: Map<string, number>;
   rules: RuleLookup;
   registryTags: ((repo: string) => Promise<string[]>) | null;
+  /** Recorded build cache uses: a tie-breaker towards the engine with the build's warm cache. */
+  cacheUses?: () => Promise<readonly CacheUse[]>;
 }
 
 export async function placeBuilds<T extends BuildRef>(
@@ -27,7 +31,11 @@ export async function placeBuilds<T extends BuildRef>(
       rule && freeEngines(input.engines, input.running).length > 1
         ? await wantedImage(rule, input.rules, build, input.registryTags)
         : null;
-    const engine = await chooseEngine(input.engines, input.running, image);
+    const warm =
+      rule?.cache?.length && input.cacheUses && freeEngines(input.engines, input.running).length > 1
+        ? warmCacheEngines(await input.cacheUses().catch(() => []), rule.repository, build)
+        : undefined;
+    const engine = await chooseEngine(input.engines, input.running, image, warm);
     if (!engine) {
       waiting.set(build.id, 'every engine is busy');
       continue;

@@ -1,7 +1,8 @@
 /**
  * Which engine a build starts on: one that is up and has a free slot, preferring one that already
  * holds the image the build starts from (the registry's current copy, by digest), so the image is
- * pulled only where it must be; among equals the least loaded (running / capacity).
+ * pulled only where it must be; among equals the least loaded (running / capacity), and among
+ * equally loaded ones one that holds the build's warm cache (`warm`, domain/cache.ts).
  */
 import { selectBaseTag, splitImageTemplate } from '../domain/base-image.js';
 import type { BuildRef } from '../domain/build.js';
@@ -36,10 +37,13 @@ export async function chooseEngine(
   engines: readonly Engine[],
   running: ReadonlyMap<string, number>,
   image: string | null,
+  warm: ReadonlySet<string> = new Set(),
 ): Promise<Engine | null> {
   const free = freeEngines(engines, running);
   const load = (e: Engine) => (running.get(e.name) ?? 0) / e.capacity;
-  const leastLoaded = (list: Engine[]) => [...list].sort((a, b) => load(a) - load(b))[0] ?? null;
+  const cold = (e: Engine) => (warm.has(e.name) ? 0 : 1);
+  const leastLoaded = (list: Engine[]) =>
+    [...list].sort((a, b) => load(a) - load(b) || cold(a) - cold(b))[0] ?? null;
   if (free.length <= 1 || !image) return leastLoaded(free);
   // Probes run at once, each with its own short deadline: a hung engine delays this by that only.
   const holds = await Promise.all(free.map((e) => e.holds(image).catch(() => false)));

@@ -280,6 +280,7 @@ export class Scheduler {
       running: this.runningPerEngine(),
       rules,
       registryTags: this.options.registryTags ?? null,
+      cacheUses: () => this.options.store.listCacheUses(),
     });
     for (const [id, reason] of placed.waiting) this.waiting.set(id, reason);
     for (const { build, engine } of placed.start) await this.launch(build, engine);

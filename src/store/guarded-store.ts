@@ -9,6 +9,7 @@ import type { Build, BuildRef, BuildState, NewBuild, RefType } from '../domain/b
 import { DatabaseHealth } from './database-health.js';
 import type {
   BuildPatch,
+  CacheUse,
   CreatedBuild,
   Delivery,
   DeliveryAbout,
@@ -136,6 +137,15 @@ export class GuardedStore implements Store {
   }
   listWithFiles(): Promise<Build[]> {
     return this.guard(() => this.inner.listWithFiles());
+  }
+  recordCacheUse(use: CacheUse): Promise<void> {
+    return this.guard(() => this.inner.recordCacheUse(use));
+  }
+  listCacheUses(): Promise<CacheUse[]> {
+    return this.guard(() => this.inner.listCacheUses());
+  }
+  forgetCache(engine: string, volume: string): Promise<void> {
+    return this.guard(() => this.inner.forgetCache(engine, volume));
   }
   async close(): Promise<void> {
     this.closed = true;

@@ -83,6 +83,20 @@ export interface QueueLimits {
   base?: string | readonly string[];
 }
 
+/** A build cache volume on an engine and when a build last mounted it (docs/configuration.md). */
+export interface CacheUse {
+  engine: string;
+  volume: string;
+  repository: string;
+  /** The directory in the build container. */
+  path: string;
+  /** The ref the cache belongs to (`branch`, `tag`, or another ref type). */
+  refType: string;
+  branch: string;
+  /** ISO time of the last build that mounted it (written or read). */
+  lastUsedAt: string;
+}
+
 export interface Store {
   /**
    * Records the build (and its delivery, and `pull` for a `refType: 'pull'` build) and supersedes older queued builds of the same repository,
@@ -151,5 +165,14 @@ export interface Store {
   countQueued(): Promise<number>;
   /** Finished builds that still have a log or a kernel on disk, newest first (for retention). */
   listWithFiles(): Promise<Build[]>;
+  /**
+   * Records that a build mounted the cache `use.volume` on `use.engine` at `use.lastUsedAt`:
+   * inserts it, or updates the last use of a known one (never moves it back in time).
+   */
+  recordCacheUse(use: CacheUse): Promise<void>;
+  /** Every recorded cache, oldest last use first. */
+  listCacheUses(): Promise<CacheUse[]>;
+  /** Forgets a cache gc removed; one not recorded is fine. */
+  forgetCache(engine: string, volume: string): Promise<void>;
   close(): Promise<void>;
 }

@@ -252,5 +252,78 @@ export function executorContract(name: string, setup: () => Promise<ContractSetu
       await s.executor.destroy(handle.id);
       assert.ok(!(await s.executor.listManaged()).some((c) => c.id === handle.id));
     });
+
+    const volumeName = (what: string) => `autobuilder-contract-${what}-${process.pid}`;
+    const withCache = (volume: string, readOnly: boolean) =>
+      s.executor.start({
+        buildId: ++buildId,
+        image: s.image,
+        env: {},
+        network: 'none',
+        caches: [{ volume, target: '/cache', readOnly }],
+      });
+
+    it('a cache volume outlives its containers; read-only mounts cannot write; removal waits for no mount', async () => {
+      const volume = volumeName('cache');
+      try {
+        assert.equal(await s.executor.hasVolume(volume), false);
+        assert.equal(await s.executor.createVolume(volume, { 'contract.label': 'yes' }), true);
+        assert.equal(await s.executor.createVolume(volume, { 'contract.label': 'other' }), false);
+        assert.equal(await s.executor.hasVolume(volume), true);
+        const writer = await withCache(volume, false);
+        assert.equal((await run(s.executor, writer, 'echo cached > /cache/f')).code, 0);
+        await s.executor.destroy(writer);
+        const reader = await withCache(volume, true);
+        try {
+          assert.deepEqual(await run(s.executor, reader, 'cat /cache/f'), { code: 0, out: 'cached\n' });
+          assert.notEqual((await run(s.executor, reader, 'echo changed > /cache/f')).code, 0);
+          const listed = (await s.executor.listVolumes()).find((v) => v.name === volume);
+          assert.equal(listed?.labels['contract.label'], 'yes', 'labels of the first create stay');
+          assert.ok(listed.sizeBytes === null || listed.sizeBytes > 0);
+          assert.equal(await s.executor.removeVolume(volume), false, 'mounted: kept');
+          assert.equal(await s.executor.hasVolume(volume), true);
+        } finally {
+          await s.executor.destroy(reader);
+        }
+        const again = await withCache(volume, false);
+        assert.deepEqual(await run(s.executor, again, 'cat /cache/f'), { code: 0, out: 'cached\n' });
+        await s.executor.destroy(again);
+        assert.equal(await s.executor.removeVolume(volume), true);
+        assert.equal(await s.executor.removeVolume(volume), true, 'idempotent');
+        assert.equal(await s.executor.hasVolume(volume), false);
+        assert.ok(!(await s.executor.listVolumes()).some((v) => v.name === volume));
+      } finally {
+        await s.executor.removeVolume(volume).catch(() => undefined);
+      }
+    });
+
+    it("copyVolume fills a new volume with another's content and leaves the source as it was", async () => {
+      const from = volumeName('seed-from');
+      const to = volumeName('seed-to');
+      try {
+        await s.executor.createVolume(from, {});
+        await s.executor.createVolume(to, {});
+        const writer = await withCache(from, false);
+        await run(s.executor, writer, 'echo seeded > /cache/f');
+        await s.executor.destroy(writer);
+        await s.executor.copyVolume(from, to, s.image);
+        const reader = await withCache(to, false);
+        try {
+          assert.deepEqual(await run(s.executor, reader, 'cat /cache/f'), { code: 0, out: 'seeded\n' });
+          await run(s.executor, reader, 'echo own > /cache/f');
+        } finally {
+          await s.executor.destroy(reader);
+        }
+        const source = await withCache(from, true);
+        try {
+          assert.deepEqual(await run(s.executor, source, 'cat /cache/f'), { code: 0, out: 'seeded\n' });
+        } finally {
+          await s.executor.destroy(source);
+        }
+      } finally {
+        await s.executor.removeVolume(from).catch(() => undefined);
+        await s.executor.removeVolume(to).catch(() => undefined);
+      }
+    });
   });
 }

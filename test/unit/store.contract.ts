@@ -522,5 +522,35 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       const counts = await store.countByState();
       assert.ok(counts.queued >= 1 && counts.success >= 5 && counts.superseded >= 1);
     });
+
+    it('records cache uses: one row per engine and volume, last use only moves forward, forget', async () => {
+      const engine = `e-${Date.now()}-${Math.random().toString(16).slice(2)}`;
+      const use = {
+        engine,
+        volume: 'autobuilder-cache-abc_-master',
+        repository: 'acme/os',
+        path: '/var/cache/apt',
+        refType: 'branch',
+        branch: 'master',
+        lastUsedAt: '2026-01-02T00:00:00.000Z',
+      };
+      await store.recordCacheUse(use);
+      await store.recordCacheUse({ ...use, engine: `${engine}-2`, lastUsedAt: '2026-01-01T00:00:00.000Z' });
+      await store.recordCacheUse({ ...use, lastUsedAt: '2026-01-03T00:00:00.000Z' });
+      // A build that started earlier but records later does not move the time back.
+      await store.recordCacheUse({ ...use, lastUsedAt: '2026-01-02T12:00:00.000Z' });
+      const mine = (await store.listCacheUses()).filter((u) => u.engine.startsWith(engine));
+      assert.deepEqual(mine, [
+        { ...use, engine: `${engine}-2`, lastUsedAt: '2026-01-01T00:00:00.000Z' },
+        { ...use, lastUsedAt: '2026-01-03T00:00:00.000Z' },
+      ]);
+      await store.forgetCache(engine, use.volume);
+      await store.forgetCache(engine, use.volume);
+      const left = (await store.listCacheUses()).filter((u) => u.engine.startsWith(engine));
+      assert.deepEqual(
+        left.map((u) => u.engine),
+        [`${engine}-2`],
+      );
+    });
   });
 }

@@ -15,11 +15,14 @@ import {
   type ExecOptions,
   type Executor,
   type ManagedContainer,
+  type CopyVolumeOptions,
+  type VolumeUsage,
 } from '../executor.js';
 import { ENGINE_TIMEOUTS, idleDeadline, withTimeout } from './engine-timeout.js';
 import { FrameDemuxer } from './frame-demuxer.js';
 import { pullImage, repoDigests } from './image-transfer.js';
 import { readFileEntry } from '../read-file-entry.js';
+import { DockerVolumes } from './docker-volumes.js';
 
 /** Waits for exec without running anything of its own; exits on SIGTERM. */
 const IDLE_COMMAND = ['/bin/sh', '-c', 'trap "exit 0" TERM INT; while :; do sleep 3600 & wait $!; done'];
@@ -50,6 +53,7 @@ function envList(env: Record<string, string>): string[] {
 }
 
 export class DockerExecutor implements Executor {
+  private readonly volumes: DockerVolumes;
   /**
    * `instance` names this service (see serviceInstance()), so that two services sharing one
    * engine never remove each other's containers as leftovers.
@@ -59,7 +63,9 @@ export class DockerExecutor implements Executor {
     private readonly docker: Docker = new Docker(),
     private readonly instance = 'default',
     private readonly timeouts: typeof ENGINE_TIMEOUTS = ENGINE_TIMEOUTS,
-  ) {}
+  ) {
+    this.volumes = new DockerVolumes(docker, instance, timeouts);
+  }
 
   async ping(): Promise<void> {
     try {
@@ -114,13 +120,26 @@ export class DockerExecutor implements Executor {
           CapDrop: caps.drop,
           CapAdd: caps.add,
           // Anonymous volumes: fresh for each container, not committed, not on any host path we use.
-          Mounts: (spec.volumes ?? []).map((target) => ({
-            Type: 'volume' as const,
-            Source: '',
-            Target: target,
-            // Typed as if labels and a driver were required; the engine needs neither.
-            VolumeOptions: { NoCopy: true } as Docker.MountSettings['VolumeOptions'],
-          })),
+          Mounts: [
+            ...(spec.volumes ?? []).map((target) => ({
+              Type: 'volume' as const,
+              Source: '',
+              Target: target,
+              // Typed as if labels and a driver were required; the engine needs neither.
+              VolumeOptions: { NoCopy: true } as Docker.MountSettings['VolumeOptions'],
+            })),
+            // Named caches (createVolume made them). A read-only one is never written, not even by
+            // the engine's copy of the image's files into an empty volume.
+            ...(spec.caches ?? []).map((cache) => ({
+              Type: 'volume' as const,
+              Source: cache.volume,
+              Target: cache.target,
+              ReadOnly: cache.readOnly,
+              ...(cache.readOnly
+                ? { VolumeOptions: { NoCopy: true } as Docker.MountSettings['VolumeOptions'] }
+                : {}),
+            })),
+          ],
           Init: false,
         },
         abortSignal,
@@ -360,5 +379,25 @@ export class DockerExecutor implements Executor {
       const label = c.Labels[BUILD_LABEL];
       return { id: c.Id, buildId: label && /^\d+$/.test(label) ? Number(label) : null };
     });
+  }
+
+  createVolume(name: string, labels: Record<string, string>): Promise<boolean> {
+    return this.volumes.create(name, labels);
+  }
+
+  hasVolume(name: string): Promise<boolean> {
+    return this.volumes.has(name);
+  }
+
+  copyVolume(from: string, to: string, image: string, options: CopyVolumeOptions = {}): Promise<void> {
+    return this.volumes.copy(from, to, image, options);
+  }
+
+  listVolumes(): Promise<VolumeUsage[]> {
+    return this.volumes.list();
+  }
+
+  removeVolume(name: string): Promise<boolean> {
+    return this.volumes.remove(name);
   }
 }

@@ -3,6 +3,8 @@
  * commands joined by `&&` or `;`, each one of `echo TEXT`, `echo TEXT > PATH`, `cat PATH`,
  * `sleep SECONDS`, `exit N`, `true`, `false`. Files live in memory, per container; a tar put in
  * keeps its entries' types (symlinks, FIFOs, devices), so copyFileOut meets what a build can leave.
+ * Cache volumes are kept in memory too; a path under a cache mount is read from and written to
+ * its volume (a write to a read-only one fails as on a read-only file system).
  */
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -16,6 +18,7 @@ import {
   type ExecOptions,
   type Executor,
   type ManagedContainer,
+  type VolumeUsage,
 } from '../executor.js';
 import { readFileEntry } from '../read-file-entry.js';
 
@@ -26,6 +29,13 @@ interface FakeEntry {
 }
 
 type FakeFiles = Map<string, FakeEntry>;
+
+interface FakeVolume {
+  labels: Record<string, string>;
+  /** Content by path inside the volume (`/x` for a file at `<mount>/x`). */
+  files: FakeFiles;
+  createdAt: string;
+}
 
 interface FakeContainer {
   spec: ContainerSpec;
@@ -41,6 +51,7 @@ const regularFile = (name: string, content: Buffer): FakeEntry => ({
 export class FakeExecutor implements Executor {
   readonly images = new Map<string, FakeFiles>();
   readonly containers = new Map<string, FakeContainer>();
+  readonly volumes = new Map<string, FakeVolume>();
   /** Every command exec'd, in order, for assertions. */
   readonly executed: { buildId: number; command: string }[] = [];
   available = true;
@@ -105,12 +116,31 @@ export class FakeExecutor implements Executor {
     });
   }
 
-  private write(container: FakeContainer, path: string, content: Buffer): void {
-    container.files.set(path, regularFile(posix.basename(path), content));
+  /** The cache volume `path` lies in, and the path inside it; null when in the container's own files. */
+  private cacheAt(container: FakeContainer, path: string) {
+    for (const cache of container.spec.caches ?? []) {
+      if (path !== cache.target && !path.startsWith(`${cache.target}/`)) continue;
+      const volume = this.volumes.get(cache.volume);
+      if (volume) return { volume, inner: path.slice(cache.target.length) || '/', readOnly: cache.readOnly };
+    }
+    return null;
+  }
+
+  /** False when the path is on a read-only cache. */
+  private write(container: FakeContainer, path: string, content: Buffer): boolean {
+    const cache = this.cacheAt(container, path);
+    if (cache?.readOnly) return false;
+    (cache?.volume.files ?? container.files).set(
+      cache?.inner ?? path,
+      regularFile(posix.basename(path), content),
+    );
+    return true;
   }
 
   private read(container: FakeContainer, path: string): Buffer | null {
-    const entry = container.files.get(this.resolve(container, path) ?? '');
+    const resolved = this.resolve(container, path) ?? '';
+    const cache = this.cacheAt(container, resolved);
+    const entry = cache ? cache.volume.files.get(cache.inner) : container.files.get(resolved);
     return entry?.header.type === 'file' ? entry.content : null;
   }
 
@@ -157,9 +187,12 @@ export class FakeExecutor implements Executor {
     for (const part of command.split(/\s*(?:&&|;)\s*/)) {
       if (container.killed || options.signal?.aborted) return 137;
       let match: RegExpExecArray | null;
-      if ((match = /^echo (.*) > (\S+)$/.exec(part)))
-        this.write(container, match[2]!, Buffer.from(`${expand(match[1]!)}\n`));
-      else if ((match = /^echo ?(.*)$/.exec(part)))
+      if ((match = /^echo (.*) > (\S+)$/.exec(part))) {
+        if (!this.write(container, match[2]!, Buffer.from(`${expand(match[1]!)}\n`))) {
+          options.onOutput(Buffer.from(`sh: can't create ${match[2]}: Read-only file system\n`), 'stderr');
+          return 1;
+        }
+      } else if ((match = /^echo ?(.*)$/.exec(part)))
         options.onOutput(Buffer.from(`${expand(match[1]!)}\n`), 'stdout');
       else if ((match = /^cat (\S+)$/.exec(part))) {
         const content = this.read(container, match[1]!);
@@ -262,5 +295,48 @@ export class FakeExecutor implements Executor {
 
   async listManaged(): Promise<ManagedContainer[]> {
     return [...this.containers.entries()].map(([id, c]) => ({ id, buildId: c.spec.buildId }));
+  }
+
+  async createVolume(name: string, labels: Record<string, string>): Promise<boolean> {
+    await this.ping();
+    if (this.volumes.has(name)) return false;
+    this.volumes.set(name, { labels: { ...labels }, files: new Map(), createdAt: new Date().toISOString() });
+    return true;
+  }
+
+  async hasVolume(name: string): Promise<boolean> {
+    await this.ping();
+    return this.volumes.has(name);
+  }
+
+  async copyVolume(from: string, to: string, image: string): Promise<void> {
+    await this.ping();
+    const source = this.volumes.get(from);
+    const target = this.volumes.get(to);
+    if (!source || !target) throw new Error(`No such volume: ${source ? to : from}`);
+    if (!this.images.has(image)) throw new Error(`No such image: ${image}`);
+    for (const [path, entry] of source.files) target.files.set(path, { ...entry });
+  }
+
+  private mounts(name: string): number {
+    return [...this.containers.values()].filter((c) => c.spec.caches?.some((m) => m.volume === name)).length;
+  }
+
+  async listVolumes(): Promise<VolumeUsage[]> {
+    await this.ping();
+    return [...this.volumes].map(([name, volume]) => ({
+      name,
+      labels: { ...volume.labels },
+      sizeBytes: [...volume.files.values()].reduce((sum, entry) => sum + entry.content.length, 0),
+      refCount: this.mounts(name),
+      createdAt: volume.createdAt,
+    }));
+  }
+
+  async removeVolume(name: string): Promise<boolean> {
+    await this.ping();
+    if (this.mounts(name) > 0) return false;
+    this.volumes.delete(name);
+    return true;
   }
 }

@@ -16,6 +16,8 @@ import {
   type ExecOptions,
   type Executor,
   type ManagedContainer,
+  type CopyVolumeOptions,
+  type VolumeUsage,
 } from '../executor.js';
 import { pullImage, pushImage, repoDigests } from '../docker/image-transfer.js';
 import type { RegistryClient } from './registry-client.js';
@@ -140,5 +142,29 @@ export class RegistryExecutor implements Executor {
 
   listManaged(): Promise<ManagedContainer[]> {
     return this.inner.listManaged();
+  }
+
+  // Caches stay on their engine (docs/scale-out.md): the registry carries images only.
+  createVolume(name: string, labels: Record<string, string>): Promise<boolean> {
+    return this.inner.createVolume(name, labels);
+  }
+
+  hasVolume(name: string): Promise<boolean> {
+    return this.inner.hasVolume(name);
+  }
+
+  /** `image` is a base image or a committed one: the registry's copy for committed ones, as in `start`. */
+  async copyVolume(from: string, to: string, image: string, options?: CopyVolumeOptions): Promise<void> {
+    if (!this.isCommitted(image)) return this.inner.copyVolume(from, to, image, options);
+    await this.pullIfStale(image);
+    return this.inner.copyVolume(from, to, this.registry.qualify(image), options);
+  }
+
+  listVolumes(): Promise<VolumeUsage[]> {
+    return this.inner.listVolumes();
+  }
+
+  removeVolume(name: string): Promise<boolean> {
+    return this.inner.removeVolume(name);
   }
 }

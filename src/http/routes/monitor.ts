@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../errors.js';
 import { StoreUnavailableError } from '../../store/store-unavailable.js';
 import type { AppDeps } from '../app-deps.js';
+import type { CacheReport } from '../../artifacts/cache-report.js';
 import { parsePage, type PageQuery } from '../paging.js';
 import { renderBuildPage } from '../views/build-page.js';
 import { renderRepositoryPage } from '../views/repository-page.js';
@@ -28,6 +29,20 @@ export const MONITOR_QUEUED = 50;
 const MONITOR_RECENT = 30;
 
 const MONITOR_DELIVERIES = 10;
+/** The page does not wait longer for cache sizes (the engine measures every volume). */
+const CACHE_SIZES_WAIT_MS = 2000;
+
+/** The cache report, or null when it is not there within `ms` or fails (the page says so). */
+async function cachesWithin(deps: AppDeps, ms: number): Promise<CacheReport | null> {
+  if (!deps.caches) return null;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)));
+  try {
+    return await Promise.race([deps.caches().catch(() => null), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 async function loadServiceSection(deps: AppDeps): Promise<ServiceSection> {
   const page = await deps.store.listDeliveries({ limit: MONITOR_DELIVERIES });
@@ -198,6 +213,10 @@ export function registerMonitorRoutes(app: FastifyInstance, deps: AppDeps): void
           next,
           webUrl: deps.config.github.webUrl,
           configured,
+          // Only for a rule with caches: the others have no section (GET /api/caches lists all).
+          caches: deps.configs.rules.get(repository)?.cache?.length
+            ? await cachesWithin(deps, CACHE_SIZES_WAIT_MS)
+            : undefined,
         }),
       );
     },

@@ -4,6 +4,8 @@ import { buildGlance } from '../../domain/glance.js';
 import { html } from './html.js';
 import { layout } from './layout.js';
 import { recentTable } from './monitor-page.js';
+import type { CacheReport } from '../../artifacts/cache-report.js';
+import { renderCachesSection } from './caches-section.js';
 
 export interface RepositoryPageData {
   repository: string;
@@ -12,6 +14,8 @@ export interface RepositoryPageData {
   next: string | null;
   webUrl: string | null;
   configured: boolean;
+  /** The build caches (caches-section.ts); null while not measured yet; absent: no section. */
+  caches?: CacheReport | null;
 }
 
 export function renderRepositoryPage(data: RepositoryPageData): string {
@@ -30,6 +34,7 @@ export function renderRepositoryPage(data: RepositoryPageData): string {
       <a href="/monitor">back to the monitor</a>
       ${data.next ? html` · <a id="next-page" href="${data.next}">older builds</a>` : ''}
     </p>
+    ${data.caches === undefined ? '' : renderCachesSection(repository, data.caches)}
     <p class="badge-hint">
       Status badge: <img src="${badge}" alt="build status" />
       <code class="copy">![build](${badge})</code>

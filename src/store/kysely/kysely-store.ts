@@ -16,6 +16,7 @@ import {
 import { answeringBuild } from '../../domain/push-replay.js';
 import type {
   BuildPatch,
+  CacheUse,
   CreatedBuild,
   Delivery,
   DeliveryAbout,
@@ -387,6 +388,52 @@ export class KyselyStore implements Store {
       .orderBy('id', 'desc')
       .execute();
     return rows.map(toBuild);
+  }
+
+  async recordCacheUse(use: CacheUse): Promise<void> {
+    const row = {
+      engine: use.engine,
+      volume: use.volume,
+      repository: use.repository,
+      path: use.path,
+      ref_type: use.refType,
+      branch: use.branch,
+      last_used_at: use.lastUsedAt,
+    };
+    await this.db
+      .insertInto('caches')
+      .values(row)
+      .onConflict((oc) =>
+        oc
+          .columns(['engine', 'volume'])
+          .doUpdateSet({ last_used_at: row.last_used_at })
+          // ISO times of one format compare as text: an older use never moves the time back.
+          .where('caches.last_used_at', '<', row.last_used_at),
+      )
+      .execute();
+  }
+
+  async listCacheUses(): Promise<CacheUse[]> {
+    const rows = await this.db
+      .selectFrom('caches')
+      .selectAll()
+      .orderBy('last_used_at')
+      .orderBy('engine')
+      .orderBy('volume')
+      .execute();
+    return rows.map((r) => ({
+      engine: r.engine,
+      volume: r.volume,
+      repository: r.repository,
+      path: r.path,
+      refType: r.ref_type,
+      branch: r.branch,
+      lastUsedAt: r.last_used_at,
+    }));
+  }
+
+  async forgetCache(engine: string, volume: string): Promise<void> {
+    await this.db.deleteFrom('caches').where('engine', '=', engine).where('volume', '=', volume).execute();
   }
 
   /** One round trip to the database (for health probes); throws what the driver says. */

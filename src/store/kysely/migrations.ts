@@ -117,4 +117,21 @@ export const migrations = (dialect: Dialect): Record<string, Migration> => ({
       await db.schema.alterTable('builds').addColumn('pull_approval', 'text').execute();
     },
   },
+  '0010_caches': {
+    // Build caches (issue 17): when each cache volume was last used, for gc by age. A volume's
+    // labels are fixed at its creation, so the last use is kept here.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('caches')
+        .addColumn('engine', 'text', (c) => c.notNull())
+        .addColumn('volume', 'text', (c) => c.notNull())
+        .addColumn('repository', 'text', (c) => c.notNull())
+        .addColumn('path', 'text', (c) => c.notNull())
+        .addColumn('ref_type', 'text', (c) => c.notNull())
+        .addColumn('branch', 'text', (c) => c.notNull())
+        .addColumn('last_used_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('caches_pk', ['engine', 'volume'])
+        .execute();
+    },
+  },
 });

@@ -52,7 +52,19 @@ export interface DeliveriesTable {
   ref: string | null;
 }
 
+/** Migration 0010: build caches and their last use (Store.recordCacheUse). */
+export interface CachesTable {
+  engine: string;
+  volume: string;
+  repository: string;
+  path: string;
+  ref_type: string;
+  branch: string;
+  last_used_at: string;
+}
+
 export interface Database {
   builds: BuildsTable;
   deliveries: DeliveriesTable;
+  caches: CachesTable;
 }
