@@ -85,6 +85,14 @@ describe('build page: line times', { skip }, () => {
     // The third line arrives live, while the toggle is on: it gets its time without a reload.
     const third = page.locator('.line', { has: page.locator('.lt', { hasText: /^third line\n$/ }) });
     await third.locator('.tm[data-t]').waitFor({ timeout: 30_000 });
+    // The build's last lines (its end marker) come after it: wait for them to be dated too.
+    await page.locator('#log[data-ended="true"]').waitFor({ timeout: 60_000 });
+    await waitFor(
+      async () =>
+        (await page.locator('#log .line').count()) ===
+        (await page.locator('#log .line .tm[data-ms]').count()),
+      10_000,
+    );
     const dated = await page.locator('#log .line').evaluateAll((lines) =>
       lines.map((line) => ({
         text: line.querySelector('.lt')?.textContent ?? '',
