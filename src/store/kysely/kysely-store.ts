@@ -43,9 +43,10 @@ export class KyselyStore implements Store {
   protected constructor(
     private readonly db: Kysely<Database>,
     private readonly now: Clock,
-    options: { groupCommit?: boolean } = {},
+    /** `groupCommit`: how a group's commit is made durable (SQLite: fsync of the WAL). */
+    options: { groupCommit?: () => Promise<void> } = {},
   ) {
-    this.writes = options.groupCommit ? new GroupCommit(db) : null;
+    this.writes = options.groupCommit ? new GroupCommit(db, options.groupCommit) : null;
   }
 
   /** Applies the migrations; throws what failed (the caller closes the connection). */
@@ -124,7 +125,7 @@ export class KyselyStore implements Store {
     if (input.push) {
       const answering = answeringBuild(
         { ...input.push, commit: input.commit },
-        await pushHistory(trx, input, input.push.bodySha256),
+        await pushHistory(trx, input, input.push),
       );
       if (answering !== null) {
         if (input.deliveryId) await this.linkDelivery(trx, input.deliveryId, answering);

@@ -1,0 +1,15 @@
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { ServiceProcess } from './test/helpers/service-process.js';
+import { runLoad } from './bench/run-load.js';
+const service = new ServiceProcess('ab-exp-', { dist: true, nodeArgs: ['--cpu-prof', '--cpu-prof-dir=/tmp/perf-prof2'] });
+service.configure({ token: 's', repositories: { 'bench/os': { image: 'autobuilder-test/busybox:latest', checkout: '/src', steps: ['true'], network: 'none' } } });
+await service.start();
+await fetch(`${service.url}/api/queue/pause`, { method: 'POST' });
+const r = await runLoad({ url: `${service.url}/build/bench/hook`, concurrency: 16, offset: 0, requests: 1500, secret: 's', newConnection: true });
+console.log(r);
+await service.stop('SIGTERM');
+const db = new Database(join(service.home, 'data', 'autobuilder.db'), { readonly: true });
+const have = new Set((db.prepare(`SELECT delivery_id FROM builds`).all() as { delivery_id: string }[]).map((x) => x.delivery_id));
+for (let i = 0; i < 1500; i++) if (!have.has(`bench-${i}`)) console.log('missing', i, db.prepare('select * from deliveries where delivery_id = ?').get(`bench-${i}`));
+console.log(db.prepare('select count(*) n from builds').get(), service.home);

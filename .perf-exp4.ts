@@ -1,0 +1,18 @@
+import Database from 'better-sqlite3';
+import { SqliteStore } from './src/store/sqlite/sqlite-store.js';
+import { seedBuilds } from './bench/seed-builds.js';
+import { mkdtempSync } from 'node:fs';
+const path = mkdtempSync('/tmp/ab-exp-') + '/a.db';
+await (await SqliteStore.open(path)).close();
+seedBuilds(path, 100000, { repository: () => 'bench/os', branch: (i) => `b${i % 50}` });
+const db = new Database(path);
+const q = (s: string, ...p: unknown[]) => { console.log(s.slice(0, 110)); for (const r of db.prepare('EXPLAIN QUERY PLAN ' + s).all(...p) as any[]) console.log('   ', r.detail); const t = performance.now(); for (let i = 0; i < 50; i++) db.prepare(s).all(...p); console.log('    ms', ((performance.now() - t) / 50).toFixed(3)); };
+q(`select "id" from "builds" where "body_sha256" = ? order by "id" asc limit 1`, 'x');
+q(`select "id" from "builds" where "repository" = ? and "ref_type" = ? and "branch" = ? and "commit_sha" = ? order by "id" desc limit 1`, 'bench/os', 'branch', 'b7', 'zz');
+q(`select "id", "commit_sha" from "builds" where "repository" = ? and "ref_type" = ? and "branch" = ? order by "id" desc limit 1`, 'bench/os', 'branch', 'b7');
+q(`select id from "builds" where "repository" in (?) and "ref_type" = ? and "branch" = ? and "state" = ? and "id" < ?`, 'bench/os', 'branch', 'b7', 'queued', 1e9);
+q(`select count(*) as "count" from "builds" where "state" = ? and "repository" in (?)`, 'queued', 'bench/os');
+q(`select count(*) as "count" from "builds" where "state" = ?`, 'queued');
+q(`select "id", "repository", "ref_type", "branch", "kind" from "builds" where "state" = ? order by "id" asc`, 'queued');
+q(`select "state", count(*) as "count" from "builds" group by "state"`);
+q(`select * from "deliveries" where "delivery_id" = ?`, 'x');
