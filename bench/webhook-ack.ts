@@ -8,6 +8,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ServiceProcess } from '../test/helpers/service-process.js';
@@ -19,11 +20,18 @@ const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 1500);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const SEEDED = Number(process.env.BENCH_BUILDS ?? 100_000);
 const CONCURRENCY = 16;
+/** USER_HZ: /proc counts CPU time in these (100 on Linux everywhere that matters). */
+const TICKS_PER_SECOND = 100;
 const SECRET = 'bench-secret';
 /** `--cpu-prof` flags for the service (BENCH_CPU_PROF=<dir>): where the time goes. */
 const PROFILE = process.env.BENCH_CPU_PROF;
 
-async function startBare(): Promise<{ url: string; child: ChildProcess }> {
+interface Bare {
+  url: string;
+  child: ChildProcess;
+}
+
+async function startBare(): Promise<Bare> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'bench/bare-server.ts'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -64,9 +72,16 @@ async function startService(seed: number): Promise<ServiceProcess> {
 const load = (url: string, offset: number): Promise<LoadResult> =>
   runLoad({ url, concurrency: CONCURRENCY, offset, requests: REQUESTS, secret: SECRET, newConnection: true });
 
+/** CPU time (user + system) a process has used so far, in ms, from /proc. */
+function cpuMs(pid: number | undefined): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+}
+
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-async function variant(bareUrl: string, seed: number, label: string): Promise<string[]> {
+async function variant(bare: Bare, seed: number, label: string): Promise<string[]> {
+  const bareUrl = bare.url;
   const service = await startService(seed);
   const lines: string[] = [];
   const url = `${service.url}/build/bench/hook`;
@@ -75,21 +90,29 @@ async function variant(bareUrl: string, seed: number, label: string): Promise<st
     await load(bareUrl, 0);
     const warm = await load(url, 1_000_000);
     if (warm.errors > 0) fail(`${warm.errors} webhook requests failed (${label}, warm-up)`);
-    const bare: number[] = [];
+    const bareRps: number[] = [];
     const ours: number[] = [];
+    const cpu = { bare: 0, ours: 0 };
     for (let round = 0; round < ROUNDS; round += 1) {
+      let before = cpuMs(bare.child.pid);
       const baseline = await load(bareUrl, 0);
+      cpu.bare += cpuMs(bare.child.pid) - before;
+      before = cpuMs(service.pid);
       const measured = await load(url, round * REQUESTS);
+      cpu.ours += cpuMs(service.pid) - before;
       if (measured.errors > 0)
         fail(`${measured.errors} webhook requests failed (${label}, round ${round + 1})`);
-      bare.push(baseline.rps);
+      bareRps.push(baseline.rps);
       ours.push(measured.rps);
       lines.push(
         figure(`webhook ${label} round ${round + 1} throughput`, measured.rps, 'req/s', baseline.rps),
       );
       lines.push(figure(`webhook ${label} round ${round + 1} p99`, measured.p99, 'ms', baseline.p99));
     }
-    lines.push(figure(`webhook ${label} median throughput`, median(ours), 'req/s', median(bare)));
+    lines.push(figure(`webhook ${label} median throughput`, median(ours), 'req/s', median(bareRps)));
+    // On a loaded machine throughput follows the CPU each request costs: the steadier figure.
+    const perPush = (ms: number) => ms / (ROUNDS * REQUESTS);
+    lines.push(figure(`webhook ${label} server CPU per push`, perPush(cpu.ours), 'ms', perPush(cpu.bare)));
     lines.push(figure(`webhook ${label} last round / first round`, ours.at(-1)!, 'req/s', ours[0]));
     if (PROFILE) await service.stop('SIGTERM'); // --cpu-prof writes its file on a clean exit
   } finally {
@@ -111,8 +134,8 @@ export async function benchWebhook(): Promise<string[]> {
   const bare = await startBare();
   try {
     return [
-      ...(await variant(bare.url, 0, 'c=16 empty')),
-      ...(await variant(bare.url, SEEDED, `c=16 ${SEEDED / 1000}k builds`)),
+      ...(await variant(bare, 0, 'c=16 empty')),
+      ...(await variant(bare, SEEDED, `c=16 ${SEEDED / 1000}k builds`)),
     ];
   } finally {
     bare.child.kill('SIGTERM');

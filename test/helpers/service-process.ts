@@ -31,6 +31,11 @@ export class ServiceProcess {
     this.url = `http://127.0.0.1:${this.port}`;
   }
 
+  /** The running process's id (benchmarks read its CPU time). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   /** Writes the config: this home's paths, SQLite and port, then `settings` (rules, secrets…). */
   configure(settings: Record<string, unknown>): void {
     const { home } = this;
