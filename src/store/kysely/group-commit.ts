@@ -29,8 +29,6 @@ const MAX_BATCH = 256;
 export class GroupCommit<DB> {
   private queue: Pending<DB>[] = [];
   private writing = false;
-  /** Transactions committed (for tests and the bench: writes per commit). */
-  commits = 0;
 
   constructor(
     private readonly db: Kysely<DB>,
@@ -66,7 +64,6 @@ export class GroupCommit<DB> {
           if (outcomes.length === batch.length) batch.push(...this.queue.splice(0, MAX_BATCH - batch.length));
         }
         await trx.commit().execute();
-        this.commits += 1;
       } catch (error) {
         await trx
           .rollback()
@@ -83,7 +80,8 @@ export class GroupCommit<DB> {
         else item.reject(outcome.error);
       });
     } catch (error) {
-      // Nothing of the batch was stored: every caller in it gets the error.
+      // Nothing of the batch was stored (or, the fsync failing, it is not known to be on disk):
+      // every caller in it gets the error.
       for (const item of batch) item.reject(error);
     } finally {
       this.writing = false;
