@@ -3,18 +3,32 @@
  * signed 8 KB pushes (`secret` set) or GETs, and reports throughput and latency percentiles.
  * A thread of its own, so client and server each get a core of this 2-core machine.
  */
+import { request as httpRequest } from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
 import { pushPayload, sign } from '../test/helpers/webhook.js';
 import { percentile } from './report.js';
 import type { LoadRequest } from './run-load.js';
 
-const { url, concurrency, offset, requests, secret } = workerData as LoadRequest;
+const { url, concurrency, offset, requests, secret, newConnection } = workerData as LoadRequest;
+
+/** One request on a connection of its own: node:http without an agent closes it after. */
+function send(method: string, body: string | undefined, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(url, { method, headers, agent: false }, (response) => {
+      response.resume();
+      response.once('end', () => resolve(response.statusCode ?? 0));
+      response.once('error', reject);
+    });
+    request.once('error', reject);
+    request.end(body);
+  });
+}
 
 function payload(i: number): string {
   const base = pushPayload({
     repository: 'bench/os',
     branch: `b${i % 50}`,
-    commit: (i.toString(16) + 'a'.repeat(40)).slice(0, 40),
+    commit: (i + 1).toString(16).padStart(40, '0'), // never all zeros: that is a deleted ref
     message: 'x'.repeat(200),
   });
   const commits = Array.from({ length: 20 }, (_, k) => ({
@@ -36,24 +50,25 @@ await Promise.all(
     while (next < requests) {
       const i = offset + next++;
       const t0 = performance.now();
-      let response: Response;
-      if (secret === undefined) {
-        response = await fetch(url);
+      const body = secret === undefined ? undefined : payload(i);
+      const headers: Record<string, string> =
+        secret === undefined || body === undefined
+          ? {}
+          : {
+              'content-type': 'application/json',
+              'x-github-event': 'push',
+              'x-github-delivery': `bench-${i}`,
+              'x-hub-signature-256': sign(secret, body),
+            };
+      let status: number;
+      if (newConnection) {
+        status = await send(body === undefined ? 'GET' : 'POST', body, headers).catch(() => 0);
       } else {
-        const body = payload(i);
-        response = await fetch(url, {
-          method: 'POST',
-          body,
-          headers: {
-            'content-type': 'application/json',
-            'x-github-event': 'push',
-            'x-github-delivery': `bench-${i}`,
-            'x-hub-signature-256': sign(secret, body),
-          },
-        });
+        const response = await fetch(url, body === undefined ? {} : { method: 'POST', body, headers });
+        await response.arrayBuffer();
+        status = response.status;
       }
-      await response.arrayBuffer();
-      if (response.status !== 202 && response.status !== 200) errors += 1;
+      if (status !== 202 && status !== 200) errors += 1;
       latencies.push(performance.now() - t0);
     }
   }),

@@ -9,6 +9,11 @@ export interface LoadRequest {
   offset: number;
   /** Set: signed push webhooks. Unset: plain GETs. */
   secret?: string;
+  /**
+   * A new TCP connection per request (`Connection: close`), as GitHub's deliveries arrive;
+   * otherwise fetch's keep-alive pool.
+   */
+  newConnection?: boolean;
 }
 
 export interface LoadResult {

@@ -28,8 +28,19 @@ export interface PushHistory {
 export function answeringBuild(push: PushOrigin & { commit: string }, history: PushHistory): number | null {
   if (history.sameBody !== null) return history.sameBody;
   if (history.sameCommit === null) return null;
-  const { latest } = history;
+  return replayPossible(push, history.latest) ? history.sameCommit : null;
+}
+
+/**
+ * False when the push builds whatever the ref's earlier builds of its commit are: it creates the
+ * ref, or moves it on from its latest build. The store then need not look for them (an ordinary
+ * push moves the ref on; looking meant reading the ref's whole history on every push).
+ */
+export function replayPossible(
+  push: Pick<PushOrigin, 'before'> & { commit: string },
+  latest: PushHistory['latest'],
+): boolean {
   const movesRef = latest !== null && latest.commit !== push.commit && push.before === latest.commit;
   const createsRef = push.before !== null && /^0+$/.test(push.before);
-  return movesRef || createsRef ? null : history.sameCommit;
+  return !(movesRef || createsRef);
 }

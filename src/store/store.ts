@@ -104,6 +104,11 @@ export interface Store {
    * With `limits`: past `perRepository` the oldest queued builds of the repository are superseded
    * too; a build that would grow the queue past `total` is not stored at all and the call throws
    * AppError `QUEUE_FULL`.
+   * Resolves only once the build is durable: on SQLite after an fsync of the WAL, on PostgreSQL
+   * after its commit (`synchronous_commit = on`, the default, waits for the WAL flush). SQLite
+   * groups concurrent calls into one transaction and one fsync (kysely/group-commit.ts): a call
+   * refused (QUEUE_FULL) fails alone, a database error fails every call of the group, and none of
+   * those is stored.
    */
   createBuild(build: NewBuild, limits?: QueueLimits): Promise<CreatedBuild>;
   /**

@@ -19,11 +19,23 @@ export class ServiceProcess {
   private readonly configFile: string;
   private child: ChildProcess | null = null;
 
-  constructor(prefix: string) {
+  /**
+   * `dist`: run the built `dist/cli.js` (benchmarks) instead of `src/cli.ts` through tsx;
+   * `nodeArgs`: flags for node itself (say `--cpu-prof`).
+   */
+  constructor(
+    prefix: string,
+    private readonly options: { dist?: boolean; nodeArgs?: string[] } = {},
+  ) {
     this.home = mkdtempSync(join(tmpdir(), prefix));
     this.gitRoot = join(this.home, 'git');
     this.configFile = join(this.home, 'autobuilder.yaml');
     this.url = `http://127.0.0.1:${this.port}`;
+  }
+
+  /** The running process's id (benchmarks read its CPU time). */
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   /** Writes the config: this home's paths, SQLite and port, then `settings` (rules, secrets…). */
@@ -47,9 +59,10 @@ export class ServiceProcess {
 
   /** Starts the service and resolves once /healthz answers. */
   async start(): Promise<void> {
+    const entry = this.options.dist ? ['dist/cli.js'] : ['--import', 'tsx', 'src/cli.ts'];
     this.child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'src/cli.ts', '--config', this.configFile, 'serve'],
+      [...(this.options.nodeArgs ?? []), ...entry, '--config', this.configFile, 'serve'],
       { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, TOKEN: '' } },
     );
     await waitFor(async () => (await fetch(`${this.url}/healthz`).catch(() => null))?.ok, 30_000);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { answeringBuild, type PushHistory } from '../../src/domain/push-replay.js';
+import { answeringBuild, replayPossible, type PushHistory } from '../../src/domain/push-replay.js';
 
 const [A, B, C, Z] = ['a'.repeat(40), 'b'.repeat(40), 'c'.repeat(40), '0'.repeat(40)];
 
@@ -58,4 +58,16 @@ describe('answeringBuild (replay or new push)', () => {
   for (const [name, push, history, expected] of cases) {
     it(name, () => assert.equal(answeringBuild({ ...push, bodySha256: 'x' }, history), expected));
   }
+});
+
+describe('replayPossible (whether the store must look for the ref’s builds of the commit)', () => {
+  const latest = { id: 7, commit: 'b'.repeat(40) };
+  it('an ordinary push moves the ref on from its latest build: no', () =>
+    assert.equal(replayPossible({ commit: 'c'.repeat(40), before: latest.commit }, latest), false));
+  it('a push creating the ref: no', () =>
+    assert.equal(replayPossible({ commit: 'c'.repeat(40), before: '0'.repeat(40) }, latest), false));
+  it('a push whose before is not where the ref is: yes', () =>
+    assert.equal(replayPossible({ commit: 'c'.repeat(40), before: 'd'.repeat(40) }, latest), true));
+  it('a push of the latest build’s own commit: yes', () =>
+    assert.equal(replayPossible({ commit: latest.commit, before: latest.commit }, latest), true));
 });

@@ -31,16 +31,24 @@ import { migrations, type Dialect } from './migrations.js';
 import { applyQueueLimits, countQueued } from './queue-limits.js';
 import { patchColumns, pullColumns, toBuild, toDelivery } from './rows.js';
 import { listDeliveries } from './delivery-log.js';
+import { GroupCommit } from './group-commit.js';
 import { gitRef } from '../../domain/git-ref.js';
 import type { Database } from './schema.js';
 
 type Clock = () => Date;
 
 export class KyselyStore implements Store {
+  /** Set where the database has one writer (SQLite): createBuild calls share a commit. */
+  protected readonly writes: GroupCommit<Database> | null;
+
   protected constructor(
     private readonly db: Kysely<Database>,
     private readonly now: Clock,
-  ) {}
+    /** `groupCommit`: how a group's commit is made durable (SQLite: fsync of the WAL). */
+    options: { groupCommit?: () => Promise<void> } = {},
+  ) {
+    this.writes = options.groupCommit ? new GroupCommit(db, options.groupCommit) : null;
+  }
 
   /** Applies the migrations; throws what failed (the caller closes the connection). */
   protected static async migrate(db: Kysely<Database>, dialect: Dialect, schema?: string): Promise<void> {
@@ -68,92 +76,98 @@ export class KyselyStore implements Store {
   protected async lockQueue(_trx: Transaction<Database>): Promise<void> {}
 
   async createBuild(input: NewBuild, limits?: QueueLimits): Promise<CreatedBuild> {
-    return this.db.transaction().execute(async (trx) => {
-      const now = this.now().toISOString();
-      if (limits) await this.lockQueue(trx);
-      const names = groupNames(input);
-      await this.lockRef(trx, `${names.join(',')} ${input.refType} ${input.branch}`);
-      if (input.deliveryId) {
-        // Claim the delivery id first. A concurrent transaction with the same id waits on this row
-        // (PostgreSQL) or runs after this one (SQLite), then finds the build made here.
-        const claimed = await trx
-          .insertInto('deliveries')
-          .values({
-            delivery_id: input.deliveryId,
-            event: input.refType === 'pull' ? 'pull_request' : 'push',
-            outcome: 'pending',
-            build_id: null,
-            reason: null,
-            received_at: now,
-            repository: input.repository,
-            ref: gitRef(input.refType, input.branch),
-          })
-          .onConflict((oc) => oc.column('delivery_id').doNothing())
-          .returning('delivery_id')
-          .executeTakeFirst();
-        if (!claimed) {
-          const seen = await trx
-            .selectFrom('deliveries')
-            .selectAll()
-            .where('delivery_id', '=', input.deliveryId)
-            .executeTakeFirstOrThrow();
-          if (seen.build_id != null) return this.answer(trx, seen.build_id);
-          // Ignored before (say, its repository was not configured yet): it builds now, and is
-          // listed as arriving now.
-          await trx
-            .updateTable('deliveries')
-            .set({ received_at: now, repository: input.repository, ref: gitRef(input.refType, input.branch) })
-            .where('delivery_id', '=', input.deliveryId)
-            .execute();
-        }
-      }
-      if (input.push) {
-        const answering = answeringBuild(
-          { ...input.push, commit: input.commit },
-          await pushHistory(trx, input, input.push.bodySha256),
-        );
-        if (answering !== null) {
-          if (input.deliveryId) await this.linkDelivery(trx, input.deliveryId, answering);
-          return this.answer(trx, answering);
-        }
-      }
-      const row = await trx
-        .insertInto('builds')
+    const work = (trx: Transaction<Database>) => this.insertBuild(trx, input, limits);
+    return this.writes ? this.writes.run(work) : this.db.transaction().execute(work);
+  }
+
+  private async insertBuild(
+    trx: Transaction<Database>,
+    input: NewBuild,
+    limits?: QueueLimits,
+  ): Promise<CreatedBuild> {
+    const now = this.now().toISOString();
+    if (limits) await this.lockQueue(trx);
+    const names = groupNames(input);
+    await this.lockRef(trx, `${names.join(',')} ${input.refType} ${input.branch}`);
+    if (input.deliveryId) {
+      // Claim the delivery id first. A concurrent transaction with the same id waits on this row
+      // (PostgreSQL) or runs after this one (SQLite), then finds the build made here.
+      const claimed = await trx
+        .insertInto('deliveries')
         .values({
-          project: input.project,
-          repository: input.repository,
-          ref_type: input.refType,
-          branch: input.branch,
-          commit_sha: input.commit,
-          kind: input.kind,
-          state: 'queued',
-          pusher: input.pusher,
           delivery_id: input.deliveryId,
-          body_sha256: input.push?.bodySha256 ?? null,
-          commits: JSON.stringify(input.commits),
-          steps: '[]',
-          retry_of: input.retryOf ?? null,
-          attempt: input.attempt ?? 1,
-          ...pullColumns(input.refType === 'pull' ? input.pull : null),
-          created_at: now,
+          event: input.refType === 'pull' ? 'pull_request' : 'push',
+          outcome: 'pending',
+          build_id: null,
+          reason: null,
+          received_at: now,
+          repository: input.repository,
+          ref: gitRef(input.refType, input.branch),
         })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      if (input.deliveryId) await this.linkDelivery(trx, input.deliveryId, row.id);
-      const superseded = await trx
-        .updateTable('builds')
-        .set({ state: 'superseded', reason: `superseded by #${row.id}`, finished_at: now })
-        .where('repository', 'in', names)
-        .where('ref_type', '=', input.refType)
-        .where('branch', '=', input.branch)
-        .where('state', '=', 'queued')
-        .where('id', '<', row.id)
-        .returningAll()
-        .execute();
-      if (limits)
-        superseded.push(...(await applyQueueLimits(trx, row, names, limits, superseded.length, now)));
-      return { build: toBuild(row), created: true, superseded: superseded.map(toBuild) };
-    });
+        .onConflict((oc) => oc.column('delivery_id').doNothing())
+        .returning('delivery_id')
+        .executeTakeFirst();
+      if (!claimed) {
+        const seen = await trx
+          .selectFrom('deliveries')
+          .selectAll()
+          .where('delivery_id', '=', input.deliveryId)
+          .executeTakeFirstOrThrow();
+        if (seen.build_id != null) return this.answer(trx, seen.build_id);
+        // Ignored before (say, its repository was not configured yet): it builds now, and is
+        // listed as arriving now.
+        await trx
+          .updateTable('deliveries')
+          .set({ received_at: now, repository: input.repository, ref: gitRef(input.refType, input.branch) })
+          .where('delivery_id', '=', input.deliveryId)
+          .execute();
+      }
+    }
+    if (input.push) {
+      const answering = answeringBuild(
+        { ...input.push, commit: input.commit },
+        await pushHistory(trx, input, input.push),
+      );
+      if (answering !== null) {
+        if (input.deliveryId) await this.linkDelivery(trx, input.deliveryId, answering);
+        return this.answer(trx, answering);
+      }
+    }
+    const row = await trx
+      .insertInto('builds')
+      .values({
+        project: input.project,
+        repository: input.repository,
+        ref_type: input.refType,
+        branch: input.branch,
+        commit_sha: input.commit,
+        kind: input.kind,
+        state: 'queued',
+        pusher: input.pusher,
+        delivery_id: input.deliveryId,
+        body_sha256: input.push?.bodySha256 ?? null,
+        commits: JSON.stringify(input.commits),
+        steps: '[]',
+        retry_of: input.retryOf ?? null,
+        attempt: input.attempt ?? 1,
+        ...pullColumns(input.refType === 'pull' ? input.pull : null),
+        created_at: now,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    if (input.deliveryId) await this.linkDelivery(trx, input.deliveryId, row.id);
+    const superseded = await trx
+      .updateTable('builds')
+      .set({ state: 'superseded', reason: `superseded by #${row.id}`, finished_at: now })
+      .where('repository', 'in', names)
+      .where('ref_type', '=', input.refType)
+      .where('branch', '=', input.branch)
+      .where('state', '=', 'queued')
+      .where('id', '<', row.id)
+      .returningAll()
+      .execute();
+    if (limits) superseded.push(...(await applyQueueLimits(trx, row, names, limits, superseded.length, now)));
+    return { build: toBuild(row), created: true, superseded: superseded.map(toBuild) };
   }
 
   private async answer(trx: Transaction<Database>, buildId: number): Promise<CreatedBuild> {

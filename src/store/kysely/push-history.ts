@@ -1,14 +1,15 @@
 /** What the store knows of a ref's earlier pushes, for telling a replay (domain/push-replay.ts). */
 import type { Transaction } from 'kysely';
-import type { NewBuild } from '../../domain/build.js';
-import type { PushHistory } from '../../domain/push-replay.js';
+import type { NewBuild, PushOrigin } from '../../domain/build.js';
+import { replayPossible, type PushHistory } from '../../domain/push-replay.js';
 import type { Database } from './schema.js';
 
 export async function pushHistory(
   trx: Transaction<Database>,
   input: Pick<NewBuild, 'repository' | 'refType' | 'branch' | 'commit'>,
-  bodySha256: string,
+  push: Pick<PushOrigin, 'before' | 'bodySha256'>,
 ): Promise<PushHistory> {
+  const { bodySha256 } = push;
   const sameBody = await trx
     .selectFrom('builds')
     .select('id')
@@ -23,11 +24,15 @@ export async function pushHistory(
     .where('branch', '=', input.branch)
     .orderBy('id', 'desc')
     .limit(1);
-  const sameCommit = await ofRef.select('id').where('commit_sha', '=', input.commit).executeTakeFirst();
-  const latest = await ofRef.select(['id', 'commit_sha']).executeTakeFirst();
-  return {
-    sameBody: sameBody?.id ?? null,
-    sameCommit: sameCommit?.id ?? null,
-    latest: latest ? { id: latest.id, commit: latest.commit_sha } : null,
-  };
+  const newest = await ofRef.select(['id', 'commit_sha']).executeTakeFirst();
+  const latest = newest ? { id: newest.id, commit: newest.commit_sha } : null;
+  // The ref's builds of this commit: an index range up to the ref, then a walk through its history
+  // (no index has the commit). Only for the rare push that could be a replay; for the newest
+  // build's own commit, that build is the answer.
+  let sameCommit: number | null = null;
+  if (latest?.commit === input.commit) sameCommit = latest.id;
+  else if (replayPossible({ before: push.before, commit: input.commit }, latest))
+    sameCommit =
+      (await ofRef.select('id').where('commit_sha', '=', input.commit).executeTakeFirst())?.id ?? null;
+  return { sameBody: sameBody?.id ?? null, sameCommit, latest };
 }
