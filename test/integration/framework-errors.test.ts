@@ -61,6 +61,12 @@ describe('framework errors come from the error table', () => {
       { method: 'POST', body: 'x', headers: { 'content-type': 'text/plain' } },
       'UNSUPPORTED_MEDIA_TYPE',
     ],
+    [
+      'a form body to the API (only the webhook takes forms)',
+      '/api/builds',
+      { method: 'POST', body: 'a=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+      'UNSUPPORTED_MEDIA_TYPE',
+    ],
   ];
   for (const [what, path, init, code] of cases) {
     it(`${what} → ${code}`, async () => {

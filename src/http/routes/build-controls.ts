@@ -11,7 +11,6 @@ import { AppError } from '../../errors.js';
 import { refNameProblem } from '../../forge/github/ref-name.js';
 import { toNewBuild } from '../../scheduler/scheduler.js';
 import type { AppDeps } from '../app-deps.js';
-import { parseJson } from '../body.js';
 import { presentBuild } from '../present.js';
 import { registerWriteRoutes } from '../write-access.js';
 import { loadBuild } from './builds.js';
@@ -42,7 +41,8 @@ export function registerBuildControlRoutes(app: FastifyInstance, deps: AppDeps):
 
   registerWriteRoutes(app, config.apiTokens, (writes) => {
     writes.post('/api/builds', async (request, reply) => {
-      const parsed = triggerSchema.safeParse(parseJson(request.body));
+      if (request.body === undefined) throw new AppError('INVALID_PAYLOAD', 'empty body, expected JSON');
+      const parsed = triggerSchema.safeParse(request.body);
       if (!parsed.success) {
         throw new AppError(
           'BAD_REQUEST',

@@ -9,7 +9,7 @@ import type { Delivery, DeliveryAbout } from '../../store/store.js';
 import { refFilteredOut } from '../../domain/ref-filter.js';
 import { gitRef } from '../../domain/git-ref.js';
 import type { AppDeps } from '../app-deps.js';
-import { parseWebhookBody } from '../body.js';
+import { parseWebhookBody, registerRawBodies } from '../body.js';
 import { presentBuild } from '../present.js';
 
 const LABEL = /^[A-Za-z0-9._-]{1,100}$/;
@@ -26,7 +26,21 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/**
+ * The webhook in its own encapsulated context: the raw-body parser and the latency metric hook
+ * apply to this route and to no other.
+ */
 export function registerHookRoute(app: FastifyInstance, deps: AppDeps): void {
+  void app.register(async (context) => {
+    registerRawBodies(context);
+    context.addHook('onResponse', async (_request, reply) => {
+      deps.metrics.webhookDuration.observe({ status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    });
+    hookRoute(context, deps);
+  });
+}
+
+function hookRoute(app: FastifyInstance, deps: AppDeps): void {
   const { configs, store, scheduler } = deps;
   const config = deps.config;
 
