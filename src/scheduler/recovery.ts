@@ -7,7 +7,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Build, NewBuild } from '../domain/build.js';
+import { sameRef, toNewBuild, type Build } from '../domain/build.js';
 import { killOurQemu } from '../boot/leftover-qemu.js';
 import type { Executor } from '../executor/executor.js';
 import type { EventBus } from '../live/event-bus.js';
@@ -27,30 +27,11 @@ export interface RecoveryDeps {
   instance?: string;
 }
 
-export function toNewBuild(build: Build): NewBuild {
-  return {
-    project: build.project,
-    repository: build.repository,
-    refType: build.refType,
-    branch: build.branch,
-    commit: build.commit,
-    kind: build.kind,
-    pusher: build.pusher,
-    deliveryId: null,
-    commits: build.commits,
-  };
-}
-
 export async function interruptBuild(deps: RecoveryDeps, build: Build, reason: string): Promise<void> {
   const { store, bus } = deps;
   const finishedAt = new Date().toISOString();
   const newer = (await store.listActive()).find(
-    (b) =>
-      b.state === 'queued' &&
-      b.repository === build.repository &&
-      b.refType === build.refType &&
-      b.branch === build.branch &&
-      b.id > build.id,
+    (b) => b.state === 'queued' && sameRef(b, build) && b.id > build.id,
   );
   if (newer) {
     const superseded = await store.transition(build.id, ['running', 'queued'], 'superseded', {

@@ -11,7 +11,7 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Build, BuildRef, NewBuild } from '../domain/build.js';
+import { sameRef, type Build, type BuildRef, type NewBuild } from '../domain/build.js';
 import type { RuleLookup } from '../domain/rule.js';
 import { Engine } from '../executor/engine.js';
 import { EnginePool } from '../executor/engine-pool.js';
@@ -27,7 +27,6 @@ import { engineProblem, placeBuilds } from './engine-placement.js';
 import { planQueue } from './plan-queue.js';
 import { baseNames, canonicalName } from '../domain/rule-set.js';
 import { untilStored } from './until-stored.js';
-export { toNewBuild } from './recovery.js';
 import { recoverLeftovers, type RecoveryDeps } from './recovery.js';
 
 export interface SchedulerOptions {
@@ -133,11 +132,7 @@ export class Scheduler {
     for (const old of created.superseded) this.options.bus.publishBuild(old);
     if (this.options.rules.get(input.repository)?.cancelRunning) {
       for (const run of this.running.values()) {
-        if (
-          canonicalName(rules, run.build.repository) === canonicalName(rules, input.repository) &&
-          run.build.refType === input.refType &&
-          run.build.branch === input.branch
-        ) {
+        if (sameRef(run.build, input, (name) => canonicalName(rules, name))) {
           run.controller.abort({
             state: 'superseded',
             reason: `superseded by #${created.build.id}`,

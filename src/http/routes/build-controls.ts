@@ -4,12 +4,11 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { isFinal } from '../../domain/build.js';
+import { isFinal, toNewBuild } from '../../domain/build.js';
 import { isRepositoryName } from '../../domain/repository.js';
 import { ruleKind } from '../../domain/rule.js';
 import { AppError } from '../../errors.js';
 import { refNameProblem } from '../../forge/github/ref-name.js';
-import { toNewBuild } from '../../scheduler/scheduler.js';
 import type { AppDeps } from '../app-deps.js';
 import { presentBuild } from '../present.js';
 import { registerWriteRoutes } from '../write-access.js';
