@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { isFinal, toNewBuild } from '../../domain/build.js';
+import { COMMIT_SHA, PROJECT_LABEL } from '../../domain/identifiers.js';
 import { isRepositoryName } from '../../domain/repository.js';
 import { ruleKind } from '../../domain/rule.js';
 import { AppError } from '../../errors.js';
@@ -18,14 +19,8 @@ const triggerSchema = z
   .object({
     repository: z.string().refine(isRepositoryName, 'must be owner/name'),
     branch: z.string().refine((b) => refNameProblem(b) === null, 'not a valid git branch name'),
-    commit: z
-      .string()
-      .regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, 'must be a full hexadecimal commit id')
-      .optional(),
-    project: z
-      .string()
-      .regex(/^[A-Za-z0-9._-]{1,100}$/)
-      .default('manual'),
+    commit: z.string().regex(COMMIT_SHA, 'must be a full hexadecimal commit id').optional(),
+    project: z.string().regex(PROJECT_LABEL).default('manual'),
   })
   .strict();
 

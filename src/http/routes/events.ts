@@ -15,7 +15,7 @@ import { TailHub } from '../../live/tail-hub.js';
 import { Watchers } from '../../live/watchers.js';
 import type { AppDeps } from '../app-deps.js';
 import { presentBuildSummary } from '../present.js';
-import { parseBuildId } from './builds.js';
+import { parseBuildId } from '../params.js';
 
 interface EventsQuery {
   tails?: string;

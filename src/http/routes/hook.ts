@@ -8,11 +8,10 @@ import { parsePush, PayloadError } from '../../forge/github/push-event.js';
 import type { Delivery, DeliveryAbout } from '../../store/store.js';
 import { refFilteredOut } from '../../domain/ref-filter.js';
 import { gitRef } from '../../domain/git-ref.js';
+import { PROJECT_LABEL } from '../../domain/identifiers.js';
 import type { AppDeps } from '../app-deps.js';
 import { parseWebhookBody, registerRawBodies } from '../body.js';
 import { presentBuild } from '../present.js';
-
-const LABEL = /^[A-Za-z0-9._-]{1,100}$/;
 
 /** What an unparsed payload names, for the delivery list; nothing it says is trusted further. */
 function aboutPayload(payload: unknown): DeliveryAbout {
@@ -87,7 +86,7 @@ function hookRoute(app: FastifyInstance, deps: AppDeps): void {
 
   app.post<{ Params: { project: string } }>('/build/:project/hook', async (request, reply) => {
     const { project } = request.params;
-    if (!LABEL.test(project))
+    if (!PROJECT_LABEL.test(project))
       throw new AppError('BAD_REQUEST', 'project must be 1-100 characters of [A-Za-z0-9._-]');
     // The secret of the moment: a reload may change it.
     const { webhookSecret } = configs.current();

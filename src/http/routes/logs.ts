@@ -6,7 +6,7 @@ import { isRepositoryName } from '../../domain/repository.js';
 import { AppError } from '../../errors.js';
 import type { AppDeps } from '../app-deps.js';
 import { searchLog } from '../../live/log-search.js';
-import { parseBuildId } from './builds.js';
+import { parseBuildId } from '../params.js';
 
 const SEARCH_LIMIT = 200;
 
