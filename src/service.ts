@@ -141,15 +141,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     queueLimits: config.queueLimits,
     ...(opened ? { engines: opened.pool } : {}),
     ...(registry ? { registryTags: (repo: string) => registry.tags(repo) } : {}),
-    pipeline: {
-      executor,
-      mirrors,
-      kernelTarget: config.kernelTarget,
-      tmpDirectory: config.tmpDirectory,
-      rules: configs.rules,
-      store,
-      instance,
-    },
+    pipeline: { mirrors, kernelTarget: config.kernelTarget, instance },
   });
   metrics.watchEngines(() => scheduler.engines.statuses());
   const statuses = config.github.token

@@ -17,11 +17,10 @@ import { Engine } from '../executor/engine.js';
 import { EnginePool } from '../executor/engine-pool.js';
 import type { Executor } from '../executor/executor.js';
 import type { EventBus } from '../live/event-bus.js';
-import type { PipelineDeps } from '../pipeline/pipeline.js';
 import type { CreatedBuild, QueueLimits, Store } from '../store/store.js';
 import { StoreUnavailableError } from '../store/store-unavailable.js';
 import { onEngineChange, removeStraysLater } from './engine-events.js';
-import { executeBuild, type Stop } from './execute-build.js';
+import { executeBuild, type PipelineSetup, type Stop } from './execute-build.js';
 import { logBuildEnd } from './log-build-end.js';
 import { engineProblem, placeBuilds } from './engine-placement.js';
 import { planQueue } from './plan-queue.js';
@@ -34,7 +33,8 @@ export interface SchedulerOptions {
   executor: Executor;
   bus: EventBus;
   logger: Logger;
-  pipeline: PipelineDeps;
+  /** The pipeline's own dependencies; it shares the store, rules and tmpDirectory above. */
+  pipeline: PipelineSetup;
   /** Read at enqueue and launch time: a reload changes the next build, never a running one. */
   rules: RuleLookup;
   concurrency: number;

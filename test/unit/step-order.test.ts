@@ -74,12 +74,8 @@ it('a step record answered late is never published after the final state', async
     tmpDirectory: config.tmpDirectory,
     requeueInterrupted: 1,
     pipeline: {
-      store,
-      executor,
       mirrors: new GitMirrors(join(config.dataDirectory, 'order-mirrors'), config.gitUrl),
       kernelTarget: config.kernelTarget,
-      tmpDirectory: config.tmpDirectory,
-      rules: config.rules,
     },
   });
   const published: Build[] = [];
