@@ -52,6 +52,8 @@ export interface ServiceOptions {
   /** Engines made by the caller (tests: fake executors); `executor` is then ignored. */
   engines?: EnginePool;
   logger?: Logger;
+  /** How often the scheduler looks again while the engine or the database is down (default 5 s). */
+  retryMs?: number;
   /** How a reload reads the config (default: the file it came from, with the process environment). */
   loadConfig?: () => Config;
 }
@@ -139,6 +141,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     tmpDirectory: config.tmpDirectory,
     requeueInterrupted: config.requeueInterrupted,
     queueLimits: config.queueLimits,
+    retryMs: options.retryMs,
     ...(opened ? { engines: opened.pool } : {}),
     ...(registry ? { registryTags: (repo: string) => registry.tags(repo) } : {}),
     pipeline: { mirrors, kernelTarget: config.kernelTarget, instance },

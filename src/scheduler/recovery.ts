@@ -4,14 +4,12 @@
  * queued, which then supersedes them. Containers, QEMU processes and temp dirs of ours left by a
  * crash go.
  */
-import { readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { sameRef, toNewBuild, type Build } from '../domain/build.js';
 import { killOurQemu } from '../boot/leftover-qemu.js';
 import type { Executor } from '../executor/executor.js';
 import type { EventBus } from '../live/event-bus.js';
-import { TEMP_PREFIX } from '../pipeline/pipeline.js';
+import { removeLeftoverTempDirs } from '../pipeline/temp-dirs.js';
 import type { Store } from '../store/store.js';
 
 export interface RecoveryDeps {
@@ -97,9 +95,7 @@ export async function recoverLeftovers(deps: RecoveryDeps): Promise<void> {
       deps.logger.warn({ err: error }, 'could not list or remove leftover containers');
     }
   }
-  const entries = await readdir(deps.tmpDirectory).catch(() => [] as string[]);
-  for (const entry of entries.filter((e) => e.startsWith(TEMP_PREFIX))) {
-    await rm(join(deps.tmpDirectory, entry), { recursive: true, force: true });
+  for (const entry of await removeLeftoverTempDirs(deps.tmpDirectory)) {
     deps.logger.info(
       { path: entry, action: 'removed' },
       `recovery: removed leftover temporary directory ${entry}`,
