@@ -19,6 +19,7 @@ import { LocalRepo } from '../helpers/git-repo.js';
 import { removeHome, startHarness, waitFor, type Harness } from '../helpers/harness.js';
 import { pushPayload, webhookHeaders } from '../helpers/webhook.js';
 import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium.js';
+import { fakeRule } from '../helpers/fake-rule.js';
 
 const REPOSITORY = 'owner/name';
 // Outside CI a machine without Chromium skips; under CI the test must run, so it fails instead.
@@ -356,7 +357,7 @@ describe('build controls when the service has an API token', { skip }, () => {
       token: 'secret',
       apiTokens: ['api-secret'],
       executor: new FakeExecutor(),
-      repositories: { [REPOSITORY]: { image: 'fake/base:latest', checkout: '/src', steps: ['sleep 60'] } },
+      repositories: { [REPOSITORY]: fakeRule(['sleep 60']) },
     });
     await harness.listen();
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });

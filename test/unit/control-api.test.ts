@@ -10,6 +10,7 @@ import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
 import { LocalRepo } from '../helpers/git-repo.js';
 import { removeHome, startHarness, waitFor, type Harness, waitForFinal } from '../helpers/harness.js';
 import { injectFetch } from '../helpers/inject.js';
+import { fakeRule } from '../helpers/fake-rule.js';
 
 const TOKEN = 'control-token';
 const WEBHOOK_SECRET = 'control-webhook-secret';
@@ -25,14 +26,8 @@ describe('control API', () => {
       apiTokens: [TOKEN],
       executor: new FakeExecutor(),
       repositories: {
-        'acme/os': { image: 'fake/base:latest', checkout: '/src', steps: ['sleep 30'], network: 'none' },
-        'acme/quick': {
-          image: 'fake/base:latest',
-          checkout: '/src',
-          steps: ['echo ok > /target/vmlinuz.efi'],
-          network: 'none',
-          publish: 'q-{short}.efi',
-        },
+        'acme/os': fakeRule(['sleep 30']),
+        'acme/quick': fakeRule(['echo ok > /target/vmlinuz.efi'], { publish: 'q-{short}.efi' }),
       },
     });
     await h.listen();

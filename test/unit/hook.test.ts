@@ -7,10 +7,11 @@ import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
 import { startHarness, removeHome, type Harness } from '../helpers/harness.js';
 import { injectFetch } from '../helpers/inject.js';
 import { pushPayload, sign, webhookHeaders } from '../helpers/webhook.js';
+import { fakeRule } from '../helpers/fake-rule.js';
 
 const SECRET = 'hook-secret';
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8');
-const RULE = { image: 'fake/base:latest', checkout: '/src', steps: ['echo hi'], network: 'none' };
+const RULE = fakeRule(['echo hi']);
 
 describe('POST /build/:project/hook', () => {
   let h: Harness;

@@ -19,16 +19,12 @@ import {
   waitForFinal,
   type Harness,
 } from '../helpers/harness.js';
+import { fakeRule } from '../helpers/fake-rule.js';
 
-const FULL = {
-  image: 'fake/base:latest',
-  checkout: '/src',
-  steps: ['echo building $AUTOBUILD_BRANCH', 'echo kernel-$AUTOBUILD_COMMIT > /target/vmlinuz.efi'],
-  network: 'none',
-  commit: 'acme/full:{branch}',
-  publish: 'full-{branch}-{short}.efi',
-  link: 'full-{branch}.efi',
-};
+const FULL = fakeRule(
+  ['echo building $AUTOBUILD_BRANCH', 'echo kernel-$AUTOBUILD_COMMIT > /target/vmlinuz.efi'],
+  { commit: 'acme/full:{branch}', publish: 'full-{branch}-{short}.efi', link: 'full-{branch}.efi' },
+);
 const INC = {
   base: 'acme/full',
   checkout: '/inc',
@@ -112,12 +108,7 @@ describe('Scheduler', () => {
 
   it('a rule without publish needs no artifact: it only commits its image', async () => {
     const h = await harness({
-      'acme/base': {
-        image: 'fake/base:latest',
-        checkout: '/src',
-        steps: ['true'],
-        commit: 'acme/base:{branch}',
-      },
+      'acme/base': fakeRule(['true'], { commit: 'acme/base:{branch}' }),
     });
     const repo = new LocalRepo(h.gitRoot, 'acme/base');
     const b = await final(h, (await push(h, repo, 'master', repo.commit('master', { a: '1' }))).id);
