@@ -49,6 +49,10 @@ export function registerBuildControlRoutes(app: FastifyInstance, deps: AppDeps):
       if (!repository || !rule)
         throw new AppError('NOT_FOUND', `repository ${input.repository} is not configured`);
       input.repository = repository;
+      // Not yet queued first and resolved by the pipeline (issue 18): a build record's commit is
+      // required and names it everywhere (replay check, publish names, statuses), so a build
+      // without one needs a state of its own in the store and the scheduler. Until then the branch
+      // head is fetched here, bounded by git's 60 s deadline, and only without `commit`.
       const commit =
         input.commit ??
         (await mirrors.resolveBranch(input.repository, input.branch).catch((error: Error) => {
