@@ -30,7 +30,8 @@ export function registerJsonBodies(app: FastifyInstance): void {
   app.addContentTypeParser(
     'application/json',
     { parseAs: 'string', bodyLimit: BODY_LIMIT },
-    (request, body, done) => (body === '' ? done(null, undefined) : parseJsonBody(request, body as string, done)),
+    (request, body, done) =>
+      body === '' ? done(null, undefined) : parseJsonBody(request, body as string, done),
   );
 }
 
