@@ -58,6 +58,8 @@ export interface ServiceOptions {
   /** Engines made by the caller (tests: fake executors); `executor` is then ignored. */
   engines?: EnginePool;
   logger?: Logger;
+  /** How often the scheduler looks again while the engine or the database is down (default 5 s). */
+  retryMs?: number;
   /** How a reload reads the config (default: the file it came from, with the process environment). */
   loadConfig?: () => Config;
 }
@@ -154,18 +156,10 @@ export async function createService(config: Config, options: ServiceOptions = {}
     tmpDirectory: config.tmpDirectory,
     requeueInterrupted: config.requeueInterrupted,
     queueLimits: config.queueLimits,
+    retryMs: options.retryMs,
     ...(opened ? { engines: opened.pool } : {}),
     ...(registry ? { registryTags: (repo: string) => registry.tags(repo) } : {}),
-    pipeline: {
-      executor,
-      mirrors,
-      kernelTarget: config.kernelTarget,
-      tmpDirectory: config.tmpDirectory,
-      rules: configs.rules,
-      store,
-      instance,
-      cacheUses: store,
-    },
+    pipeline: { mirrors, kernelTarget: config.kernelTarget, instance },
   });
   metrics.watchEngines(() => scheduler.engines.statuses());
   const statuses = config.github.token

@@ -3,30 +3,15 @@
  * `event: build`). Everything is built with DOM calls and textContent: commit messages, reasons and
  * commands come from pushes and logs.
  */
-export interface StepView {
-  index: number;
-  command: string;
-  startedAt: string;
-  finishedAt?: string;
-  exitCode?: number;
-}
-
-export interface BuildView {
-  id: number;
-  state: string;
-  reason: string | null;
-  artifact: string | null;
-  boot: BootResult | null;
-  steps: StepView[];
-  links: { artifact: string | null };
-}
-
 import { bootLabel } from '../src/domain/boot-label.js';
 import { stateLook } from '../src/domain/glance.js';
-import type { BootResult, BuildState } from '../src/domain/build.js';
-import { formatElapsed } from './duration.js';
+import type { BuildSummary } from '../src/http/present.js';
+import { formatElapsed } from '../src/domain/duration.js';
 
-export const FINAL_STATES = ['success', 'failed', 'cancelled', 'superseded', 'interrupted'];
+/** What the page redraws from: a build event's summary, or the whole record (a superset). */
+export type BuildView = Pick<BuildSummary, 'id' | 'state' | 'reason' | 'artifact' | 'boot' | 'steps'> & {
+  links: Pick<BuildSummary['links'], 'artifact'>;
+};
 
 function element<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, className?: string) {
   const node = document.createElement(tag);
@@ -41,7 +26,7 @@ export function renderSummary(build: BuildView): void {
   if (!summary) return;
   summary.className = `state-${build.state}`;
   // Icon and word, as the server renders it (src/http/views/build-cells.ts): not colour alone.
-  const look = stateLook(build.state as BuildState);
+  const look = stateLook(build.state);
   const badge = element('span', undefined, `state tone-${look.tone}`);
   const icon = element('span', look.icon, 'state-icon');
   icon.setAttribute('aria-hidden', 'true');

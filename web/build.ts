@@ -3,9 +3,9 @@
  * state, steps and controls kept current from the build events that come on the same stream.
  */
 import { buildGlance } from '../src/domain/glance.js';
-import type { BuildState } from '../src/domain/build.js';
+import { isFinal, type BuildState } from '../src/domain/build.js';
 import { BuildControls } from './build-controls.js';
-import { FINAL_STATES, renderSteps, renderSummary, type BuildView } from './build-summary.js';
+import { renderSteps, renderSummary, type BuildView } from './build-summary.js';
 import { updateElapsed } from './duration.js';
 import { showGlance } from './glance.js';
 import { openLive } from './live-source.js';
@@ -29,7 +29,7 @@ const times = timesToggle
   : null;
 const controlsRoot = document.querySelector<HTMLElement>('.controls');
 const controls = controlsRoot ? new BuildControls(buildId, controlsRoot) : null;
-controls?.setFinal(FINAL_STATES.includes(heading?.dataset.state ?? ''));
+controls?.setFinal(isFinal((heading?.dataset.state ?? '') as BuildState));
 
 let latest: BuildView | null = null;
 let ended = false;
@@ -39,8 +39,8 @@ function show(build: BuildView): void {
   renderSummary(build);
   renderSteps(build);
   view.sections.setSteps(build.steps);
-  controls?.setFinal(FINAL_STATES.includes(build.state));
-  showGlance(buildGlance(build.state as BuildState), pageTitle);
+  controls?.setFinal(isFinal(build.state));
+  showGlance(buildGlance(build.state), pageTitle);
   showFailure();
 }
 

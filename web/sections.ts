@@ -5,8 +5,8 @@
  * and its summary shows the step's exit code and duration from the build's step records.
  */
 import { stripAnsi } from './ansi.js';
-import type { StepView } from './build-summary.js';
-import { formatElapsed } from './duration.js';
+import type { StepRecord } from '../src/domain/build.js';
+import { formatElapsed } from '../src/domain/duration.js';
 
 interface Section {
   root: HTMLElement;
@@ -23,7 +23,7 @@ const RESULT = /^==> (artifact|published|committed|success|failed|cancelled|supe
 
 export class Sections {
   private readonly list: Section[] = [];
-  private steps = new Map<number, StepView>();
+  private steps = new Map<number, StepRecord>();
   lineCount = 0;
 
   constructor(private readonly log: HTMLElement) {}
@@ -104,7 +104,7 @@ export class Sections {
   }
 
   /** Shows each step's exit code and duration (or "running") in its section's summary. */
-  setSteps(steps: StepView[]): void {
+  setSteps(steps: StepRecord[]): void {
     this.steps = new Map(steps.map((step) => [step.index, step]));
     for (const section of this.list) {
       const record = section.step === null ? undefined : this.steps.get(section.step);
@@ -112,7 +112,7 @@ export class Sections {
     }
   }
 
-  private showStep(section: Section, step: StepView): void {
+  private showStep(section: Section, step: StepRecord): void {
     const meta = section.root.querySelector<HTMLElement>(':scope > summary > .section-meta');
     if (!meta) return;
     // Drawn from data-text by CSS: the log's text (and a copy of it) stays exactly the log.

@@ -25,10 +25,16 @@ export function selectBaseTag(slug: string, available: readonly string[]): strin
   return available.includes('master') ? 'master' : null;
 }
 
+/** `repo[:tag]` → repo and tag (`latest` when none); a registry's `host:port/` is part of the repo. */
+export function splitImageName(image: string): { repo: string; tag: string } {
+  const colon = image.lastIndexOf(':');
+  return colon > image.lastIndexOf('/')
+    ? { repo: image.slice(0, colon), tag: image.slice(colon + 1) }
+    : { repo: image, tag: 'latest' };
+}
+
 /** `zero-os/initramfs:{branch}` → { repo: 'zero-os/initramfs', tagTemplate: '{branch}' }. */
 export function splitImageTemplate(template: string): { repo: string; tagTemplate: string } {
-  const slash = template.lastIndexOf('/');
-  const colon = template.lastIndexOf(':');
-  if (colon > slash) return { repo: template.slice(0, colon), tagTemplate: template.slice(colon + 1) };
-  return { repo: template, tagTemplate: 'latest' };
+  const { repo, tag } = splitImageName(template);
+  return { repo, tagTemplate: tag };
 }

@@ -112,6 +112,35 @@ export type NewBuild = Pick<
   names?: readonly string[];
 };
 
+/** A build made again (rebuild, re-queued after an interruption): the same push, no delivery. */
+export function toNewBuild(build: Build): NewBuild {
+  return {
+    project: build.project,
+    repository: build.repository,
+    refType: build.refType,
+    branch: build.branch,
+    commit: build.commit,
+    kind: build.kind,
+    pusher: build.pusher,
+    deliveryId: null,
+    commits: build.commits,
+    // A pull request's facts, approval included: a re-queue or rebuild is as approved as it was.
+    pull: build.pull,
+  };
+}
+
+/**
+ * Whether two builds are of the same ref of the same repository. `group` maps a repository name
+ * to the name its builds are grouped under (canonicalName: aliases of a renamed repository).
+ */
+export function sameRef(
+  a: Pick<Build, 'repository' | 'refType' | 'branch'>,
+  b: Pick<Build, 'repository' | 'refType' | 'branch'>,
+  group: (repository: string) => string = (repository) => repository,
+): boolean {
+  return group(a.repository) === group(b.repository) && a.refType === b.refType && a.branch === b.branch;
+}
+
 /** The names a new build is grouped under (`names`, else its repository), sorted. */
 export function groupNames(build: Pick<NewBuild, 'repository' | 'names'>): string[] {
   return [...new Set([build.repository, ...(build.names ?? [])])].sort();

@@ -18,12 +18,21 @@ export function formatDuration(ms: number): string {
   return `${ms}ms`;
 }
 
-/** How long something took, for people: `4.2s`, `3m07s`, `1h02m`. */
-export function formatTook(ms: number): string {
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
-  const seconds = Math.round(ms / 1000);
+/**
+ * Elapsed time as the monitor shows it: `42s`, `3m07s`, `1h02m`. The server's pages and the
+ * browser's live updates (web/, bundled from this module) use this one function, so an update
+ * does not change the look.
+ */
+export function formatElapsed(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 60) return `${seconds}s`;
   if (seconds < 3600) return `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`;
   return `${Math.floor(seconds / 3600)}h${String(Math.floor(seconds / 60) % 60).padStart(2, '0')}m`;
+}
+
+/** How long something took, for the service log: `4.2s` under a minute, else as formatElapsed. */
+export function formatTook(ms: number): string {
+  return ms < 60_000 ? `${(ms / 1000).toFixed(1)}s` : formatElapsed(ms);
 }
 
 /** `4g`, `512m`, `1024k`, or bytes. */

@@ -1,6 +1,7 @@
 /**
  * How the pipeline runs containers. Docker now (docker/docker-executor.ts), a fake for scheduler
- * tests (fake/fake-executor.ts); both pass test/integration/executor.contract.ts.
+ * tests (fake/fake-executor.ts, test-only: the production build leaves it out); both pass
+ * test/integration/executor.contract.ts.
  *
  * Call order for one build:
  *   ping → listTags/ensureImage (choosing the image) → start → putArchive → exec (once per step)

@@ -1,7 +1,7 @@
 /** `buildApp(deps)`: the HTTP service, without opening a port (tests drive it with inject()). */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { AppDeps } from './app-deps.js';
-import { BODY_LIMIT, registerRawBodies } from './body.js';
+import { BODY_LIMIT, registerJsonBodies } from './body.js';
 import { AppError } from '../errors.js';
 import { answerClientError, answerFrameworkError, registerErrorHandling } from './error-handler.js';
 import { registerAssetRoutes } from './routes/assets.js';
@@ -55,7 +55,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     void reply.header('connection', 'close');
     throw new AppError('SHUTTING_DOWN', 'the service is stopping');
   });
-  registerRawBodies(app);
+  registerJsonBodies(app);
   registerErrorHandling(app);
   app.get('/', async (_request, reply) => reply.redirect('/monitor'));
   registerHookRoute(app, deps);

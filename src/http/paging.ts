@@ -2,6 +2,7 @@
  * Keyset paging for lists that grow without bound (`?limit=&cursor=`): the cursor is the id of the
  * last build on the page, so a page never shifts when builds are added or leave the list.
  */
+import { BUILD_ID } from '../domain/identifiers.js';
 import type { FastifyReply } from 'fastify';
 import { AppError } from '../errors.js';
 
@@ -19,7 +20,7 @@ export function parsePage(query: PageQuery, defaultLimit: number, maxLimit: numb
   const limit = query.limit === undefined ? defaultLimit : Number(query.limit);
   if (!/^\d{1,6}$/.test(query.limit ?? '1') || !Number.isInteger(limit) || limit < 1 || limit > maxLimit)
     throw new AppError('BAD_REQUEST', `limit must be 1-${maxLimit}`);
-  if (query.cursor !== undefined && !/^\d{1,15}$/.test(query.cursor))
+  if (query.cursor !== undefined && !BUILD_ID.test(query.cursor))
     throw new AppError('BAD_REQUEST', 'cursor must be the value of a `next` link (a build id)');
   return { limit, cursor: query.cursor === undefined ? undefined : Number(query.cursor) };
 }

@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import { isFinal, type BootResult, type Build, type BuildState } from '../domain/build.js';
 import { formatDuration } from '../domain/duration.js';
-import type { BuildRule } from '../domain/rule.js';
+import type { BuildRule, RuleLookup } from '../domain/rule.js';
 import type { Engine } from '../executor/engine.js';
 import { BuildLog } from '../live/build-log.js';
 import type { EventBus } from '../live/event-bus.js';
@@ -21,11 +21,16 @@ export interface Stop {
   reason: string;
 }
 
+/** What the pipeline needs besides what the scheduler has anyway (store, rules, tmpDirectory, the engine). */
+export type PipelineSetup = Pick<PipelineDeps, 'mirrors' | 'kernelTarget' | 'instance'>;
+
 export interface ExecuteDeps {
   store: Store;
   bus: EventBus;
   logger: Logger;
-  pipeline: PipelineDeps;
+  rules: RuleLookup;
+  tmpDirectory: string;
+  pipeline: PipelineSetup;
   untilStored: <T>(what: string, write: () => Promise<T>) => Promise<T>;
   recoveryDeps: RecoveryDeps;
   /** A build failed with an engine error: interrupts it (`controller`) when its engine is gone. */
@@ -61,7 +66,15 @@ export async function executeBuild(
   let boot: BootResult | null = null;
   try {
     const outcome = await runPipeline(
-      { ...deps.pipeline, executor: engine.executor },
+      {
+        ...deps.pipeline,
+        executor: engine.executor,
+        store,
+        // The pipeline records each cache a build mounts (when, for gc by age).
+        cacheUses: store,
+        rules: deps.rules,
+        tmpDirectory: deps.tmpDirectory,
+      },
       {
         build,
         rule,

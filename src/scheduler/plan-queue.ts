@@ -7,7 +7,7 @@
  * Builds are grouped by their rule's canonical name (domain/rule-set.ts): a push under a renamed
  * repository's old name and one under its new name are the same repository here.
  */
-import type { BuildRef } from '../domain/build.js';
+import { sameRef, type BuildRef } from '../domain/build.js';
 import type { RuleLookup } from '../domain/rule.js';
 import { canonicalName } from '../domain/rule-set.js';
 
@@ -40,15 +40,9 @@ export function planQueue<T extends BuildRef>(
       waiting.set(build.id, 'queue paused');
       continue;
     }
-    const name = canonicalName(rules, build.repository);
-    const sameRef = busy.find(
-      (b) =>
-        canonicalName(rules, b.repository) === name &&
-        b.refType === build.refType &&
-        b.branch === build.branch,
-    );
-    if (sameRef) {
-      waiting.set(build.id, `same branch busy (#${sameRef.id})`);
+    const busyRef = busy.find((b) => sameRef(b, build, (name) => canonicalName(rules, name)));
+    if (busyRef) {
+      waiting.set(build.id, `same branch busy (#${busyRef.id})`);
       continue;
     }
     const base = rules.get(build.repository)?.base;

@@ -4,14 +4,12 @@
  * queued, which then supersedes them. Containers, QEMU processes and temp dirs of ours left by a
  * crash go.
  */
-import { readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Build, NewBuild } from '../domain/build.js';
+import { sameRef, toNewBuild, type Build } from '../domain/build.js';
 import { killOurQemu } from '../boot/leftover-qemu.js';
 import type { Executor } from '../executor/executor.js';
 import type { EventBus } from '../live/event-bus.js';
-import { TEMP_PREFIX } from '../pipeline/pipeline.js';
+import { removeLeftoverTempDirs } from '../pipeline/temp-dirs.js';
 import type { Store } from '../store/store.js';
 
 export interface RecoveryDeps {
@@ -27,32 +25,11 @@ export interface RecoveryDeps {
   instance?: string;
 }
 
-export function toNewBuild(build: Build): NewBuild {
-  return {
-    project: build.project,
-    repository: build.repository,
-    refType: build.refType,
-    branch: build.branch,
-    commit: build.commit,
-    kind: build.kind,
-    pusher: build.pusher,
-    deliveryId: null,
-    commits: build.commits,
-    // A pull request's facts, approval included: a re-queue or rebuild is as approved as it was.
-    pull: build.pull,
-  };
-}
-
 export async function interruptBuild(deps: RecoveryDeps, build: Build, reason: string): Promise<void> {
   const { store, bus } = deps;
   const finishedAt = new Date().toISOString();
   const newer = (await store.listActive()).find(
-    (b) =>
-      b.state === 'queued' &&
-      b.repository === build.repository &&
-      b.refType === build.refType &&
-      b.branch === build.branch &&
-      b.id > build.id,
+    (b) => b.state === 'queued' && sameRef(b, build) && b.id > build.id,
   );
   if (newer) {
     const superseded = await store.transition(build.id, ['running', 'queued'], 'superseded', {
@@ -118,9 +95,7 @@ export async function recoverLeftovers(deps: RecoveryDeps): Promise<void> {
       deps.logger.warn({ err: error }, 'could not list or remove leftover containers');
     }
   }
-  const entries = await readdir(deps.tmpDirectory).catch(() => [] as string[]);
-  for (const entry of entries.filter((e) => e.startsWith(TEMP_PREFIX))) {
-    await rm(join(deps.tmpDirectory, entry), { recursive: true, force: true });
+  for (const entry of await removeLeftoverTempDirs(deps.tmpDirectory)) {
     deps.logger.info(
       { path: entry, action: 'removed' },
       `recovery: removed leftover temporary directory ${entry}`,

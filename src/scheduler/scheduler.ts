@@ -11,23 +11,21 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Build, BuildRef, NewBuild } from '../domain/build.js';
+import { sameRef, type Build, type BuildRef, type NewBuild } from '../domain/build.js';
 import type { RuleLookup } from '../domain/rule.js';
 import { Engine } from '../executor/engine.js';
 import { EnginePool } from '../executor/engine-pool.js';
 import type { Executor } from '../executor/executor.js';
 import type { EventBus } from '../live/event-bus.js';
-import type { PipelineDeps } from '../pipeline/pipeline.js';
 import type { CreatedBuild, QueueLimits, Store } from '../store/store.js';
 import { StoreUnavailableError } from '../store/store-unavailable.js';
 import { onEngineChange, removeStraysLater } from './engine-events.js';
-import { executeBuild, type Stop } from './execute-build.js';
+import { executeBuild, type PipelineSetup, type Stop } from './execute-build.js';
 import { logBuildEnd } from './log-build-end.js';
 import { engineProblem, placeBuilds } from './engine-placement.js';
 import { planQueue } from './plan-queue.js';
 import { baseNames, canonicalName } from '../domain/rule-set.js';
 import { untilStored } from './until-stored.js';
-export { toNewBuild } from './recovery.js';
 import { recoverLeftovers, type RecoveryDeps } from './recovery.js';
 
 export interface SchedulerOptions {
@@ -35,7 +33,8 @@ export interface SchedulerOptions {
   executor: Executor;
   bus: EventBus;
   logger: Logger;
-  pipeline: PipelineDeps;
+  /** The pipeline's own dependencies; it shares the store, rules and tmpDirectory above. */
+  pipeline: PipelineSetup;
   /** Read at enqueue and launch time: a reload changes the next build, never a running one. */
   rules: RuleLookup;
   concurrency: number;
@@ -133,11 +132,7 @@ export class Scheduler {
     for (const old of created.superseded) this.options.bus.publishBuild(old);
     if (this.options.rules.get(input.repository)?.cancelRunning) {
       for (const run of this.running.values()) {
-        if (
-          canonicalName(rules, run.build.repository) === canonicalName(rules, input.repository) &&
-          run.build.refType === input.refType &&
-          run.build.branch === input.branch
-        ) {
+        if (sameRef(run.build, input, (name) => canonicalName(rules, name))) {
           run.controller.abort({
             state: 'superseded',
             reason: `superseded by #${created.build.id}`,

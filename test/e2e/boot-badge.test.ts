@@ -11,6 +11,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
 import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium.js';
 import { enqueuePush, removeHome, startHarness, type Harness } from '../helpers/harness.js';
+import { fakeRule } from '../helpers/fake-rule.js';
 
 describe('boot test outcome on the monitor pages', () => {
   let harness: Harness;
@@ -21,7 +22,7 @@ describe('boot test outcome on the monitor pages', () => {
     if (!existsSync(CHROMIUM)) throw new Error(`Chromium is required and is missing at ${CHROMIUM}`);
     harness = await startHarness({
       executor: new FakeExecutor(),
-      repositories: { 'acme/os': { image: 'fake/base:latest', checkout: '/src', steps: ['true'] } },
+      repositories: { 'acme/os': fakeRule(['true']) },
     });
     await harness.listen();
     harness.service.scheduler.pause();

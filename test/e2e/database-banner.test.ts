@@ -13,6 +13,7 @@ import { LocalRepo } from '../helpers/git-repo.js';
 import { removeHome, startHarness, type Harness } from '../helpers/harness.js';
 import { PrivatePostgres, privatePostgresSkip } from '../helpers/private-postgres.js';
 import { pushPayload, webhookHeaders } from '../helpers/webhook.js';
+import { fakeRule } from '../helpers/fake-rule.js';
 
 // Outside CI a machine without Chromium skips; under CI the test must run, so it fails instead.
 const skip =
@@ -30,12 +31,7 @@ describe('the monitor during a database outage', { skip }, () => {
     await pg.start();
     h = await startHarness({
       repositories: {
-        'acme/banner': {
-          image: 'fake/base:latest',
-          checkout: '/src',
-          steps: ['echo kernel > /target/vmlinuz.efi'],
-          network: 'none',
-        },
+        'acme/banner': fakeRule(['echo kernel > /target/vmlinuz.efi']),
       },
       executor: new FakeExecutor(),
       extra: { database_url: pg.url },

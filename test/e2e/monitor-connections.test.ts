@@ -14,6 +14,7 @@ import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium.js';
 import { LocalRepo } from '../helpers/git-repo.js';
 import { removeHome, startHarness, waitFor, waitForFinal, type Harness } from '../helpers/harness.js';
 import { pushPayload, webhookHeaders } from '../helpers/webhook.js';
+import { fakeRule } from '../helpers/fake-rule.js';
 
 const REPOSITORY = 'owner/name';
 const RUNNING = 8;
@@ -59,11 +60,7 @@ describe('one connection per page with 8 builds running', { skip }, () => {
       concurrency: RUNNING,
       repositories: {
         // Each build prints a line and then blocks until it is cancelled at the end.
-        [REPOSITORY]: {
-          image: 'fake/base:latest',
-          checkout: '/src',
-          steps: ['echo started $AUTOBUILD_BRANCH && sleep 600'],
-        },
+        [REPOSITORY]: fakeRule(['echo started $AUTOBUILD_BRANCH && sleep 600']),
       },
     });
     await harness.listen();

@@ -10,9 +10,10 @@ import { chromium, type Browser } from 'playwright-core';
 import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
 import { removeHome, startHarness, type Harness } from '../helpers/harness.js';
 import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium.js';
+import { fakeRule } from '../helpers/fake-rule.js';
 
 const QUEUED = 5000;
-const RULE = { image: 'fake/base:latest', checkout: '/src', steps: ['echo hi'], network: 'none' };
+const RULE = fakeRule(['echo hi']);
 // Outside CI a machine without Chromium skips; under CI the test must run, so it fails instead.
 const skip =
   !existsSync(CHROMIUM) && process.env.CI !== 'true'

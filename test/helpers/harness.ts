@@ -35,6 +35,8 @@ export interface HarnessOptions {
   apiTokens?: string[];
   concurrency?: number;
   extra?: Record<string, unknown>;
+  /** How often the scheduler looks again while the engine or database is down (default 5 s). */
+  retryMs?: number;
   /** Reuse a home (restart tests). */
   home?: string;
   gitRoot?: string;
@@ -67,6 +69,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     executor: options.executor,
     engines: options.engines,
     logger: pino({ level: 'silent' }),
+    retryMs: options.retryMs,
     // A reload reads the same file the same way (without the process environment).
     loadConfig: () => loadConfig({ file, env: {} }),
   });

@@ -9,6 +9,7 @@ import type { BuildState, StepRecord } from '../../src/domain/build.js';
 import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
 import { newBuild } from '../unit/store.contract.js';
 import { startHarness, type Harness } from './harness.js';
+import { fakeRule } from './fake-rule.js';
 
 export const OK = 'owner/name';
 export const FAILS = 'owner/fails';
@@ -57,16 +58,11 @@ export async function monitorHarness(): Promise<Harness> {
   const harness = await startHarness({
     executor: new FakeExecutor(),
     repositories: {
-      [OK]: {
-        image: 'fake/base:latest',
-        checkout: '/src',
-        steps: ['echo built', 'echo k > /target/vmlinuz.efi'],
-      },
-      [FAILS]: {
-        image: 'fake/base:latest',
-        checkout: '/src',
-        steps: ['echo compiling && sleep 1.5', "echo error: undefined reference to 'bar' && exit 2"],
-      },
+      [OK]: fakeRule(['echo built', 'echo k > /target/vmlinuz.efi']),
+      [FAILS]: fakeRule([
+        'echo compiling && sleep 1.5',
+        "echo error: undefined reference to 'bar' && exit 2",
+      ]),
     },
   });
   await harness.listen();

@@ -44,11 +44,13 @@ describe('kill -9 while pushes arrive', () => {
     });
   });
 
-  after(() => service.close());
+  after(() => service.close(true));
 
   it('ends every accepted push in a final state and leaves nothing behind', async () => {
     const repo = new LocalRepo(gitRoot, 'acme/os');
     const accepted: number[] = [];
+    /** The builds running when each kill landed. */
+    const runningAtKill: number[][] = [];
     let refused = 0;
     await service.start();
     const killAt = new Set(
@@ -65,8 +67,15 @@ describe('kill -9 while pushes arrive', () => {
       }).catch(() => null);
       if (response?.status === 202) accepted.push(((await response.json()) as { id: number }).id);
       else refused += 1;
-      await new Promise((resolve) => setTimeout(resolve, 300));
       if (killAt.has(i)) {
+        // The kill must land while a build runs: wait until one does (no clock).
+        const running = await waitFor(async () => {
+          const status = (await (await fetch(`${service.url}/build/status`)).json()) as {
+            running: { id: number }[];
+          };
+          return status.running.length > 0 ? status.running.map((b) => b.id) : undefined;
+        }, 60_000);
+        runningAtKill.push(running);
         await service.stop('SIGKILL');
         await service.start();
       }
@@ -84,6 +93,15 @@ describe('kill -9 while pushes arrive', () => {
         const build = byId.get(id);
         assert.ok(build && isFinal(build.state), `accepted build #${id} is final`);
         counts[build.state] = (counts[build.state] ?? 0) + 1;
+      }
+      // Each kill landed on a running build: recovery found it running (interrupted, or superseded
+      // by a newer push of its branch), unless it ended in the instant before the kill.
+      const stoppedWhileRunning = (id: number) => /stopped while it ran/.test(byId.get(id)?.reason ?? '');
+      for (const running of runningAtKill) {
+        assert.ok(
+          running.some(stoppedWhileRunning),
+          `a build running at the kill was stopped by it: ${running.map((id) => `#${id} ${byId.get(id)?.state}`).join(', ')}`,
+        );
       }
       const interrupted = all.filter((b: Build) => b.state === 'interrupted');
       for (const b of interrupted) {

@@ -7,13 +7,14 @@ import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type Docker from 'dockerode';
-import { isFinal, type Build } from '../../src/domain/build.js';
+import type { Build } from '../../src/domain/build.js';
 import { DockerExecutor } from '../../src/executor/docker/docker-executor.js';
 import { serviceInstance } from '../../src/config/service-instance.js';
 import { ourContainers, removeImages, requireDocker, TEST_IMAGE } from '../helpers/docker.js';
 import { LocalRepo } from '../helpers/git-repo.js';
-import { removeHome, startHarness, waitFor, type Harness } from '../helpers/harness.js';
+import { removeHome, startHarness, type Harness } from '../helpers/harness.js';
 import { pushPayload, webhookHeaders } from '../helpers/webhook.js';
+import { pushAndWait } from '../helpers/push-and-wait.js';
 
 const SECRET = 'e2e-secret';
 const IMAGE_REPO = 'autobuilder-e2e/initramfs';
@@ -90,20 +91,12 @@ describe('Docker pipeline end to end', () => {
     if (docker) await removeImages(docker, IMAGE_REPO);
   });
 
-  async function push(repository: string, branch: string, commit: string): Promise<Build> {
-    const body = JSON.stringify(pushPayload({ repository, branch, commit }));
-    const response = await fetch(`${h.url}/build/e2e/hook`, {
-      method: 'POST',
-      body,
-      headers: webhookHeaders(body, { secret: SECRET, delivery: `e2e-${++delivery}` }),
-    });
-    assert.equal(response.status, 202, await response.clone().text());
-    const { id } = (await response.json()) as { id: number };
-    return waitFor(async () => {
-      const build = await h.service.store.getBuild(id);
-      return build && isFinal(build.state) ? build : undefined;
-    }, 120_000);
-  }
+  const push = (repository: string, branch: string, commit: string): Promise<Build> =>
+    pushAndWait(
+      h,
+      { repository, branch, commit },
+      { secret: SECRET, project: 'e2e', delivery: `e2e-${++delivery}` },
+    );
 
   function assertClean() {
     // This service's containers: other suites may share the engine.

@@ -12,13 +12,10 @@ import { LocalRepo } from '../helpers/git-repo.js';
 import { removeHome, startHarness, waitFor, waitForFinal, type Harness } from '../helpers/harness.js';
 import { stalledWatcher, watch, watchInWorker, type Watch } from '../helpers/sse-watch.js';
 import { pushPayload, webhookHeaders } from '../helpers/webhook.js';
+import { fakeRule } from '../helpers/fake-rule.js';
 
 const REPOSITORY = 'owner/name';
-const RULE = {
-  image: 'fake/base:latest',
-  checkout: '/src',
-  steps: ['echo building', 'echo kernel > /target/vmlinuz.efi'],
-};
+const RULE = fakeRule(['echo building', 'echo kernel > /target/vmlinuz.efi']);
 
 describe('fan-out of a large push to 300 watchers', () => {
   let harness: Harness;

@@ -13,6 +13,8 @@ export interface ContractSetup {
   image: string;
   /** Image repository the contract may commit into and clean up afterwards. */
   commitRepo: string;
+  /** Another service's executor on the same engine (another instance label). */
+  otherInstance: () => Executor;
   cleanup?: () => Promise<void>;
 }
 
@@ -240,6 +242,83 @@ export function executorContract(name: string, setup: () => Promise<ContractSetu
         assert.ok(Date.now() - started < 10_000, 'the command did not run to its end');
       } finally {
         await s.executor.destroy(handle);
+      }
+    });
+
+    it("runs commands in the container's working directory (created for it), or in the one exec names", async () => {
+      const handle = await s.executor.start({
+        buildId: ++buildId,
+        image: s.image,
+        env: {},
+        network: 'none',
+        workingDir: '/work/dir',
+      });
+      try {
+        await s.executor.putArchive(handle, '/work/dir', tarOf({ put: 'there\n' }));
+        assert.deepEqual(await run(s.executor, handle, 'pwd && cat put'), {
+          code: 0,
+          out: '/work/dir\nthere\n',
+        });
+        let out = '';
+        const code = await s.executor.exec(handle, 'pwd && echo hi > here', {
+          workingDir: '/tmp',
+          onOutput: (chunk) => (out += chunk.toString()),
+        });
+        assert.deepEqual({ code, out }, { code: 0, out: '/tmp\n' });
+        assert.deepEqual(await run(s.executor, handle, 'cat /tmp/here'), { code: 0, out: 'hi\n' });
+      } finally {
+        await s.executor.destroy(handle);
+      }
+    });
+
+    it('refuses to put an archive into a directory that does not exist', async () => {
+      const handle = await start();
+      try {
+        await assert.rejects(s.executor.putArchive(handle, '/no/such/dir', tarOf({ file: 'x' })));
+      } finally {
+        await s.executor.destroy(handle);
+      }
+    });
+
+    it('destroy ends a command that is still running (an error or a non-zero code, never 0)', async () => {
+      const handle = await start();
+      let started!: () => void;
+      const running = new Promise<void>((resolve) => (started = resolve));
+      const exec = s.executor.exec(handle, 'echo started && sleep 30', {
+        onOutput: (chunk) => chunk.toString().includes('started') && started(),
+      });
+      await running;
+      await s.executor.destroy(handle);
+      const outcome = await exec.then(
+        (code) => code,
+        () => 'error',
+      );
+      assert.notEqual(outcome, 0);
+    });
+
+    it('commit returns the image id, which start takes like a name', async () => {
+      const handle = await start();
+      await s.executor.putArchive(handle, '/', tarOf({ 'state/by-id': 'by id\n' }));
+      const { imageId } = await s.executor.commit(handle, `${s.commitRepo}:by-id`);
+      await s.executor.destroy(handle);
+      assert.match(imageId, /^sha256:[0-9a-f]{64}$/);
+      const next = await s.executor.start({ buildId: ++buildId, image: imageId, env: {}, network: 'none' });
+      try {
+        assert.deepEqual(await run(s.executor, next, 'cat /state/by-id'), { code: 0, out: 'by id\n' });
+      } finally {
+        await s.executor.destroy(next);
+        await s.executor.removeImage(`${s.commitRepo}:by-id`);
+      }
+    });
+
+    it('lists (and so removes at start) only the containers its own service instance made', async () => {
+      const theirs = s.otherInstance();
+      const handle = await theirs.start({ buildId: ++buildId, image: s.image, env: {}, network: 'none' });
+      try {
+        assert.ok(!(await s.executor.listManaged()).some((c) => c.id === handle.id));
+        assert.ok((await theirs.listManaged()).some((c) => c.id === handle.id));
+      } finally {
+        await theirs.destroy(handle);
       }
     });
 

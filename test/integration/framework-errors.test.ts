@@ -11,6 +11,7 @@ import { ERROR_CODES } from '../../src/errors.js';
 import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
 import { removeHome, startHarness, waitFor, type Harness } from '../helpers/harness.js';
 import { rawRequest } from '../helpers/raw-http.js';
+import { fakeRule } from '../helpers/fake-rule.js';
 
 function assertFromTable(status: number, text: string, code: keyof typeof ERROR_CODES, what: string) {
   const body = JSON.parse(text) as Record<string, unknown>;
@@ -30,7 +31,7 @@ describe('framework errors come from the error table', () => {
     h = await startHarness({
       token: 'secret',
       executor: new FakeExecutor(),
-      repositories: { 'acme/os': { image: 'fake/base:latest', checkout: '/src', steps: ['true'] } },
+      repositories: { 'acme/os': fakeRule(['true']) },
     });
     // A request held in flight lets the last case send another while the service is stopping.
     h.service.app.get('/test/slow', () => {
@@ -59,6 +60,12 @@ describe('framework errors come from the error table', () => {
       'an unsupported content type',
       '/build/x/hook',
       { method: 'POST', body: 'x', headers: { 'content-type': 'text/plain' } },
+      'UNSUPPORTED_MEDIA_TYPE',
+    ],
+    [
+      'a form body to the API (only the webhook takes forms)',
+      '/api/builds',
+      { method: 'POST', body: 'a=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
       'UNSUPPORTED_MEDIA_TYPE',
     ],
   ];

@@ -10,6 +10,7 @@ import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
 import { LocalRepo } from '../helpers/git-repo.js';
 import { removeHome, startHarness, type Harness, waitForFinal } from '../helpers/harness.js';
 import { pushPayload, sign, webhookHeaders } from '../helpers/webhook.js';
+import { fakeRule } from '../helpers/fake-rule.js';
 
 const SECRET = 'hostile-secret';
 const SHA = 'c'.repeat(40);
@@ -151,13 +152,9 @@ describe('hostile input through the real HTTP server', () => {
       token: SECRET,
       executor: new FakeExecutor(),
       repositories: {
-        'acme/os': {
-          image: 'fake/base:latest',
-          checkout: '/src',
-          steps: ['echo "$AUTOBUILD_BRANCH" > /target/vmlinuz.efi'],
-          network: 'none',
+        'acme/os': fakeRule(['echo "$AUTOBUILD_BRANCH" > /target/vmlinuz.efi'], {
           publish: 'os-{branch}.efi',
-        },
+        }),
       },
     });
     await h.listen();

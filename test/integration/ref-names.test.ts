@@ -14,7 +14,8 @@ import { DockerExecutor } from '../../src/executor/docker/docker-executor.js';
 import { removeImages, requireDocker, TEST_IMAGE } from '../helpers/docker.js';
 import { LocalRepo } from '../helpers/git-repo.js';
 import { removeHome, startHarness, waitForFinal, type Harness } from '../helpers/harness.js';
-import { pushPayload, webhookHeaders } from '../helpers/webhook.js';
+import { pushPayload } from '../helpers/webhook.js';
+import { postPush } from '../helpers/push-and-wait.js';
 
 const SECRET = 'refnames-secret';
 const REPOSITORY = 'zero-os/initramfs';
@@ -71,15 +72,8 @@ describe('ref names on a real engine', () => {
   });
 
   /** Posts a signed body; answers the service's JSON answer. */
-  async function post(body: string): Promise<{ id: number; duplicate?: boolean }> {
-    const response = await fetch(`${h.url}/build/refnames/hook`, {
-      method: 'POST',
-      body,
-      headers: webhookHeaders(body, { secret: SECRET, delivery: `refnames-${++delivery}` }),
-    });
-    assert.equal(response.status, 202, await response.clone().text());
-    return (await response.json()) as { id: number; duplicate?: boolean };
-  }
+  const post = (body: string) =>
+    postPush(h, body, { secret: SECRET, project: 'refnames', delivery: `refnames-${++delivery}` });
 
   async function pushTo(repository: string, refType: RefType, name: string, commit: string): Promise<Build> {
     const ref = `refs/${refType === 'tag' ? 'tags' : 'heads'}/${name}`;

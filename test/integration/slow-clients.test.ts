@@ -11,10 +11,11 @@ import { after, before, describe, it } from 'node:test';
 import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
 import { removeHome, startHarness, waitFor, type Harness } from '../helpers/harness.js';
 import { pushPayload, webhookHeaders } from '../helpers/webhook.js';
+import { fakeRule } from '../helpers/fake-rule.js';
 
 const SECRET = 'slow-secret';
 const REPOSITORIES = {
-  'acme/os': { image: 'fake/base:latest', checkout: '/src', steps: ['true'], network: 'none' },
+  'acme/os': fakeRule(['true']),
 };
 const TRICKLE_HEAD =
   'POST /build/t/hook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-GitHub-Event: push\r\nContent-Length: 100000\r\n\r\n';

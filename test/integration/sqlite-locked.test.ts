@@ -18,6 +18,7 @@ import {
   waitForFinal,
   type Harness,
 } from '../helpers/harness.js';
+import { fakeRule } from '../helpers/fake-rule.js';
 
 /** Holds its step until released, so the lock can be taken while the build runs. */
 class GatedExecutor extends FakeExecutor {
@@ -46,7 +47,7 @@ it('a build that ends while another process holds the SQLite write lock is store
   h = await startHarness({
     executor,
     repositories: {
-      'acme/x': { image: 'fake/base:latest', checkout: '/src', steps: ['true'], network: 'none' },
+      'acme/x': fakeRule(['true']),
     },
   });
   const harness = h;

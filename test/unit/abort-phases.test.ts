@@ -15,6 +15,7 @@ import {
   waitForFinal,
   type Harness,
 } from '../helpers/harness.js';
+import { fakeRule } from '../helpers/fake-rule.js';
 
 type Phase = 'start' | 'commit';
 
@@ -56,7 +57,7 @@ class StallingExecutor extends FakeExecutor {
   }
 }
 
-const rule = { image: 'fake/base:latest', checkout: '/src', steps: ['true'], network: 'none' };
+const rule = fakeRule(['true']);
 
 describe('abort in every phase', () => {
   const harnesses: Harness[] = [];

@@ -10,6 +10,7 @@ import { LocalRepo } from '../helpers/git-repo.js';
 import { removeHome, startHarness, waitForFinal } from '../helpers/harness.js';
 import type { Build } from '../../src/domain/build.js';
 import { makeBuild } from '../helpers/build-fixture.js';
+import { fakeRule } from '../helpers/fake-rule.js';
 
 interface Received {
   path: string;
@@ -129,12 +130,7 @@ describe('GitHub commit statuses', () => {
     const h = await startHarness({
       executor: new FakeExecutor(),
       repositories: {
-        'acme/os': {
-          image: 'fake/base:latest',
-          checkout: '/src',
-          steps: ['echo k > /target/vmlinuz.efi'],
-          network: 'none',
-        },
+        'acme/os': fakeRule(['echo k > /target/vmlinuz.efi']),
       },
       extra: { github: { token: 't', api_url: github.url } },
     });

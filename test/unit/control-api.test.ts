@@ -1,4 +1,7 @@
-/** The write endpoints and read API over loopback HTTP: auth, trigger, cancel, rebuild, pause, metrics. */
+/**
+ * The write endpoints and read API through app.inject(): auth, trigger, cancel, rebuild, pause,
+ * metrics. The CLI's trigger goes over loopback HTTP.
+ */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { execFile } from 'node:child_process';
@@ -7,6 +10,8 @@ import { after, before, describe, it } from 'node:test';
 import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
 import { LocalRepo } from '../helpers/git-repo.js';
 import { removeHome, startHarness, waitFor, type Harness, waitForFinal } from '../helpers/harness.js';
+import { injectFetch } from '../helpers/inject.js';
+import { fakeRule } from '../helpers/fake-rule.js';
 
 const TOKEN = 'control-token';
 const WEBHOOK_SECRET = 'control-webhook-secret';
@@ -22,14 +27,8 @@ describe('control API', () => {
       apiTokens: [TOKEN],
       executor: new FakeExecutor(),
       repositories: {
-        'acme/os': { image: 'fake/base:latest', checkout: '/src', steps: ['sleep 30'], network: 'none' },
-        'acme/quick': {
-          image: 'fake/base:latest',
-          checkout: '/src',
-          steps: ['echo ok > /target/vmlinuz.efi'],
-          network: 'none',
-          publish: 'q-{short}.efi',
-        },
+        'acme/os': fakeRule(['sleep 30']),
+        'acme/quick': fakeRule(['echo ok > /target/vmlinuz.efi'], { publish: 'q-{short}.efi' }),
       },
     });
     await h.listen();
@@ -40,7 +39,7 @@ describe('control API', () => {
     await h.close();
     removeHome(h);
   });
-  const api = (path: string, init: RequestInit = {}) => fetch(`${h.url}${path}`, init);
+  const api = (path: string, init: RequestInit = {}) => injectFetch(h.service.app)(path, init);
   const json = async (response: Response) => (await response.json()) as Record<string, unknown>;
 
   it('refuses every write without an API token (the webhook secret is none), changing nothing', async () => {
@@ -223,5 +222,15 @@ describe('control API', () => {
     assert.match(text, /autobuilder_builds_total\{repository="acme\/quick",state="success"\} [1-9]/);
     assert.match(text, /autobuilder_queue_depth\{state="queued"\} \d+/);
     assert.match(text, /autobuilder_build_duration_seconds_count/);
+    // The webhook's latency is observed on its route only: the API calls above are not in it.
+    assert.doesNotMatch(text, /autobuilder_webhook_duration_seconds_count\{status="202"\}/);
+    const ping = await api('/build/p/hook', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-github-event': 'ping' },
+      body: '{}',
+    });
+    assert.equal(ping.status, 401); // signed hooks only: the webhook secret is set
+    const after = await (await api('/metrics')).text();
+    assert.match(after, /autobuilder_webhook_duration_seconds_count\{status="401"\} 1/);
   });
 });

@@ -18,6 +18,7 @@ import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
 import { chooseEngine } from '../../src/scheduler/placement.js';
 import { LocalRepo } from '../helpers/git-repo.js';
 import { enqueuePush, removeHome, startHarness, waitFor, waitForFinal } from '../helpers/harness.js';
+import { fakeRule } from '../helpers/fake-rule.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ab-engines-'));
 const full = { image: 'x:1', checkout: '/src', steps: ['true'], commit: 'acme/base:{branch}' };
@@ -227,7 +228,7 @@ describe('engine health and placement', () => {
 });
 
 describe('the scheduler over two engines (fake executors, real pipeline and SQLite)', () => {
-  const rule = { image: 'fake/base:latest', checkout: '/src', steps: ['echo hi'], network: 'none' };
+  const rule = fakeRule(['echo hi']);
 
   it('with no engine up builds wait with the reason and /healthz is 503; the first engine back gets them', async () => {
     const [fa, fb] = [new FakeExecutor(), new FakeExecutor()];

@@ -1,15 +1,17 @@
-/** The webhook endpoint over real HTTP on loopback, with a real SQLite file (builds run on the fake executor). */
+/** The webhook endpoint through app.inject() (no socket needed), with a real SQLite file (builds run on the fake executor). */
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
 import { startHarness, removeHome, type Harness } from '../helpers/harness.js';
+import { injectFetch } from '../helpers/inject.js';
 import { pushPayload, sign, webhookHeaders } from '../helpers/webhook.js';
+import { fakeRule } from '../helpers/fake-rule.js';
 
 const SECRET = 'hook-secret';
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8');
-const RULE = { image: 'fake/base:latest', checkout: '/src', steps: ['echo hi'], network: 'none' };
+const RULE = fakeRule(['echo hi']);
 
 describe('POST /build/:project/hook', () => {
   let h: Harness;
@@ -23,7 +25,6 @@ describe('POST /build/:project/hook', () => {
     });
     // Builds stay queued: these tests are about what is recorded, not run.
     h.service.scheduler.pause();
-    await h.listen();
   });
   after(async () => {
     await h.close();
@@ -31,7 +32,7 @@ describe('POST /build/:project/hook', () => {
   });
 
   const post = (body: string | Buffer, headers: Record<string, string>, project = 'initramfs') =>
-    fetch(`${h.url}/build/${project}/hook`, { method: 'POST', body: body as BodyInit, headers });
+    injectFetch(h.service.app)(`/build/${project}/hook`, { method: 'POST', body: body as BodyInit, headers });
   const countBuilds = async () => (await h.service.store.countByState()).queued;
 
   it('records GitHub’s push as a queued build for the exact commit and answers 202 with its links', async () => {
@@ -52,7 +53,7 @@ describe('POST /build/:project/hook', () => {
     assert.equal(stored?.project, 'initramfs');
     assert.equal(stored?.pusher, 'Codertocat');
     assert.equal(stored?.commits[0]?.message, 'Update README.md');
-    const api = (await (await fetch(`${h.url}/api/builds/${answer.id}`)).json()) as {
+    const api = (await (await injectFetch(h.service.app)(`/api/builds/${answer.id}`)).json()) as {
       state: string;
       waiting: string;
     };

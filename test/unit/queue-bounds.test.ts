@@ -9,9 +9,10 @@ import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
 import { planQueue } from '../../src/scheduler/plan-queue.js';
 import { enqueuePush, removeHome, startHarness, type Harness } from '../helpers/harness.js';
 import { pushPayload, webhookHeaders } from '../helpers/webhook.js';
+import { fakeRule } from '../helpers/fake-rule.js';
 
 const SECRET = 'bounds-secret';
-const RULE = { image: 'fake/base:latest', checkout: '/src', steps: ['echo hi'], network: 'none' };
+const RULE = fakeRule(['echo hi']);
 const sha = (n: number) => n.toString(16).padStart(40, '0');
 
 interface BuildAnswer {

@@ -3,11 +3,13 @@
  * real local git repositories.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readlinkSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import type { Build } from '../../src/domain/build.js';
 import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
+import { TEMP_PREFIX } from '../../src/pipeline/pipeline.js';
+import { gateCommand } from '../helpers/gate.js';
 import { LocalRepo } from '../helpers/git-repo.js';
 import {
   enqueuePush,
@@ -17,16 +19,12 @@ import {
   waitForFinal,
   type Harness,
 } from '../helpers/harness.js';
+import { fakeRule } from '../helpers/fake-rule.js';
 
-const FULL = {
-  image: 'fake/base:latest',
-  checkout: '/src',
-  steps: ['echo building $AUTOBUILD_BRANCH', 'echo kernel-$AUTOBUILD_COMMIT > /target/vmlinuz.efi'],
-  network: 'none',
-  commit: 'acme/full:{branch}',
-  publish: 'full-{branch}-{short}.efi',
-  link: 'full-{branch}.efi',
-};
+const FULL = fakeRule(
+  ['echo building $AUTOBUILD_BRANCH', 'echo kernel-$AUTOBUILD_COMMIT > /target/vmlinuz.efi'],
+  { commit: 'acme/full:{branch}', publish: 'full-{branch}-{short}.efi', link: 'full-{branch}.efi' },
+);
 const INC = {
   base: 'acme/full',
   checkout: '/inc',
@@ -82,17 +80,21 @@ describe('Scheduler', () => {
   });
 
   it('starts incremental builds from the committed image, after the base build of their branch', async () => {
+    const executor = new FakeExecutor();
+    const gate = gateCommand(executor);
     const h = await harness(
-      { 'acme/full': { ...FULL, steps: ['sleep 0.3', ...FULL.steps] }, 'acme/inc': INC },
-      { concurrency: 2 },
+      { 'acme/full': { ...FULL, steps: ['gate', ...FULL.steps] }, 'acme/inc': INC },
+      { concurrency: 2, executor },
     );
     const full = new LocalRepo(h.gitRoot, 'acme/full');
     const inc = new LocalRepo(h.gitRoot, 'acme/inc');
     const fullBuild = await push(h, full, 'master', full.commit('master', { state: 'made-by-full' }));
     const incBuild = await push(h, inc, 'master', inc.commit('master', { 'x.c': 'int x;' }));
-    await waitFor(async () => (await state(h, fullBuild.id)) === 'running');
+    await gate.reached;
+    assert.equal(await state(h, fullBuild.id), 'running');
     assert.equal(await state(h, incBuild.id), 'queued');
-    assert.match(h.service.scheduler.waitReason(incBuild.id) ?? '', /waiting for base build/);
+    await waitFor(() => /waiting for base build/.test(h.service.scheduler.waitReason(incBuild.id) ?? ''));
+    gate.release();
     const done = await final(h, incBuild.id);
     assert.equal((await h.service.store.getBuild(fullBuild.id))!.state, 'success');
     assert.equal(done.state, 'success', done.reason ?? '');
@@ -106,12 +108,7 @@ describe('Scheduler', () => {
 
   it('a rule without publish needs no artifact: it only commits its image', async () => {
     const h = await harness({
-      'acme/base': {
-        image: 'fake/base:latest',
-        checkout: '/src',
-        steps: ['true'],
-        commit: 'acme/base:{branch}',
-      },
+      'acme/base': fakeRule(['true'], { commit: 'acme/base:{branch}' }),
     });
     const repo = new LocalRepo(h.gitRoot, 'acme/base');
     const b = await final(h, (await push(h, repo, 'master', repo.commit('master', { a: '1' }))).id);
@@ -194,7 +191,7 @@ describe('Scheduler', () => {
   it('keeps builds queued while the engine is down and runs them when it is back', async () => {
     const executor = new FakeExecutor();
     executor.available = false;
-    const h = await harness({ 'acme/full': FULL }, { executor });
+    const h = await harness({ 'acme/full': FULL }, { executor, retryMs: 50 });
     await h.listen();
     const repo = new LocalRepo(h.gitRoot, 'acme/full');
     const b = await push(h, repo, 'master', repo.commit('master', { a: '1' }));
@@ -205,8 +202,8 @@ describe('Scheduler', () => {
     assert.equal(body.status, 'degraded');
     assert.match(body.problems[0]!, /fake engine is down/);
     assert.equal(await state(h, b.id), 'queued');
+    // No kick() by hand: the scheduler's own retry finds the engine back.
     executor.available = true;
-    h.service.scheduler.kick();
     assert.equal((await final(h, b.id)).state, 'success');
     assert.equal((await fetch(`${h.url}/healthz`)).status, 200);
   });
@@ -238,6 +235,8 @@ describe('Scheduler', () => {
       startedAt: new Date().toISOString(),
     });
     await first.close();
+    const leftover = join(first.config.tmpDirectory, `${TEMP_PREFIX}${b.id}-left`);
+    mkdirSync(join(leftover, 'artifact'), { recursive: true });
     const executor = new FakeExecutor();
     await executor.start({ buildId: b.id, image: 'fake/base:latest', env: {}, network: 'none' });
     const second = await harness(
@@ -253,6 +252,7 @@ describe('Scheduler', () => {
     assert.equal(retry.state, 'success');
     assert.equal(retry.attempt, 2);
     assert.ok(![...executor.containers.values()].some((c) => c.spec.buildId === b.id));
+    assert.equal(existsSync(leftover), false);
   });
 
   it('does not re-queue an interrupted build when a newer push to its branch is queued', async () => {
@@ -289,6 +289,7 @@ describe('Scheduler', () => {
     assert.equal(queued[0]!.state, 'queued');
     assert.equal(queued[0]!.retryOf, b.id);
     assert.equal((h.service.executor as FakeExecutor).containers.size, 0);
-    assert.ok(!existsSync(join(h.config.tmpDirectory, 'x')));
+    // The stopped build's own temp dir went with it (the pipeline removes it, not recovery).
+    assert.deepEqual(readdirSync(h.config.tmpDirectory), []);
   });
 });

@@ -17,14 +17,11 @@ import { Scheduler } from '../../src/scheduler/scheduler.js';
 import type { BuildPatch, Store } from '../../src/store/store.js';
 import { LocalRepo } from '../helpers/git-repo.js';
 import { removeHome, startHarness, type Harness } from '../helpers/harness.js';
+import { fakeRule } from '../helpers/fake-rule.js';
 
-const RULE = {
-  image: 'fake/base:latest',
-  checkout: '/src',
-  steps: ['echo one', 'echo two', 'echo kernel > /target/vmlinuz.efi'],
-  network: 'none',
+const RULE = fakeRule(['echo one', 'echo two', 'echo kernel > /target/vmlinuz.efi'], {
   publish: 'order-{branch}.efi',
-};
+});
 const DELAY_MS = 100;
 
 /** Answers writes that carry steps (and leave the state as it is) DELAY_MS late. */
@@ -74,12 +71,8 @@ it('a step record answered late is never published after the final state', async
     tmpDirectory: config.tmpDirectory,
     requeueInterrupted: 1,
     pipeline: {
-      store,
-      executor,
       mirrors: new GitMirrors(join(config.dataDirectory, 'order-mirrors'), config.gitUrl),
       kernelTarget: config.kernelTarget,
-      tmpDirectory: config.tmpDirectory,
-      rules: config.rules,
     },
   });
   const published: Build[] = [];

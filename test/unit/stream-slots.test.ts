@@ -7,6 +7,7 @@ import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
 import { enqueuePush, removeHome, startHarness, waitFor, type Harness } from '../helpers/harness.js';
+import { fakeRule } from '../helpers/fake-rule.js';
 
 describe('watcher places', () => {
   let h: Harness;
@@ -15,7 +16,7 @@ describe('watcher places', () => {
     h = await startHarness({
       executor: new FakeExecutor(),
       repositories: {
-        'acme/x': { image: 'fake/base:latest', checkout: '/src', steps: ['true'], network: 'none' },
+        'acme/x': fakeRule(['true']),
       },
       extra: { streams: { max_watchers_per_address: 2 } },
     });

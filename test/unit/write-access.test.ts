@@ -11,10 +11,11 @@ import { isLoopback } from '../../src/http/write-access.js';
 import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
 import { enqueuePush, removeHome, startHarness, type Harness } from '../helpers/harness.js';
 import { sign } from '../helpers/webhook.js';
+import { fakeRule } from '../helpers/fake-rule.js';
 
 const HOOK_SECRET = 'hook-secret';
 const REPOSITORIES = {
-  'acme/os': { image: 'fake/base:latest', checkout: '/src', steps: ['sleep 30'], network: 'none' },
+  'acme/os': fakeRule(['sleep 30']),
 };
 const WRITES = ['/api/builds', '/api/builds/1/cancel', '/api/builds/1/rebuild', '/api/queue/pause'];
 const REMOTE = ['172.17.0.2', '10.1.2.3', '192.168.1.20', '::ffff:172.17.0.2', 'fd00::2', '8.8.8.8'];

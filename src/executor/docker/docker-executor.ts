@@ -1,6 +1,7 @@
 /** The Executor on a real Docker engine, through dockerode. */
 import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
+import { splitImageName } from '../../domain/base-image.js';
 import { capabilitySets, DEFAULT_MEMORY_BYTES, DEFAULT_PIDS_LIMIT } from '../../domain/limits.js';
 import {
   BUILD_LABEL,
@@ -35,14 +36,6 @@ const STREAM_END_GRACE_MS = 2000;
 
 /** Prepended to every step: its stderr goes to the same pipe as its stdout. */
 const MERGE_STDERR = 'exec 2>&1\n';
-
-/** `repo[:tag]` → repo and tag (`latest` when none); a registry's `host:port/` is part of the repo. */
-function splitImageName(image: string): { repo: string; tag: string } {
-  const colon = image.lastIndexOf(':');
-  return colon > image.lastIndexOf('/')
-    ? { repo: image.slice(0, colon), tag: image.slice(colon + 1) }
-    : { repo: image, tag: 'latest' };
-}
 
 function statusOf(error: unknown): number | undefined {
   return (error as { statusCode?: number }).statusCode;

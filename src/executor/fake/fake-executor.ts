@@ -1,11 +1,17 @@
 /**
- * An in-memory Executor for fast scheduler and pipeline tests. It understands a tiny shell:
- * commands joined by `&&` or `;`, each one of `echo TEXT`, `echo TEXT > PATH`, `cat PATH`,
- * `sleep SECONDS`, `exit N`, `true`, `false`. Files live in memory, per container; a tar put in
- * keeps its entries' types (symlinks, FIFOs, devices), so copyFileOut meets what a build can leave.
- * Cache volumes are kept in memory too; a path under a cache mount is read from and written to
- * its volume (a write to a read-only one fails as on a read-only file system).
+ * An in-memory Executor for fast scheduler and pipeline tests; left out of the production build
+ * (tsconfig.build.json). It understands a tiny shell: commands joined by `&&` or `;`, each one of
+ * `echo TEXT`, `echo TEXT > PATH`, `cat PATH`, `pwd`, `sleep SECONDS`, `exit N`, `true`, `false`,
+ * relative paths taken from the working directory. Files live in memory, per container; a tar put
+ * in keeps its entries' types (symlinks, FIFOs, devices), so copyFileOut meets what a build can
+ * leave. Where the pipeline relies on the engine's behaviour, the fake has it too, each case in
+ * test/integration/executor.contract.ts: the working directory, `destroy` ending a running exec,
+ * `listManaged` seeing only this instance's containers, `putArchive` refusing a missing directory,
+ * `commit` returning an image id that `start` takes. Cache volumes are kept in memory too; a path
+ * under a cache mount is read from and written to its volume (a write to a read-only one fails as
+ * on a read-only file system).
  */
+import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { extract, pack, type Header } from 'tar-stream';
@@ -39,9 +45,14 @@ interface FakeVolume {
 
 interface FakeContainer {
   spec: ContainerSpec;
+  instance: string;
   files: FakeFiles;
-  killed: boolean;
+  /** Aborted by `destroy`: a command still running ends, as when the engine removes a container. */
+  removed: AbortController;
 }
+
+/** Directories of the test image (busybox) that exist before anything is put in. */
+const IMAGE_DIRECTORIES = ['/bin', '/dev', '/etc', '/home', '/proc', '/root', '/sys', '/tmp', '/usr', '/var'];
 
 const regularFile = (name: string, content: Buffer): FakeEntry => ({
   header: { name, type: 'file', mode: 0o644, size: content.length },
@@ -49,21 +60,40 @@ const regularFile = (name: string, content: Buffer): FakeEntry => ({
 });
 
 export class FakeExecutor implements Executor {
-  readonly images = new Map<string, FakeFiles>();
-  readonly containers = new Map<string, FakeContainer>();
+  /** Shared with the executors made by `onSameEngine`, as an engine is shared by two services. */
+  readonly images: Map<string, FakeFiles>;
+  readonly containers: Map<string, FakeContainer>;
+  private readonly imagesById: Map<string, FakeFiles>;
+  private readonly counter: { next: number };
   readonly volumes = new Map<string, FakeVolume>();
   /** Every command exec'd, in order, for assertions. */
   readonly executed: { buildId: number; command: string }[] = [];
   available = true;
-  private nextId = 1;
   /** How long a commit takes (tests of a build stopped while it commits). */
   commitDelayMs = 0;
   /** Names commits were asked for, and when each landed (a test can wait for the engine's end). */
   readonly commitStarted: string[] = [];
   readonly commitsLanded: Promise<void>[] = [];
 
-  constructor(images: string[] = ['fake/base:latest']) {
-    for (const image of images) this.images.set(image, new Map());
+  constructor(
+    images: string[] = ['fake/base:latest'],
+    /** This service's instance (the Docker executor's INSTANCE_LABEL). */
+    readonly instance = 'default',
+    engine?: FakeExecutor,
+  ) {
+    this.images = engine?.images ?? new Map(images.map((image) => [image, new Map()]));
+    this.containers = engine?.containers ?? new Map();
+    this.imagesById = engine?.imagesById ?? new Map();
+    this.counter = engine?.counter ?? { next: 1 };
+  }
+
+  /** Another service's executor on the engine `other` uses: same images and containers. */
+  static onSameEngine(other: FakeExecutor, instance: string): FakeExecutor {
+    return new FakeExecutor([], instance, other);
+  }
+
+  private nextId(): number {
+    return this.counter.next++;
   }
 
   async ping(): Promise<void> {
@@ -83,10 +113,15 @@ export class FakeExecutor implements Executor {
 
   async start(spec: ContainerSpec): Promise<ContainerHandle> {
     await this.ping();
-    const image = this.images.get(spec.image);
+    const image = this.images.get(spec.image) ?? this.imagesById.get(spec.image);
     if (!image) throw new Error(`No such image: ${spec.image}`);
-    const id = `fake-${this.nextId++}`;
-    this.containers.set(id, { spec, files: new Map(image), killed: false });
+    const id = `fake-${this.nextId()}`;
+    this.containers.set(id, {
+      spec,
+      instance: this.instance,
+      files: new Map(image),
+      removed: new AbortController(),
+    });
     return { id, buildId: spec.buildId };
   }
 
@@ -96,8 +131,21 @@ export class FakeExecutor implements Executor {
     return container;
   }
 
+  /** Whether `dir` is a directory in the container: the engine refuses to extract into one that is not. */
+  private isDirectory(container: FakeContainer, dir: string): boolean {
+    const path = posix.resolve('/', dir);
+    if (path === '/' || IMAGE_DIRECTORIES.includes(path)) return true;
+    if (path === container.spec.workingDir || (container.spec.volumes ?? []).includes(path)) return true;
+    if (container.files.get(path)?.header.type === 'directory') return true;
+    return [...container.files.keys()].some((file) => file.startsWith(`${path}/`));
+  }
+
   async putArchive(handle: ContainerHandle, path: string, tar: Readable): Promise<void> {
     const container = this.container(handle);
+    if (!this.isDirectory(container, path)) {
+      tar.destroy();
+      throw new Error(`Could not find the file ${path} in container ${handle.id}`);
+    }
     const unpack = extract();
     unpack.on('entry', (header, stream, next) => {
       const chunks: Buffer[] = [];
@@ -182,20 +230,28 @@ export class FakeExecutor implements Executor {
     const container = this.container(handle);
     this.executed.push({ buildId: handle.buildId, command });
     const env = { ...container.spec.env, ...options.env };
+    const cwd = options.workingDir ?? container.spec.workingDir ?? '/';
+    const at = (path: string) => posix.resolve(cwd, path);
+    const signal = AbortSignal.any([container.removed.signal, ...(options.signal ? [options.signal] : [])]);
+    const ended = () => {
+      if (container.removed.signal.aborted) throw new Error(`No such container: ${handle.id}`);
+      return 137;
+    };
     const expand = (text: string) =>
       text.replace(/"?\$([A-Z_][A-Z0-9_]*)"?/g, (_, name: string) => env[name] ?? '');
     for (const part of command.split(/\s*(?:&&|;)\s*/)) {
-      if (container.killed || options.signal?.aborted) return 137;
+      if (signal.aborted) return ended();
       let match: RegExpExecArray | null;
       if ((match = /^echo (.*) > (\S+)$/.exec(part))) {
-        if (!this.write(container, match[2]!, Buffer.from(`${expand(match[1]!)}\n`))) {
+        if (!this.write(container, at(match[2]!), Buffer.from(`${expand(match[1]!)}\n`))) {
           options.onOutput(Buffer.from(`sh: can't create ${match[2]}: Read-only file system\n`), 'stderr');
           return 1;
         }
-      } else if ((match = /^echo ?(.*)$/.exec(part)))
+      } else if (part === 'pwd') options.onOutput(Buffer.from(`${cwd}\n`), 'stdout');
+      else if ((match = /^echo ?(.*)$/.exec(part)))
         options.onOutput(Buffer.from(`${expand(match[1]!)}\n`), 'stdout');
       else if ((match = /^cat (\S+)$/.exec(part))) {
-        const content = this.read(container, match[1]!);
+        const content = this.read(container, at(match[1]!));
         if (!content) {
           options.onOutput(
             Buffer.from(`cat: can't open '${match[1]}': No such file or directory\n`),
@@ -212,12 +268,12 @@ export class FakeExecutor implements Executor {
             resolve(true);
           };
           const timer = setTimeout(() => {
-            options.signal?.removeEventListener('abort', onAbort);
+            signal.removeEventListener('abort', onAbort);
             resolve(false);
           }, ms);
-          options.signal?.addEventListener('abort', onAbort, { once: true });
+          signal.addEventListener('abort', onAbort, { once: true });
         });
-        if (aborted) return 137;
+        if (aborted) return ended();
       } else if ((match = /^exit (\d+)$/.exec(part))) return Number(match[1]);
       else if (part === 'false') return 1;
       else if (part !== 'true' && part !== '') {
@@ -239,7 +295,8 @@ export class FakeExecutor implements Executor {
       (spec.volumes ?? []).some((v) => path === v || path.startsWith(`${v}/`));
     const snapshot: FakeFiles = new Map([...files].filter(([path]) => !inVolume(path)));
     const replaced = this.images.has(image) ? image : null;
-    const imageId = `sha256:fake-${this.nextId++}`;
+    const imageId = `sha256:${createHash('sha256').update(`fake-image-${this.nextId()}`).digest('hex')}`;
+    this.imagesById.set(imageId, snapshot);
     this.commitStarted.push(image);
     if (this.commitDelayMs === 0) {
       this.images.set(image, snapshot);
@@ -284,8 +341,7 @@ export class FakeExecutor implements Executor {
 
   async destroy(handle: ContainerHandle | string): Promise<void> {
     const id = typeof handle === 'string' ? handle : handle.id;
-    const container = this.containers.get(id);
-    if (container) container.killed = true;
+    this.containers.get(id)?.removed.abort();
     this.containers.delete(id);
   }
 
@@ -294,7 +350,9 @@ export class FakeExecutor implements Executor {
   }
 
   async listManaged(): Promise<ManagedContainer[]> {
-    return [...this.containers.entries()].map(([id, c]) => ({ id, buildId: c.spec.buildId }));
+    return [...this.containers.entries()]
+      .filter(([, c]) => c.instance === this.instance)
+      .map(([id, c]) => ({ id, buildId: c.spec.buildId }));
   }
 
   async createVolume(name: string, labels: Record<string, string>): Promise<boolean> {

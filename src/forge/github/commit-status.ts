@@ -7,6 +7,8 @@
 import { Octokit } from '@octokit/core';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
+// bottleneck stays a dependency of ours, although plugin-throttling already spaces writes (1 s, one
+// at a time): its spacing can only be changed by passing a Bottleneck group, and the tests set 0.
 import Bottleneck from 'bottleneck';
 import type { Logger } from 'pino';
 import type { Build, BuildState } from '../../domain/build.js';

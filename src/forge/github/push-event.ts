@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { PushedCommit, RefType } from '../../domain/build.js';
 import { refNameProblem } from './ref-name.js';
 import { REPOSITORY_PATTERN } from '../../domain/repository.js';
+import { COMMIT_SHA } from '../../domain/identifiers.js';
 
 export interface PushEvent {
   repository: string;
@@ -17,7 +18,6 @@ export interface PushEvent {
 
 export type PushOutcome = { kind: 'push'; event: PushEvent } | { kind: 'ignored'; reason: string };
 
-const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 const MAX_COMMITS = 2048;
 
 const commitSchema = z.object({
@@ -29,7 +29,7 @@ const commitSchema = z.object({
 
 const pushSchema = z.object({
   ref: z.string().min(1),
-  after: z.string().regex(SHA, 'must be a 40 (or 64) character hexadecimal commit id'),
+  after: z.string().regex(COMMIT_SHA, 'must be a 40 (or 64) character hexadecimal commit id'),
   before: z.unknown().optional(),
   deleted: z.boolean().optional(),
   repository: z.object({
@@ -79,7 +79,7 @@ export function parsePush(payload: unknown): PushOutcome {
       refType,
       branch,
       commit: push.after,
-      before: typeof push.before === 'string' && SHA.test(push.before) ? push.before : null,
+      before: typeof push.before === 'string' && COMMIT_SHA.test(push.before) ? push.before : null,
       pusher: push.pusher?.name?.slice(0, 200) ?? null,
       commits,
     },

@@ -4,13 +4,9 @@ import { AppError } from '../../errors.js';
 import type { Store } from '../../store/store.js';
 import type { AppDeps } from '../app-deps.js';
 import { nextPage, parsePage, type PageQuery } from '../paging.js';
+import { parseBuildId } from '../params.js';
 import { presentBuild } from '../present.js';
 import { waitReason } from '../wait-reason.js';
-
-export function parseBuildId(raw: string): number {
-  if (!/^\d{1,15}$/.test(raw)) throw new AppError('BAD_REQUEST', 'build id must be a positive integer');
-  return Number(raw);
-}
 
 export async function loadBuild(store: Store, raw: string) {
   const build = await store.getBuild(parseBuildId(raw));

@@ -5,17 +5,18 @@
  * Every stream counts against the watcher caps (streams.* in the config).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isFinal, type Build } from '../../domain/build.js';
+import type { Build } from '../../domain/build.js';
 import { AppError } from '../../errors.js';
 import { Broadcast } from '../../live/broadcast.js';
 import { BuildFeed } from '../../live/build-feed.js';
-import { LogTail, tailStart } from '../../live/log-tail.js';
+import { tailStart } from '../../live/log-tail.js';
+import { streamBuildLog } from '../../live/log-stream.js';
 import { formatSse, SseStream } from '../../live/sse.js';
 import { TailHub } from '../../live/tail-hub.js';
 import { Watchers } from '../../live/watchers.js';
 import type { AppDeps } from '../app-deps.js';
 import { presentBuildSummary } from '../present.js';
-import { parseBuildId } from './builds.js';
+import { parseBuildId } from '../params.js';
 import { waitReason } from '../wait-reason.js';
 
 interface EventsQuery {
@@ -134,62 +135,12 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
       if (!build) throw new AppError('NOT_FOUND', `no build #${request.params.id}`);
       const from = startOffset(request, build);
       const stream = openStream(request, reply);
-      // Whichever source (store or bus) first knows where the log is; it never changes once set.
-      let logPath = build.logPath;
-      let state = build.state;
-      const learn = (b: Build) => {
-        logPath ??= b.logPath;
-        if (!isFinal(state)) state = b.state;
-      };
-      const tail = new LogTail(
-        {
-          bus,
-          buildId: id,
-          path: () => logPath,
-          write: (chunk) => stream.send({ id: chunk.end, data: JSON.stringify({ text: chunk.text }) }),
-          drained: () => stream.drained(),
-        },
+      await streamBuildLog(
+        { bus, feed, getBuild: (buildId) => store.getBuild(buildId), logger: request.log },
+        stream,
+        build,
         from,
       );
-      let started = false;
-      let ending = false;
-      const end = async () => {
-        if (ending || !started || !isFinal(state)) return;
-        ending = true;
-        try {
-          await tail.finish();
-          stream.send({ event: 'end', data: JSON.stringify({ state, offset: tail.offset }) });
-          stream.end();
-        } catch (error) {
-          request.log.error({ err: error, build: id }, 'log stream failed at the end');
-          stream.drop();
-        }
-      };
-      // This build's changes come on the same stream (the build page needs no second connection).
-      const unsubscribe = feed.on((frame) => {
-        if (frame.build.id !== id) return;
-        learn(frame.build);
-        stream.sendFrame(frame.frameWithoutId);
-        end().catch((error: unknown) =>
-          request.log.error({ err: error, build: id }, 'log stream end failed'),
-        );
-      });
-      stream.onClose(() => {
-        unsubscribe();
-        tail.stop();
-      });
-      try {
-        // Read the record again now that both subscriptions exist: a change between the first
-        // read and them (the build starting, or ending) would otherwise never be seen.
-        const fresh = await store.getBuild(id);
-        if (fresh) learn(fresh);
-        await tail.start();
-        started = true;
-        await end();
-      } catch (error) {
-        request.log.error({ err: error, build: id }, 'log stream failed');
-        stream.drop();
-      }
     },
   );
 }

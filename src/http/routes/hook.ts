@@ -8,12 +8,11 @@ import { parsePush, PayloadError } from '../../forge/github/push-event.js';
 import type { Delivery, DeliveryAbout } from '../../store/store.js';
 import { refFilteredOut } from '../../domain/ref-filter.js';
 import { gitRef } from '../../domain/git-ref.js';
+import { PROJECT_LABEL } from '../../domain/identifiers.js';
 import type { AppDeps } from '../app-deps.js';
-import { parseWebhookBody } from '../body.js';
+import { parseWebhookBody, registerRawBodies } from '../body.js';
 import { presentBuild } from '../present.js';
 import { pullRequestHook } from './pull-request-hook.js';
-
-const LABEL = /^[A-Za-z0-9._-]{1,100}$/;
 
 /** What an unparsed payload names, for the delivery list; nothing it says is trusted further. */
 function aboutPayload(payload: unknown, known: DeliveryAbout = {}): DeliveryAbout {
@@ -32,7 +31,21 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/**
+ * The webhook in its own encapsulated context: the raw-body parser and the latency metric hook
+ * apply to this route and to no other.
+ */
 export function registerHookRoute(app: FastifyInstance, deps: AppDeps): void {
+  void app.register(async (context) => {
+    registerRawBodies(context);
+    context.addHook('onResponse', async (_request, reply) => {
+      deps.metrics.webhookDuration.observe({ status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    });
+    hookRoute(context, deps);
+  });
+}
+
+function hookRoute(app: FastifyInstance, deps: AppDeps): void {
   const { configs, store, scheduler } = deps;
   const config = deps.config;
 
@@ -79,7 +92,7 @@ export function registerHookRoute(app: FastifyInstance, deps: AppDeps): void {
 
   app.post<{ Params: { project: string } }>('/build/:project/hook', async (request, reply) => {
     const { project } = request.params;
-    if (!LABEL.test(project))
+    if (!PROJECT_LABEL.test(project))
       throw new AppError('BAD_REQUEST', 'project must be 1-100 characters of [A-Za-z0-9._-]');
     // The secret of the moment: a reload may change it.
     const { webhookSecret } = configs.current();

@@ -7,7 +7,7 @@ import { AppError } from '../../errors.js';
 import type { AppDeps } from '../app-deps.js';
 import { searchLog } from '../../live/log-search.js';
 import { readLineTimes } from '../../live/log-times.js';
-import { parseBuildId } from './builds.js';
+import { parseBuildId } from '../params.js';
 
 const SEARCH_LIMIT = 200;
 /** Lines one times request may cover: the build page keeps 5,000, so a page asks once or twice. */

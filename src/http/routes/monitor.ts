@@ -21,7 +21,7 @@ import { parseDeliveryPage } from './deliveries.js';
 import { writesOpenTo } from '../write-access.js';
 import { existsSync } from 'node:fs';
 import { isRepositoryName } from '../../domain/repository.js';
-import { parseBuildId } from './builds.js';
+import { parseBuildId } from '../params.js';
 import { waitReason } from '../wait-reason.js';
 
 /** Queued builds on the monitor itself; the rest are one link away, so 5000 queued stay cheap. */

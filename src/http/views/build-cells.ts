@@ -3,26 +3,20 @@
  * absolute time on hover, durations, and links to the forge (none when there is no web URL).
  */
 import type { Build } from '../../domain/build.js';
+import { formatElapsed } from '../../domain/duration.js';
 import { ago, stateLook } from '../../domain/glance.js';
 import { html, type SafeHtml } from './html.js';
-
-export function elapsed(ms: number): string {
-  const seconds = Math.max(0, Math.round(ms / 1000));
-  if (seconds < 60) return `${seconds}s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`;
-  return `${Math.floor(seconds / 3600)}h${String(Math.floor(seconds / 60) % 60).padStart(2, '0')}m`;
-}
 
 export function duration(build: Build): string {
   if (!build.startedAt) return '';
   const end = build.finishedAt ? Date.parse(build.finishedAt) : Date.now();
-  return elapsed(end - Date.parse(build.startedAt));
+  return formatElapsed(end - Date.parse(build.startedAt));
 }
 
 /** How long it waited in the queue (until it started, or until now). */
 export function queuedFor(build: Build): string {
   const end = build.startedAt ? Date.parse(build.startedAt) : build.finishedAt ? null : Date.now();
-  return end === null ? '' : elapsed(end - Date.parse(build.createdAt));
+  return end === null ? '' : formatElapsed(end - Date.parse(build.createdAt));
 }
 
 export function timeCell(iso: string | null): SafeHtml {

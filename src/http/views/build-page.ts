@@ -1,7 +1,8 @@
 /** The build page (/monitor/builds/:id) as the server renders it; web/build.ts keeps it live. */
 import { isFinal, type Build } from '../../domain/build.js';
 import { buildGlance } from '../../domain/glance.js';
-import { commitLink, elapsed, repositoryLink, stateBadge, timeCell } from './build-cells.js';
+import { formatElapsed } from '../../domain/duration.js';
+import { commitLink, repositoryLink, stateBadge, timeCell } from './build-cells.js';
 import { bootBadge } from './monitor-page.js';
 import { html, type SafeHtml } from './html.js';
 import { layout } from './layout.js';
@@ -28,7 +29,7 @@ function steps(build: Build): SafeHtml {
               ? html`<em>running</em> <span class="step-time" data-started="${s.startedAt}"></span>`
               : html`<span class="exit">exit ${s.exitCode}</span
                   ><span class="step-time">
-                    in ${elapsed(Date.parse(s.finishedAt) - Date.parse(s.startedAt))}</span
+                    in ${formatElapsed(Date.parse(s.finishedAt) - Date.parse(s.startedAt))}</span
                   >`
           }
         </li>`,
