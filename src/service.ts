@@ -139,6 +139,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     tmpDirectory: config.tmpDirectory,
     requeueInterrupted: config.requeueInterrupted,
     queueLimits: config.queueLimits,
+    ...config.replicas,
     ...(opened ? { engines: opened.pool } : {}),
     ...(registry ? { registryTags: (repo: string) => registry.tags(repo) } : {}),
     pipeline: {

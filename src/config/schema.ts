@@ -178,6 +178,21 @@ export const configSchema = z
     max_queued_per_repository: z.number().int().min(1).max(100_000).default(50),
     max_queued: z.number().int().min(1).max(1_000_000).default(1000),
     grace_period: duration.default(30_000),
+    /**
+     * Several replicas on one PostgreSQL (docs/scale-out.md, Replicas): how long a claimed build
+     * stays a replica's without renewal, how often leases are renewed, how often the shared queue
+     * is looked at, how long a cancel of another replica's build waits.
+     */
+    replicas: z
+      .object({
+        lease: duration.default(30_000),
+        renew: duration.default(5000),
+        poll: duration.default(1000),
+        cancel_wait: duration.default(5000),
+      })
+      .strict()
+      .refine((r) => r.renew < r.lease, { message: 'renew must be shorter than lease', path: ['renew'] })
+      .default({ lease: 30_000, renew: 5000, poll: 1000, cancel_wait: 5000 }),
     /** Largest artifact copied out of a build container; a larger one fails the build. */
     artifact_max_size: memory.default(DEFAULT_ARTIFACT_MAX_SIZE),
     debug: z.boolean().default(false),

@@ -143,7 +143,7 @@ class GuardedExecutor implements Executor {
   pruneImages(): Promise<number> {
     return this.guard(() => this.inner.pruneImages());
   }
-  listManaged(): Promise<ManagedContainer[]> {
-    return this.guard(() => this.inner.listManaged());
+  listManaged(instance?: string): Promise<ManagedContainer[]> {
+    return this.guard(() => this.inner.listManaged(instance));
   }
 }

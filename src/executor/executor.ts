@@ -143,8 +143,12 @@ export interface Executor {
    * older than an hour (left by a commit that ended after its build was stopped); returns how many.
    */
   pruneImages(): Promise<number>;
-  /** Containers labelled as ours, found on the engine (also those left by a crash). */
-  listManaged(): Promise<ManagedContainer[]>;
+  /**
+   * Containers labelled as ours, found on the engine (also those left by a crash); with
+   * `instance`, those another service instance (a replica sharing the database) made: a dead
+   * replica's build container is removed by the one that reaps the build.
+   */
+  listManaged(instance?: string): Promise<ManagedContainer[]>;
 }
 
 export class ExecutorUnavailable extends Error {

@@ -1,5 +1,10 @@
 /**
- * The queue. Guarantees (each has a test in test/unit/scheduler.test.ts):
+ * The queue, shared by every replica on the database (docs/scale-out.md, Replicas). Guarantees
+ * (each has a test in test/unit/scheduler.test.ts, test/unit/leases.test.ts or
+ * test/integration/replicas.test.ts):
+ * - a build is claimed by one replica, under a lease it renews; planning sees every replica's
+ *   running builds; a build whose lease expired is reaped (container removed, re-queued once);
+ * - cancel, supersede and pause are rows: any replica takes them, the owner acts within `pollMs`;
  * - an accepted build is persisted before it is acknowledged, and ends in a final state;
  * - a newer push to a ref supersedes the older queued build (and the running one when the rule
  *   says `cancel_running`);
@@ -9,56 +14,31 @@
  * - while the database is away, nothing starts, a build's final state is written when it is back,
  *   and a build's step records are written in order, before its final state.
  */
-import { join } from 'node:path';
-import type { Logger } from 'pino';
 import type { Build, BuildRef, NewBuild } from '../domain/build.js';
-import type { RuleLookup } from '../domain/rule.js';
 import { Engine } from '../executor/engine.js';
 import { EnginePool } from '../executor/engine-pool.js';
-import type { Executor } from '../executor/executor.js';
-import type { EventBus } from '../live/event-bus.js';
-import type { PipelineDeps } from '../pipeline/pipeline.js';
-import type { CreatedBuild, QueueLimits, Store } from '../store/store.js';
+import type { CreatedBuild, Fence } from '../store/store.js';
 import { StoreUnavailableError } from '../store/store-unavailable.js';
 import { onEngineChange, removeStraysLater } from './engine-events.js';
 import { executeBuild, type Stop } from './execute-build.js';
-import { logBuildEnd } from './log-build-end.js';
-import { engineProblem, placeBuilds } from './engine-placement.js';
-import { planQueue } from './plan-queue.js';
-import { baseNames, canonicalName } from '../domain/rule-set.js';
+import { engineProblem } from './engine-placement.js';
+import { baseNames } from '../domain/rule-set.js';
 import { untilStored } from './until-stored.js';
 export { toNewBuild } from './recovery.js';
 import { recoverLeftovers, type RecoveryDeps } from './recovery.js';
+import { announceClaimed, moveBuild } from './move-build.js';
+import { ReplicaWatch } from './replica-watch.js';
+import { LEASE_DEFAULTS, type SchedulerOptions } from './scheduler-options.js';
+import { chooseClaims } from './claim-pass.js';
+import { stopSameRef, untilFinal } from './shared-control.js';
 
-export interface SchedulerOptions {
-  store: Store;
-  executor: Executor;
-  bus: EventBus;
-  logger: Logger;
-  pipeline: PipelineDeps;
-  /** Read at enqueue and launch time: a reload changes the next build, never a running one. */
-  rules: RuleLookup;
-  concurrency: number;
-  logsDirectory: string;
-  tmpDirectory: string;
-  requeueInterrupted: number;
-  /** Bounds on what `enqueue` accepts (recovery re-queues without them: those were accepted). */
-  queueLimits?: QueueLimits;
-  /** How often to look again while the engine or the database is down. */
-  retryMs?: number;
-  /**
-   * The engines builds run on (docs/scale-out.md); absent: `executor` alone, as engine `local`
-   * with capacity `concurrency`.
-   */
-  engines?: EnginePool;
-  /** The registry's tags of an image repository, to prefer an engine holding a build's base image. */
-  registryTags?: (repo: string) => Promise<string[]>;
-}
+export { LEASE_DEFAULTS, type SchedulerOptions } from './scheduler-options.js';
 
 interface Running {
   build: Build;
   engine: Engine;
   controller: AbortController;
+  fence: Fence;
   done: Promise<void>;
 }
 
@@ -72,18 +52,49 @@ export class Scheduler {
   /** Set when the grace period is over: writes still waiting for the database give up. */
   private abandoned = false;
   private retryTimer: NodeJS.Timeout | null = null;
+  private watchTimer: NodeJS.Timeout | null = null;
+  private watching: Promise<void> | null = null;
+  private pausedWrites = 0;
   engineProblem: string | null = null;
   readonly engines: EnginePool;
+  /** This replica's name in the store (the owner of the builds it runs). */
+  readonly instance: string;
+  private readonly lease: typeof LEASE_DEFAULTS;
+  private readonly watch: ReplicaWatch;
 
   constructor(private readonly options: SchedulerOptions) {
     this.engines =
       options.engines ??
       new EnginePool([new Engine('local', 'local', options.concurrency, options.executor)]);
     this.engines.onChange((engine, up) => this.engineChanged(engine, up));
+    this.instance = options.pipeline.instance ?? 'default';
+    this.lease = {
+      leaseMs: options.leaseMs ?? LEASE_DEFAULTS.leaseMs,
+      renewMs: options.renewMs ?? LEASE_DEFAULTS.renewMs,
+      pollMs: options.pollMs ?? LEASE_DEFAULTS.pollMs,
+      cancelWaitMs: options.cancelWaitMs ?? LEASE_DEFAULTS.cancelWaitMs,
+    };
+    this.watch = new ReplicaWatch({
+      store: options.store,
+      logger: options.logger,
+      instance: this.instance,
+      leaseMs: this.lease.leaseMs,
+      renewMs: this.lease.renewMs,
+      startedAt: new Date().toISOString(),
+      runs: () => this.running.values(),
+      reap: { recovery: this.recoveryDeps(), engines: this.engines, logger: options.logger },
+      onPaused: (paused) => {
+        if (this.paused && !paused) this.kick();
+        this.paused = paused;
+      },
+      pausedPending: () => this.pausedWrites > 0,
+    });
   }
 
   /** Recovers from a previous run (crash or stop), then starts what can start. */
   async start(): Promise<void> {
+    // Paused survives a restart: it is a row every replica reads.
+    this.paused = (await this.options.store.getSetting('paused')) === 'true';
     const single = this.engines.engines.length === 1;
     // Several engines: leftovers are removed per engine in the background, so that a hung engine
     // does not hold the start; containers of builds started meanwhile are kept.
@@ -92,7 +103,19 @@ export class Scheduler {
       for (const engine of this.engines.engines)
         removeStraysLater(engine, (id) => this.running.get(id)?.engine === engine, this.options.logger);
     this.engines.start();
+    await this.watch.renew();
+    this.watchTimer = setInterval(() => this.look(), this.lease.pollMs);
+    this.watchTimer.unref();
     this.kick();
+  }
+
+  /** One look at the shared queue (replica-watch.ts), then a scheduling pass; one at a time. */
+  private look(): void {
+    if (this.watching || this.stopping) return;
+    this.watching = this.watch.look().finally(() => {
+      this.watching = null;
+      this.kick();
+    });
   }
 
   private recoveryDeps(): RecoveryDeps {
@@ -114,7 +137,8 @@ export class Scheduler {
     onEngineChange(engine, up, {
       logger: this.options.logger,
       runs: () => this.running.values(),
-      interrupt: (run, reason) => run.controller.abort({ state: 'interrupted', reason } satisfies Stop),
+      interrupt: (run, reason) =>
+        run.controller.abort({ state: 'interrupted', reason, cause: 'interrupted' } satisfies Stop),
     });
     this.kick();
   }
@@ -132,50 +156,71 @@ export class Scheduler {
     this.options.bus.publishBuild(created.build);
     for (const old of created.superseded) this.options.bus.publishBuild(old);
     if (this.options.rules.get(input.repository)?.cancelRunning) {
-      for (const run of this.running.values()) {
-        if (
-          canonicalName(rules, run.build.repository) === canonicalName(rules, input.repository) &&
-          run.build.refType === input.refType &&
-          run.build.branch === input.branch
-        ) {
-          run.controller.abort({
-            state: 'superseded',
-            reason: `superseded by #${created.build.id}`,
-          } satisfies Stop);
-        }
-      }
+      await stopSameRef(
+        this.options.store,
+        rules,
+        input,
+        `superseded by #${created.build.id}`,
+        (id, stop) => {
+          const run = this.running.get(id);
+          if (run) run.controller.abort({ ...stop, cause: 'superseded' } satisfies Stop);
+          return Boolean(run);
+        },
+      );
     }
     this.kick();
     return created;
   }
 
-  /** Cancels a queued or running build; returns it after the change (null when it is unknown). */
+  /**
+   * Cancels a queued or running build; returns it after the change (null when it is unknown).
+   * A build another replica runs is asked to stop through its row; its owner acts within
+   * `pollMs`. This waits up to `cancelWaitMs` for that, then returns it as it is (still running,
+   * with `cancelRequested` set).
+   */
   async cancel(id: number, reason = 'cancelled'): Promise<Build | null> {
+    const { store } = this.options;
     const run = this.running.get(id);
     if (run) {
-      run.controller.abort({ state: 'cancelled', reason } satisfies Stop);
+      run.controller.abort({ state: 'cancelled', reason, cause: 'cancelled' } satisfies Stop);
       await run.done;
-      return this.options.store.getBuild(id);
+      return store.getBuild(id);
     }
-    const cancelled = await this.options.store.transition(id, ['queued'], 'cancelled', {
+    const cancelled = await moveBuild(this.options, id, ['queued'], 'cancelled', {
       reason,
+      cause: 'cancelled',
       finishedAt: new Date().toISOString(),
     });
     if (cancelled) {
-      this.options.bus.publishBuild(cancelled);
       this.kick();
       return cancelled;
     }
-    return this.options.store.getBuild(id);
+    if (!(await store.requestStop(id, { state: 'cancelled', reason }))) return store.getBuild(id);
+    return untilFinal(store, id, this.lease.cancelWaitMs);
   }
 
-  pause(): void {
+  /** Pauses every replica (a shared setting, kept across restarts); resolves once stored. */
+  pause(): Promise<void> {
     this.paused = true;
+    return this.savePaused(true);
   }
 
-  resume(): void {
+  resume(): Promise<void> {
     this.paused = false;
     this.kick();
+    return this.savePaused(false);
+  }
+
+  /** Written in the background for callers that do not wait; the returned promise says how it went. */
+  private savePaused(paused: boolean): Promise<void> {
+    this.pausedWrites += 1;
+    const write = this.options.store
+      .setSetting('paused', String(paused))
+      .finally(() => (this.pausedWrites -= 1));
+    write.catch((error: unknown) =>
+      this.options.logger.error({ err: error }, `the queue's ${paused ? 'pause' : 'resume'} was not stored`),
+    );
+    return write;
   }
 
   get isPaused(): boolean {
@@ -193,6 +238,7 @@ export class Scheduler {
     this.stopping = true;
     this.engines.stop();
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.watchTimer) clearInterval(this.watchTimer);
     const all = Promise.all([...this.running.values()].map((r) => r.done));
     let timer: NodeJS.Timeout | undefined;
     const expired = await Promise.race([
@@ -206,11 +252,13 @@ export class Scheduler {
         run.controller.abort({
           state: 'interrupted',
           reason: 'interrupted: the service stopped',
+          cause: 'interrupted',
         } satisfies Stop);
       }
       await all;
     }
     await this.pumping;
+    await this.watching;
   }
 
   /** Resolves when nothing is running and nothing queued can start (for tests and shutdown). */
@@ -262,50 +310,45 @@ export class Scheduler {
     const { store, executor, rules, concurrency } = this.options;
     // Paused or stopping: nothing can start, so the queue need not be read (waitReason says why).
     if (this.paused || this.stopping) return;
-    const queued = await store.listQueuedRefs();
-    if (queued.length === 0) return;
+    if ((await store.countQueued()) === 0) return;
     this.engineProblem = await engineProblem(this.engines, executor);
     if (this.engineProblem) {
+      const queued = await store.listQueuedRefs();
       this.waiting = new Map(queued.map((b) => [b.id, `build engine unavailable: ${this.engineProblem}`]));
       this.retryTimer = setTimeout(() => this.kick(), this.options.retryMs ?? 5000);
       this.retryTimer.unref();
       return;
     }
-    const running = [...this.running.values()].map((r) => r.build);
-    const slots = this.engines.up().reduce((sum, e) => sum + e.capacity, 0);
-    const plan = planQueue(queued, running, Math.min(concurrency, slots), rules);
-    this.waiting = plan.waiting;
-    const placed = await placeBuilds(plan.start, {
-      engines: this.engines.engines,
-      running: this.runningPerEngine(),
-      rules,
-      registryTags: this.options.registryTags ?? null,
-    });
-    for (const [id, reason] of placed.waiting) this.waiting.set(id, reason);
-    for (const { build, engine } of placed.start) await this.launch(build, engine);
-  }
-
-  private async launch(queuedBuild: BuildRef, engine: Engine): Promise<void> {
-    const { store, bus } = this.options;
-    const rule = this.options.rules.get(queuedBuild.repository);
-    const logPath = join(this.options.logsDirectory, `build-${queuedBuild.id}.log`);
+    const engines = new Map<number, Engine>();
+    const unconfigured: BuildRef[] = [];
     const now = new Date().toISOString();
-    if (!rule) {
-      const failed = await store.transition(queuedBuild.id, ['queued'], 'failed', {
-        reason: `repository ${queuedBuild.repository} is no longer configured`,
+    // One replica plans at a time, with every replica's running builds (Store.claimBuilds).
+    const claimed = await store.claimBuilds(this.instance, this.lease.leaseMs, async (view) => {
+      const pass = await chooseClaims(view, {
+        engines: this.engines,
+        rules,
+        concurrency,
+        logsDirectory: this.options.logsDirectory,
+        registryTags: this.options.registryTags ?? null,
+        now,
+      });
+      this.waiting = pass.waiting;
+      for (const [id, engine] of pass.engines) engines.set(id, engine);
+      unconfigured.push(...pass.unconfigured);
+      return pass.claims;
+    });
+    announceClaimed(this.options, claimed);
+    for (const build of unconfigured)
+      await moveBuild(this.options, build.id, ['queued'], 'failed', {
+        reason: `repository ${build.repository} is no longer configured`,
+        cause: 'config',
         finishedAt: now,
       });
-      if (failed) bus.publishBuild(failed);
-      if (failed) logBuildEnd(this.options.logger, failed);
-      return;
-    }
-    const build = await store.transition(queuedBuild.id, ['queued'], 'running', {
-      startedAt: now,
-      logPath,
-      engine: engine.name,
-    });
-    if (!build) return;
-    bus.publishBuild(build);
+    for (const build of claimed) this.launch(build, engines.get(build.id)!);
+  }
+
+  private launch(build: Build, engine: Engine): void {
+    const rule = this.options.rules.get(build.repository)!;
     this.options.logger.info(
       {
         build: build.id,
@@ -313,11 +356,13 @@ export class Scheduler {
         ref: `${build.refType} ${build.branch}`,
         commit: build.commit,
         engine: engine.name,
+        owner: this.instance,
       },
       `build #${build.id} started on ${engine.name}: ${build.repository} ${build.refType} ${build.branch} at ${build.commit.slice(0, 8)}`,
     );
     const controller = new AbortController();
-    const run: Running = { build, engine, controller, done: Promise.resolve() };
+    const fence: Fence = { owner: this.instance, epoch: build.epoch };
+    const run: Running = { build, engine, controller, fence, done: Promise.resolve() };
     this.running.set(build.id, run);
     run.done = executeBuild(
       {
@@ -325,6 +370,8 @@ export class Scheduler {
         untilStored: (what, write) => this.untilStored(what, write),
         recoveryDeps: this.recoveryDeps(),
         engineFailed: (failed, c) => this.engineFailed(failed, c),
+        fence,
+        holdLease: () => this.holdLease(build.id, fence),
       },
       build,
       rule,
@@ -342,6 +389,19 @@ export class Scheduler {
       });
   }
 
+  /** Renews one lease now (the commit point); a database that does not answer counts as lost. */
+  private async holdLease(id: number, fence: Fence): Promise<boolean> {
+    try {
+      const held = await this.options.store.renewLeases(fence.owner, this.lease.leaseMs, [
+        { id, epoch: fence.epoch },
+      ]);
+      return held.length === 1;
+    } catch (error) {
+      this.options.logger.warn({ err: error, build: id }, `build #${id}: the lease could not be confirmed`);
+      return false;
+    }
+  }
+
   /**
    * A build failed with an engine error: with other engines to go to, an engine that does not
    * answer a ping now is marked down, and the build is interrupted (re-queued) rather than failed.
@@ -351,6 +411,7 @@ export class Scheduler {
     controller.abort({
       state: 'interrupted',
       reason: `interrupted: engine ${engine.name} stopped answering (${engine.reason})`,
+      cause: 'interrupted',
     } satisfies Stop);
   }
 }

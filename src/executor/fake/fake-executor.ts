@@ -260,7 +260,8 @@ export class FakeExecutor implements Executor {
     return 0;
   }
 
-  async listManaged(): Promise<ManagedContainer[]> {
+  /** One fake is one engine of one process: every container is listed, whatever `instance`. */
+  async listManaged(_instance?: string): Promise<ManagedContainer[]> {
     return [...this.containers.entries()].map(([id, c]) => ({ id, buildId: c.spec.buildId }));
   }
 }

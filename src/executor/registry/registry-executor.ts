@@ -138,7 +138,7 @@ export class RegistryExecutor implements Executor {
     return this.inner.pruneImages();
   }
 
-  listManaged(): Promise<ManagedContainer[]> {
-    return this.inner.listManaged();
+  listManaged(instance?: string): Promise<ManagedContainer[]> {
+    return this.inner.listManaged(instance);
   }
 }

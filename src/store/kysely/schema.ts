@@ -25,6 +25,12 @@ export interface BuildsTable {
   attempt: number;
   /** The engine the build ran on (migration 0005); null until it starts. */
   engine: string | null;
+  /** Migration 0009: the typed failure cause, the lease (owner, expiry, epoch), a stop request as JSON. */
+  cause: string | null;
+  owner: string | null;
+  lease_expires_at: string | null;
+  epoch: Generated<number>;
+  cancel_requested: string | null;
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
@@ -42,7 +48,24 @@ export interface DeliveriesTable {
   ref: string | null;
 }
 
+/** Migration 0009: one row per service replica, its heartbeat. */
+export interface ReplicasTable {
+  instance: string;
+  host: string;
+  pid: number;
+  started_at: string;
+  heartbeat_at: string;
+}
+
+/** Migration 0009: settings shared by every replica (`paused`). */
+export interface SettingsTable {
+  key: string;
+  value: string;
+}
+
 export interface Database {
   builds: BuildsTable;
   deliveries: DeliveriesTable;
+  replicas: ReplicasTable;
+  settings: SettingsTable;
 }
