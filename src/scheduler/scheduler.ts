@@ -321,7 +321,6 @@ export class Scheduler {
     }
     const engines = new Map<number, Engine>();
     const unconfigured: BuildRef[] = [];
-    const now = new Date().toISOString();
     // One replica plans at a time, with every replica's running builds (Store.claimBuilds).
     const claimed = await store.claimBuilds(this.instance, this.lease.leaseMs, async (view) => {
       const pass = await chooseClaims(view, {
@@ -330,7 +329,8 @@ export class Scheduler {
         concurrency,
         logsDirectory: this.options.logsDirectory,
         registryTags: this.options.registryTags ?? null,
-        now,
+        // Taken inside the pass: after the builds it saw end, so no two runs' times overlap.
+        now: new Date().toISOString(),
       });
       this.waiting = pass.waiting;
       for (const [id, engine] of pass.engines) engines.set(id, engine);
@@ -342,7 +342,7 @@ export class Scheduler {
       await moveBuild(this.options, build.id, ['queued'], 'failed', {
         reason: `repository ${build.repository} is no longer configured`,
         cause: 'config',
-        finishedAt: now,
+        finishedAt: new Date().toISOString(),
       });
     for (const build of claimed) this.launch(build, engines.get(build.id)!);
   }

@@ -10,6 +10,7 @@ if (!postgresUrl && process.env.CI === 'true')
   throw new Error('CI=true: AUTOBUILDER_TEST_POSTGRES_URL must point at a PostgreSQL server');
 
 export interface TestSchema {
+  name: string;
   /** A database_url for the service: the server, this schema first on the search path. */
   url: string;
   drop(): Promise<void>;
@@ -27,6 +28,7 @@ export async function createTestSchema(prefix = 'ab_replicas'): Promise<TestSche
   }
   const separator = postgresUrl.includes('?') ? '&' : '?';
   return {
+    name,
     url: `${postgresUrl}${separator}options=${encodeURIComponent(`-c search_path=${name}`)}`,
     async drop() {
       const client = new pg.Client({ connectionString: postgresUrl });

@@ -3,7 +3,7 @@
  * (kill -9 and restart): config file, SQLite, logs, kernels and git repos under one directory.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -43,13 +43,15 @@ export class ServiceProcess {
     );
   }
 
-  /** Starts the service and resolves once /healthz answers. */
-  async start(): Promise<void> {
+  /** Starts the service and resolves once /healthz answers; `logFile` gets its log (stdout). */
+  async start(options: { logFile?: string } = {}): Promise<void> {
+    const out = options.logFile ? openSync(options.logFile, 'a') : 'ignore';
     this.child = spawn(
       process.execPath,
       ['--import', 'tsx', 'src/cli.ts', '--config', this.configFile, 'serve'],
-      { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, TOKEN: '' } },
+      { stdio: ['ignore', out, 'inherit'], env: { ...process.env, TOKEN: '' } },
     );
+    if (typeof out === 'number') closeSync(out);
     await waitFor(async () => (await fetch(`${this.url}/healthz`).catch(() => null))?.ok, 30_000);
   }
 
@@ -60,6 +62,11 @@ export class ServiceProcess {
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill(signal);
     await exited;
+  }
+
+  /** The process id while it runs (kill -STOP / -CONT from a test). */
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   /** Kills the process if it runs; `removeHome` also deletes the temporary home. */

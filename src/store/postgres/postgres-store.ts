@@ -82,7 +82,11 @@ export class PostgresStore extends KyselyStore {
         await sql`SELECT pg_advisory_lock(${MIGRATION_LOCK})`.execute(conn);
         try {
           if (schema) await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(conn);
-          await KyselyStore.migrate(conn, 'postgres', schema);
+          // The migrations' own tables go where the tables do: the first schema of the search
+          // path (a database_url may choose it with `options=-c search_path=…`). Unqualified,
+          // kysely would find another schema's tables and skip creating its own.
+          const current = await sql<{ name: string }>`SELECT current_schema() AS name`.execute(conn);
+          await KyselyStore.migrate(conn, 'postgres', schema ?? current.rows[0]?.name);
         } finally {
           await sql`SELECT pg_advisory_unlock(${MIGRATION_LOCK})`.execute(conn);
         }
