@@ -255,6 +255,9 @@ describe('Replicas: two service processes on one PostgreSQL and one engine', () 
     assert.equal(body.state, 'cancelled');
     assert.equal(body.cause, 'cancelled');
     assert.ok(took < 2000, `cancelled after ${took} ms`);
+    process.stdout.write(
+      `# replicas: cancel through the other replica answered cancelled after ${took} ms\n`,
+    );
     await waitFor(() => ourContainers(running.owner!).length === 0, 30_000);
   });
 });
