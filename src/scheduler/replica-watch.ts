@@ -11,6 +11,7 @@ import type { Fence, Store } from '../store/store.js';
 import { StoreUnavailableError } from '../store/store-unavailable.js';
 import type { Stop } from './execute-build.js';
 import { reapExpired, type ReapDeps } from './reaper.js';
+import type { SharedPause } from './shared-pause.js';
 
 export interface WatchedRun {
   build: Build;
@@ -28,9 +29,8 @@ export interface WatchDeps {
   /** This replica's runs now (a snapshot is taken at each look). */
   runs: () => Iterable<WatchedRun>;
   reap: Omit<ReapDeps, 'runsHere'>;
-  /** The shared `paused` setting as read (undefined while a local write is pending). */
-  onPaused: (paused: boolean) => void;
-  pausedPending: () => boolean;
+  /** The shared `paused` setting, read again at each look. */
+  pause: SharedPause;
 }
 
 export const lostStop = (build: Build): Stop => ({
@@ -54,7 +54,7 @@ export class ReplicaWatch {
         this.lastRenew = Date.now();
       }
       await this.follow();
-      await this.readPaused();
+      await this.deps.pause.refresh();
       this.quiet = false;
     } catch (error) {
       if (this.quiet) return;
@@ -103,11 +103,5 @@ export class ReplicaWatch {
   private lose(run: WatchedRun): void {
     if (run.controller.signal.aborted) return;
     run.controller.abort(lostStop(run.build));
-  }
-
-  private async readPaused(): Promise<void> {
-    if (this.deps.pausedPending()) return;
-    const value = await this.deps.store.getSetting('paused');
-    if (!this.deps.pausedPending()) this.deps.onPaused(value === 'true');
   }
 }

@@ -17,10 +17,10 @@
 import type { Build, BuildRef, NewBuild } from '../domain/build.js';
 import { Engine } from '../executor/engine.js';
 import { EnginePool } from '../executor/engine-pool.js';
-import type { CreatedBuild, Fence } from '../store/store.js';
+import type { CreatedBuild } from '../store/store.js';
 import { StoreUnavailableError } from '../store/store-unavailable.js';
 import { onEngineChange, removeStraysLater } from './engine-events.js';
-import { executeBuild, type Stop } from './execute-build.js';
+import type { Stop } from './execute-build.js';
 import { engineProblem } from './engine-placement.js';
 import { baseNames } from '../domain/rule-set.js';
 import { untilStored } from './until-stored.js';
@@ -31,36 +31,29 @@ import { ReplicaWatch } from './replica-watch.js';
 import { LEASE_DEFAULTS, type SchedulerOptions } from './scheduler-options.js';
 import { chooseClaims } from './claim-pass.js';
 import { stopSameRef, untilFinal } from './shared-control.js';
+import { SharedPause } from './shared-pause.js';
+import { startRun, type Running } from './run-build.js';
 
 export { LEASE_DEFAULTS, type SchedulerOptions } from './scheduler-options.js';
-
-interface Running {
-  build: Build;
-  engine: Engine;
-  controller: AbortController;
-  fence: Fence;
-  done: Promise<void>;
-}
 
 export class Scheduler {
   private readonly running = new Map<number, Running>();
   private waiting = new Map<number, string>();
   private pumping: Promise<void> | null = null;
   private again = false;
-  private paused = false;
   private stopping = false;
   /** Set when the grace period is over: writes still waiting for the database give up. */
   private abandoned = false;
   private retryTimer: NodeJS.Timeout | null = null;
   private watchTimer: NodeJS.Timeout | null = null;
   private watching: Promise<void> | null = null;
-  private pausedWrites = 0;
   engineProblem: string | null = null;
   readonly engines: EnginePool;
   /** This replica's name in the store (the owner of the builds it runs). */
   readonly instance: string;
   private readonly lease: typeof LEASE_DEFAULTS;
   private readonly watch: ReplicaWatch;
+  private readonly pausing: SharedPause;
 
   constructor(private readonly options: SchedulerOptions) {
     this.engines =
@@ -74,6 +67,7 @@ export class Scheduler {
       pollMs: options.pollMs ?? LEASE_DEFAULTS.pollMs,
       cancelWaitMs: options.cancelWaitMs ?? LEASE_DEFAULTS.cancelWaitMs,
     };
+    this.pausing = new SharedPause(options.store, options.logger, () => this.kick());
     this.watch = new ReplicaWatch({
       store: options.store,
       logger: options.logger,
@@ -83,18 +77,13 @@ export class Scheduler {
       startedAt: new Date().toISOString(),
       runs: () => this.running.values(),
       reap: { recovery: this.recoveryDeps(), engines: this.engines, logger: options.logger },
-      onPaused: (paused) => {
-        if (this.paused && !paused) this.kick();
-        this.paused = paused;
-      },
-      pausedPending: () => this.pausedWrites > 0,
+      pause: this.pausing,
     });
   }
 
   /** Recovers from a previous run (crash or stop), then starts what can start. */
   async start(): Promise<void> {
-    // Paused survives a restart: it is a row every replica reads.
-    this.paused = (await this.options.store.getSetting('paused')) === 'true';
+    await this.pausing.load();
     const single = this.engines.engines.length === 1;
     // Several engines: leftovers are removed per engine in the background, so that a hung engine
     // does not hold the start; containers of builds started meanwhile are kept.
@@ -201,35 +190,20 @@ export class Scheduler {
 
   /** Pauses every replica (a shared setting, kept across restarts); resolves once stored. */
   pause(): Promise<void> {
-    this.paused = true;
-    return this.savePaused(true);
+    return this.pausing.set(true);
   }
 
   resume(): Promise<void> {
-    this.paused = false;
-    this.kick();
-    return this.savePaused(false);
-  }
-
-  /** Written in the background for callers that do not wait; the returned promise says how it went. */
-  private savePaused(paused: boolean): Promise<void> {
-    this.pausedWrites += 1;
-    const write = this.options.store
-      .setSetting('paused', String(paused))
-      .finally(() => (this.pausedWrites -= 1));
-    write.catch((error: unknown) =>
-      this.options.logger.error({ err: error }, `the queue's ${paused ? 'pause' : 'resume'} was not stored`),
-    );
-    return write;
+    return this.pausing.set(false);
   }
 
   get isPaused(): boolean {
-    return this.paused;
+    return this.pausing.paused;
   }
 
   /** Why each queued build is waiting, as of the last scheduling pass. */
   waitReason(id: number): string | null {
-    if (this.paused) return 'queue paused';
+    if (this.pausing.paused) return 'queue paused';
     return this.waiting.get(id) ?? null;
   }
 
@@ -309,7 +283,7 @@ export class Scheduler {
   private async pump(): Promise<void> {
     const { store, executor, rules, concurrency } = this.options;
     // Paused or stopping: nothing can start, so the queue need not be read (waitReason says why).
-    if (this.paused || this.stopping) return;
+    if (this.pausing.paused || this.stopping) return;
     if ((await store.countQueued()) === 0) return;
     this.engineProblem = await engineProblem(this.engines, executor);
     if (this.engineProblem) {
@@ -348,58 +322,23 @@ export class Scheduler {
   }
 
   private launch(build: Build, engine: Engine): void {
-    const rule = this.options.rules.get(build.repository)!;
-    this.options.logger.info(
-      {
-        build: build.id,
-        repository: build.repository,
-        ref: `${build.refType} ${build.branch}`,
-        commit: build.commit,
-        engine: engine.name,
-        owner: this.instance,
-      },
-      `build #${build.id} started on ${engine.name}: ${build.repository} ${build.refType} ${build.branch} at ${build.commit.slice(0, 8)}`,
-    );
-    const controller = new AbortController();
-    const fence: Fence = { owner: this.instance, epoch: build.epoch };
-    const run: Running = { build, engine, controller, fence, done: Promise.resolve() };
-    this.running.set(build.id, run);
-    run.done = executeBuild(
+    const run = startRun(
       {
         ...this.options,
+        instance: this.instance,
+        leaseMs: this.lease.leaseMs,
         untilStored: (what, write) => this.untilStored(what, write),
         recoveryDeps: this.recoveryDeps(),
         engineFailed: (failed, c) => this.engineFailed(failed, c),
-        fence,
-        holdLease: () => this.holdLease(build.id, fence),
       },
       build,
-      rule,
       engine,
-      controller,
-    )
-      .catch((error: unknown) =>
-        // Only when the database stayed away past the stop's grace period: the record still says
-        // `running`, and the next start interrupts and re-queues the build.
-        this.options.logger.error({ err: error, build: build.id }, 'final state not stored'),
-      )
-      .finally(() => {
+      () => {
         this.running.delete(build.id);
         this.kick();
-      });
-  }
-
-  /** Renews one lease now (the commit point); a database that does not answer counts as lost. */
-  private async holdLease(id: number, fence: Fence): Promise<boolean> {
-    try {
-      const held = await this.options.store.renewLeases(fence.owner, this.lease.leaseMs, [
-        { id, epoch: fence.epoch },
-      ]);
-      return held.length === 1;
-    } catch (error) {
-      this.options.logger.warn({ err: error, build: id }, `build #${id}: the lease could not be confirmed`);
-      return false;
-    }
+      },
+    );
+    this.running.set(build.id, run);
   }
 
   /**
