@@ -2,12 +2,14 @@
  * Builds whose replica stopped renewing its lease (killed, frozen, cut off from the database):
  * any replica removes the build's container on the engine it ran on (by the owner's instance and
  * build labels), then marks it `interrupted` and re-queues it once, as recovery after a crash does.
- * The move is fenced by the dead owner's epoch, so of several reapers one re-queues it.
+ * The move is fenced by the dead owner's epoch, so of several reapers one re-queues it. A build
+ * whose stop was asked for ends as asked instead.
  */
 import type { Logger } from 'pino';
 import type { Build } from '../domain/build.js';
 import type { EnginePool } from '../executor/engine-pool.js';
 import { interruptBuild, type RecoveryDeps } from './recovery.js';
+import { moveBuild } from './move-build.js';
 
 export interface ReapDeps {
   recovery: RecoveryDeps;
@@ -32,11 +34,26 @@ export async function reapExpired(deps: ReapDeps, running: readonly Build[]): Pr
   for (const build of running) {
     if (!leaseExpired(build, now) || deps.runsHere(build.id) || build.owner === null) continue;
     await removeContainer(deps, build);
+    const fence = { owner: build.owner, epoch: build.epoch };
+    // A cancel (or supersede) asked for before the owner died: it ends as asked, not re-queued.
+    if (build.cancelRequested) {
+      const { state, reason } = build.cancelRequested;
+      const stopped = await moveBuild(
+        { store: deps.recovery.store, bus: deps.recovery.bus, logger: deps.logger },
+        build.id,
+        ['running'],
+        state,
+        { reason, cause: state, finishedAt: now.toISOString() },
+        { fence },
+      );
+      if (stopped) reaped += 1;
+      continue;
+    }
     const moved = await interruptBuild(
       deps.recovery,
       build,
       `interrupted: replica ${build.owner} stopped renewing its lease (expired ${build.leaseExpiresAt})`,
-      { owner: build.owner, epoch: build.epoch },
+      fence,
     );
     if (moved) reaped += 1;
   }

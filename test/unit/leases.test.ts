@@ -132,6 +132,21 @@ describe('Replicas on one database', () => {
     assert.ok(took < 2000, `took ${took} ms`);
   });
 
+  it('a cancel asked for when the owner has died ends the build cancelled, not re-queued', async () => {
+    // `a` never looks again (poll 60 s): it cannot act on the request, and its lease runs out.
+    const [a, b, repo] = await replicas(['sleep 30'], { lease: 400, renew: 300, poll: 60_000 }, {});
+    await b.service.scheduler.pause();
+    const build = await enqueuePush(a, 'acme/full', 'master', repo.commit('master', { a: '1' }));
+    await waitFor(async () => (await a.service.store.getBuild(build.id))?.state === 'running');
+    const cancelled = await b.service.scheduler.cancel(build.id, 'cancelled by request');
+    assert.equal(cancelled!.state, 'cancelled');
+    assert.equal(cancelled!.reason, 'cancelled by request');
+    const all = (await b.service.store.listActive()).concat(
+      (await b.service.store.listHistory({ limit: 10 })).builds,
+    );
+    assert.ok(!all.some((x) => x.retryOf === build.id), 'not re-queued');
+  });
+
   it('pause is one row every replica follows', async () => {
     const [a, b, repo] = await replicas([]);
     await a.service.scheduler.pause();
