@@ -53,10 +53,16 @@ export function startRun(deps: RunDeps, build: Build, engine: Engine, onDone: ()
   return { build, engine, controller, fence, done };
 }
 
-/** Renews one lease now (the commit point); a database that does not answer counts as lost. */
+/**
+ * Renews one lease now (the commit point). While the database does not answer (PostgreSQL away,
+ * a SQLite file locked by a backup) this waits, as a final state's write does: the answer then
+ * says whether the lease still holds. Given up (the stop's grace is over): counted as lost.
+ */
 async function holdLease(deps: RunDeps, id: number, fence: Fence): Promise<boolean> {
   try {
-    const held = await deps.store.renewLeases(fence.owner, deps.leaseMs, [{ id, epoch: fence.epoch }]);
+    const held = await deps.untilStored(`build #${id}: its lease`, () =>
+      deps.store.renewLeases(fence.owner, deps.leaseMs, [{ id, epoch: fence.epoch }]),
+    );
     return held.length === 1;
   } catch (error) {
     deps.logger.warn({ err: error, build: id }, `build #${id}: the lease could not be confirmed`);
