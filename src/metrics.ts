@@ -126,6 +126,6 @@ export class Metrics {
       const outcome = build.boot.ok ? 'booted' : 'failed';
       this.bootDuration.observe({ repository: build.repository, outcome }, build.boot.seconds);
     }
-    if (build.reason?.startsWith('build engine error')) this.engineErrors.inc();
+    if (build.cause === 'engine') this.engineErrors.inc();
   }
 }

@@ -157,6 +157,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     requeueInterrupted: config.requeueInterrupted,
     queueLimits: config.queueLimits,
     retryMs: options.retryMs,
+    ...config.replicas,
     ...(opened ? { engines: opened.pool } : {}),
     ...(registry ? { registryTags: (repo: string) => registry.tags(repo) } : {}),
     pipeline: { mirrors, kernelTarget: config.kernelTarget, instance },

@@ -31,6 +31,8 @@ export interface Config {
   /** Queued builds per repository (oldest superseded past it) and in all (pushes refused past it). */
   queueLimits: { perRepository: number; total: number };
   gracePeriodMs: number;
+  /** Leases and the shared queue (docs/scale-out.md, Replicas). */
+  replicas: { leaseMs: number; renewMs: number; pollMs: number; cancelWaitMs: number };
   debug: boolean;
   gitUrl: string;
   /** `webUrl`: commit links on the monitor; null for sources without web pages (a local git). */

@@ -76,6 +76,12 @@ export function describeConfig(config: Config): string {
     max_queued_per_repository: config.queueLimits.perRepository,
     max_queued: config.queueLimits.total,
     grace_period: formatDuration(config.gracePeriodMs),
+    replicas: {
+      lease: formatDuration(config.replicas.leaseMs),
+      renew: formatDuration(config.replicas.renewMs),
+      poll: formatDuration(config.replicas.pollMs),
+      cancel_wait: formatDuration(config.replicas.cancelWaitMs),
+    },
     debug: config.debug,
     git: { url: config.gitUrl },
     github: {

@@ -242,6 +242,12 @@ function toConfig(
     requeueInterrupted: data.requeue_interrupted,
     queueLimits: { perRepository: data.max_queued_per_repository, total: data.max_queued },
     gracePeriodMs: data.grace_period,
+    replicas: {
+      leaseMs: data.replicas.lease,
+      renewMs: data.replicas.renew,
+      pollMs: data.replicas.poll,
+      cancelWaitMs: data.replicas.cancel_wait,
+    },
     debug: data.debug,
     gitUrl: data.git.url,
     github: {

@@ -218,6 +218,21 @@ export const configSchema = z
         return ms;
       })
       .default(DEFAULT_CACHE_MAX_AGE_MS),
+    /**
+     * Several replicas on one PostgreSQL (docs/scale-out.md, Replicas): how long a claimed build
+     * stays a replica's without renewal, how often leases are renewed, how often the shared queue
+     * is looked at, how long a cancel of another replica's build waits.
+     */
+    replicas: z
+      .object({
+        lease: duration.default(30_000),
+        renew: duration.default(5000),
+        poll: duration.default(1000),
+        cancel_wait: duration.default(5000),
+      })
+      .strict()
+      .refine((r) => r.renew < r.lease, { message: 'renew must be shorter than lease', path: ['renew'] })
+      .default({ lease: 30_000, renew: 5000, poll: 1000, cancel_wait: 5000 }),
     /** Largest artifact copied out of a build container; a larger one fails the build. */
     artifact_max_size: memory.default(DEFAULT_ARTIFACT_MAX_SIZE),
     debug: z.boolean().default(false),

@@ -21,6 +21,32 @@ export const FINAL_STATES: readonly BuildState[] = [
   'interrupted',
 ];
 
+/**
+ * Why a build ended other than in success, as a typed field (the reason stays the sentence users
+ * read): `build` its own steps or files, `engine` the Docker engine failed under it, `timeout`,
+ * `cancelled` by a request, `superseded` by a newer push, `limit` a limit of its rule (log size),
+ * `interrupted` the service (or its replica) stopped under it, `config` its repository is no longer
+ * configured, `internal` a bug of ours.
+ */
+export const FAILURE_CAUSES = [
+  'build',
+  'engine',
+  'timeout',
+  'cancelled',
+  'superseded',
+  'limit',
+  'interrupted',
+  'config',
+  'internal',
+] as const;
+export type FailureCause = (typeof FAILURE_CAUSES)[number];
+
+/** A stop asked for through the store (shared control): the owner of the build acts on it. */
+export interface StopRequest {
+  state: 'cancelled' | 'superseded';
+  reason: string;
+}
+
 export function isFinal(state: BuildState): boolean {
   return FINAL_STATES.includes(state);
 }
@@ -76,6 +102,16 @@ export interface Build {
   engine: string | null;
   /** What the pull request said, for `refType: 'pull'` builds; null for every other build. */
   pull: PullRequestFacts | null;
+  /** Why it did not succeed (null while active and on success). */
+  cause: FailureCause | null;
+  /** The service instance (replica) running it: its lease holder; null while queued. */
+  owner: string | null;
+  /** When the owner's lease ends unless extended (ISO time); null while queued. */
+  leaseExpiresAt: string | null;
+  /** Incremented at every claim and reap: a fence, so a replica presumed dead cannot write. */
+  epoch: number;
+  /** A cancel (or supersede) asked for by any replica, not yet acted on by the owner. */
+  cancelRequested: StopRequest | null;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;

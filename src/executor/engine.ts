@@ -145,8 +145,8 @@ class GuardedExecutor implements Executor {
   pruneImages(): Promise<number> {
     return this.guard(() => this.inner.pruneImages());
   }
-  listManaged(): Promise<ManagedContainer[]> {
-    return this.guard(() => this.inner.listManaged());
+  listManaged(instance?: string): Promise<ManagedContainer[]> {
+    return this.guard(() => this.inner.listManaged(instance));
   }
   createVolume(name: string, labels: Record<string, string>): Promise<boolean> {
     return this.guard(() => this.inner.createVolume(name, labels));

@@ -175,8 +175,12 @@ export interface Executor {
    * older than an hour (left by a commit that ended after its build was stopped); returns how many.
    */
   pruneImages(): Promise<number>;
-  /** Containers labelled as ours, found on the engine (also those left by a crash). */
-  listManaged(): Promise<ManagedContainer[]>;
+  /**
+   * Containers labelled as ours, found on the engine (also those left by a crash); with
+   * `instance`, those another service instance (a replica sharing the database) made: a dead
+   * replica's build container is removed by the one that reaps the build.
+   */
+  listManaged(instance?: string): Promise<ManagedContainer[]>;
   /**
    * Makes the named volume with `labels` (plus the managed and instance labels); resolves true when
    * this call made it, false when it was there already (its labels are left as they are).

@@ -18,7 +18,7 @@ import { ownedNames, type PublishNames } from '../domain/publish-names.js';
 import { PENDING_REPOSITORY, type ContainerHandle, type Executor } from '../executor/executor.js';
 import type { BuildLog } from '../live/build-log.js';
 import type { Store } from '../store/store.js';
-import { BuildFailure } from './build-failure.js';
+import { BuildFailure, LeaseLost } from './build-failure.js';
 import { nameTakenBy } from './name-owner.js';
 import { untilAborted } from './until-aborted.js';
 
@@ -37,6 +37,12 @@ export interface DeliveryDeps {
   executor: Executor;
   store: NameClaims;
   kernelTarget: string;
+  /**
+   * Extends the replica's lease (fenced: owner and epoch must still match); false when another
+   * replica took the build. Asked past the commit point, before the kernel or the tag moves: the
+   * fresh lease then outlasts the renames by far.
+   */
+  holdLease?: () => Promise<boolean>;
 }
 
 export interface Delivered {
@@ -77,6 +83,7 @@ export async function deliver(
       log.line(`==> committed the container as ${pending}`);
     }
     if (signal.aborted) throw new BuildFailure('aborted');
+    if (deps.holdLease && !(await deps.holdLease())) throw new LeaseLost();
 
     let artifact: string | null = null;
     if (kernel) {

@@ -5,13 +5,13 @@
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BootResult, Build, StepRecord } from '../domain/build.js';
+import type { BootResult, Build, FailureCause, StepRecord } from '../domain/build.js';
 import type { BuildRule, RuleLookup } from '../domain/rule.js';
 import { renderTemplate, templateValues } from '../domain/template.js';
 import type { ContainerHandle, Executor } from '../executor/executor.js';
 import type { BuildLog } from '../live/build-log.js';
 import type { GitMirrors } from './git-mirror.js';
-import { BuildFailure } from './build-failure.js';
+import { BuildFailure, LeaseLost } from './build-failure.js';
 import { deliver, type Delivery, type NameClaims } from './commit-point.js';
 import { nameTakenBy } from './name-owner.js';
 import { resolveImage } from './resolve-image.js';
@@ -37,6 +37,11 @@ export interface PipelineDeps {
   instance?: string;
   /** Where the last use of each build cache is recorded (gc by age); none: not recorded. */
   cacheUses?: Pick<Store, 'recordCacheUse'>;
+  /**
+   * Extends this replica's lease on the build; false when another replica took it. Asked at the
+   * commit point, before anything is published (absent: the build is never taken away).
+   */
+  holdLease?: () => Promise<boolean>;
 }
 
 export interface RunContext {
@@ -60,6 +65,10 @@ export interface BuildOutcome {
   image: string | null;
   /** Past the commit point (commit-point.ts): a cancel or timeout that came later changes nothing. */
   committed?: boolean;
+  /** Why it failed: `build` (its steps, files, names) or `engine` (Docker failed under it). */
+  cause?: FailureCause;
+  /** The lease was gone at the commit point: nothing was published, nothing may be recorded. */
+  lost?: boolean;
 }
 
 export const TEMP_PREFIX = 'autobuilder-build-';
@@ -214,6 +223,7 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
       return {
         state: 'failed',
         reason: delivered.failure,
+        cause: 'engine',
         artifact: delivered.artifact,
         image: null,
         committed: true,
@@ -233,7 +243,8 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
         ? error.message
         : `build engine error: ${(error as Error).message ?? String(error)}`;
     if (!signal.aborted) log.line(`==> failed: ${reason}`);
-    return { state: 'failed', reason, artifact: null, image: null };
+    const cause = error instanceof BuildFailure ? 'build' : 'engine';
+    return { state: 'failed', reason, cause, artifact: null, image: null, lost: error instanceof LeaseLost };
   } finally {
     if (handle) await deps.executor.destroy(handle).catch(() => undefined);
     if (tempDir) await rm(tempDir, { recursive: true, force: true }).catch(() => undefined);

@@ -1,6 +1,6 @@
 /**
  * The scheduling decision, pure: which queued builds may start now, and why the others wait.
- * - at most `concurrency` builds run at once;
+ * - at most `concurrency` builds run at once (`running`: every replica's, from the store);
  * - never two builds of the same repository and ref at once;
  * - an incremental build waits while a full build of its base repository for the same ref is
  *   queued or running, so it starts from the fresh image.
@@ -23,7 +23,6 @@ export function planQueue<T extends BuildRef>(
   running: readonly BuildRef[],
   concurrency: number,
   rules: RuleLookup,
-  paused = false,
 ): QueuePlan<T> {
   const start: T[] = [];
   const waiting = new Map<number, string>();
@@ -36,10 +35,6 @@ export function planQueue<T extends BuildRef>(
     if (b.kind === 'full' && !fullBuilds.has(key)) fullBuilds.set(key, b);
   }
   for (const build of queued) {
-    if (paused) {
-      waiting.set(build.id, 'queue paused');
-      continue;
-    }
     const busyRef = busy.find((b) => sameRef(b, build, (name) => canonicalName(rules, name)));
     if (busyRef) {
       waiting.set(build.id, `same branch busy (#${busyRef.id})`);

@@ -2,7 +2,8 @@
  * What a restart or a stop does to builds that were running: they become `interrupted` and, up to
  * `requeueInterrupted` times, are queued again, unless a newer push to their ref is already
  * queued, which then supersedes them. Containers, QEMU processes and temp dirs of ours left by a
- * crash go.
+ * crash go. A replica's start takes only its own builds (and those of no owner, from before
+ * leases): a sibling's are reaped when its lease expires (reaper.ts), never while it lives.
  */
 import type { Logger } from 'pino';
 import { sameRef, toNewBuild, type Build } from '../domain/build.js';
@@ -10,7 +11,8 @@ import { killOurQemu } from '../boot/leftover-qemu.js';
 import type { Executor } from '../executor/executor.js';
 import type { EventBus } from '../live/event-bus.js';
 import { removeLeftoverTempDirs } from '../pipeline/temp-dirs.js';
-import type { Store } from '../store/store.js';
+import type { Fence, Store } from '../store/store.js';
+import { moveBuild } from './move-build.js';
 
 export interface RecoveryDeps {
   store: Store;
@@ -25,32 +27,48 @@ export interface RecoveryDeps {
   instance?: string;
 }
 
-export async function interruptBuild(deps: RecoveryDeps, build: Build, reason: string): Promise<void> {
+/**
+ * With `fence`, only while that lease still holds: of two reapers, or a reaper and an owner that
+ * came back, one moves the build.
+ */
+export async function interruptBuild(
+  deps: RecoveryDeps,
+  build: Build,
+  reason: string,
+  fence?: Fence,
+): Promise<boolean> {
   const { store, bus } = deps;
+  const move = { store, bus, logger: deps.logger };
   const finishedAt = new Date().toISOString();
   const newer = (await store.listActive()).find(
     (b) => b.state === 'queued' && sameRef(b, build) && b.id > build.id,
   );
   if (newer) {
-    const superseded = await store.transition(build.id, ['running', 'queued'], 'superseded', {
-      reason: `${reason}; superseded by #${newer.id}`,
-      finishedAt,
-    });
-    if (superseded) bus.publishBuild(superseded);
+    const superseded = await moveBuild(
+      move,
+      build.id,
+      ['running', 'queued'],
+      'superseded',
+      { reason: `${reason}; superseded by #${newer.id}`, finishedAt, cause: 'superseded' },
+      { fence, logEnd: false },
+    );
     if (superseded)
       deps.logger.warn(
         { build: build.id, action: 'superseded', by: newer.id, reason },
         `recovery: build #${build.id} ${reason}; superseded by the newer #${newer.id}`,
       );
-    return;
+    return superseded !== null;
   }
   const again = build.attempt <= deps.requeueInterrupted;
-  const stopped = await store.transition(build.id, ['running', 'queued'], 'interrupted', {
-    reason: again ? `${reason}; re-queued` : reason,
-    finishedAt,
-  });
-  if (!stopped) return;
-  bus.publishBuild(stopped);
+  const stopped = await moveBuild(
+    move,
+    build.id,
+    ['running', 'queued'],
+    'interrupted',
+    { reason: again ? `${reason}; re-queued` : reason, finishedAt, cause: 'interrupted' },
+    { fence, logEnd: false },
+  );
+  if (!stopped) return false;
   if (again) {
     const { build: retry } = await store.createBuild({
       ...toNewBuild(stopped),
@@ -67,18 +85,20 @@ export async function interruptBuild(deps: RecoveryDeps, build: Build, reason: s
       { build: build.id, action: 'interrupted', reason },
       `recovery: build #${build.id} ${reason}; not queued again (requeue_interrupted: ${deps.requeueInterrupted})`,
     );
+  return true;
 }
 
 /**
- * At start: running builds are interrupted; leftover containers, QEMU boot tests and temp dirs
- * of ours removed.
+ * At start: running builds of this instance (or of none) are interrupted; leftover containers,
+ * QEMU boot tests and temp dirs of ours removed.
  */
 export async function recoverLeftovers(deps: RecoveryDeps): Promise<void> {
   const killed = await killOurQemu(deps.instance ?? 'default');
   if (killed.length > 0)
     deps.logger.info({ builds: killed.map((q) => q.buildId) }, 'killed QEMU boot tests left by a stop');
   for (const build of await deps.store.listActive()) {
-    if (build.state === 'running')
+    const ours = build.owner === null || build.owner === (deps.instance ?? 'default');
+    if (build.state === 'running' && ours)
       await interruptBuild(deps, build, 'interrupted: the service stopped while it ran');
   }
   for (const executor of deps.executors ?? [deps.executor]) {

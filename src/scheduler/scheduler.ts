@@ -1,5 +1,10 @@
 /**
- * The queue. Guarantees (each has a test in test/unit/scheduler.test.ts):
+ * The queue, shared by every replica on the database (docs/scale-out.md, Replicas). Guarantees
+ * (each has a test in test/unit/scheduler.test.ts, test/unit/leases.test.ts or
+ * test/integration/replicas.test.ts):
+ * - a build is claimed by one replica, under a lease it renews; planning sees every replica's
+ *   running builds; a build whose lease expired is reaped (container removed, re-queued once);
+ * - cancel, supersede and pause are rows: any replica takes them, the owner acts within `pollMs`;
  * - an accepted build is persisted before it is acknowledged, and ends in a final state;
  * - a newer push to a ref supersedes the older queued build (and the running one when the rule
  *   says `cancel_running`);
@@ -9,80 +14,75 @@
  * - while the database is away, nothing starts, a build's final state is written when it is back,
  *   and a build's step records are written in order, before its final state.
  */
-import { join } from 'node:path';
-import type { Logger } from 'pino';
-import { sameRef, type Build, type BuildRef, type NewBuild } from '../domain/build.js';
-import type { RuleLookup } from '../domain/rule.js';
+import type { Build, BuildRef, NewBuild } from '../domain/build.js';
 import { Engine } from '../executor/engine.js';
 import { EnginePool } from '../executor/engine-pool.js';
-import type { Executor } from '../executor/executor.js';
-import type { EventBus } from '../live/event-bus.js';
-import type { CreatedBuild, QueueLimits, Store } from '../store/store.js';
+import type { CreatedBuild } from '../store/store.js';
 import { StoreUnavailableError } from '../store/store-unavailable.js';
 import { onEngineChange, removeStraysLater } from './engine-events.js';
-import { executeBuild, type PipelineSetup, type Stop } from './execute-build.js';
-import { logBuildEnd } from './log-build-end.js';
-import { engineProblem, placeBuilds } from './engine-placement.js';
-import { planQueue } from './plan-queue.js';
-import { baseNames, canonicalName } from '../domain/rule-set.js';
+import type { Stop } from './execute-build.js';
+import { engineProblem } from './engine-placement.js';
+import { baseNames } from '../domain/rule-set.js';
 import { untilStored } from './until-stored.js';
 import { recoverLeftovers, type RecoveryDeps } from './recovery.js';
+import { announceClaimed, moveBuild } from './move-build.js';
+import { ReplicaWatch } from './replica-watch.js';
+import { LEASE_DEFAULTS, type SchedulerOptions } from './scheduler-options.js';
+import { chooseClaims } from './claim-pass.js';
+import { stopSameRef, untilFinal } from './shared-control.js';
+import { SharedPause } from './shared-pause.js';
+import { startRun, type Running } from './run-build.js';
 
-export interface SchedulerOptions {
-  store: Store;
-  executor: Executor;
-  bus: EventBus;
-  logger: Logger;
-  /** The pipeline's own dependencies; it shares the store, rules and tmpDirectory above. */
-  pipeline: PipelineSetup;
-  /** Read at enqueue and launch time: a reload changes the next build, never a running one. */
-  rules: RuleLookup;
-  concurrency: number;
-  logsDirectory: string;
-  tmpDirectory: string;
-  requeueInterrupted: number;
-  /** Bounds on what `enqueue` accepts (recovery re-queues without them: those were accepted). */
-  queueLimits?: QueueLimits;
-  /** How often to look again while the engine or the database is down. */
-  retryMs?: number;
-  /**
-   * The engines builds run on (docs/scale-out.md); absent: `executor` alone, as engine `local`
-   * with capacity `concurrency`.
-   */
-  engines?: EnginePool;
-  /** The registry's tags of an image repository, to prefer an engine holding a build's base image. */
-  registryTags?: (repo: string) => Promise<string[]>;
-}
-
-interface Running {
-  build: Build;
-  engine: Engine;
-  controller: AbortController;
-  done: Promise<void>;
-}
+export { LEASE_DEFAULTS, type SchedulerOptions } from './scheduler-options.js';
 
 export class Scheduler {
   private readonly running = new Map<number, Running>();
   private waiting = new Map<number, string>();
   private pumping: Promise<void> | null = null;
   private again = false;
-  private paused = false;
   private stopping = false;
   /** Set when the grace period is over: writes still waiting for the database give up. */
   private abandoned = false;
   private retryTimer: NodeJS.Timeout | null = null;
+  private watchTimer: NodeJS.Timeout | null = null;
+  private watching: Promise<void> | null = null;
   engineProblem: string | null = null;
   readonly engines: EnginePool;
+  /** This replica's name in the store (the owner of the builds it runs). */
+  readonly instance: string;
+  private readonly lease: typeof LEASE_DEFAULTS;
+  private readonly watch: ReplicaWatch;
+  private readonly pausing: SharedPause;
 
   constructor(private readonly options: SchedulerOptions) {
     this.engines =
       options.engines ??
       new EnginePool([new Engine('local', 'local', options.concurrency, options.executor)]);
     this.engines.onChange((engine, up) => this.engineChanged(engine, up));
+    this.instance = options.pipeline.instance ?? 'default';
+    this.lease = {
+      leaseMs: options.leaseMs ?? LEASE_DEFAULTS.leaseMs,
+      renewMs: options.renewMs ?? LEASE_DEFAULTS.renewMs,
+      pollMs: options.pollMs ?? LEASE_DEFAULTS.pollMs,
+      cancelWaitMs: options.cancelWaitMs ?? LEASE_DEFAULTS.cancelWaitMs,
+    };
+    this.pausing = new SharedPause(options.store, options.logger, () => this.kick());
+    this.watch = new ReplicaWatch({
+      store: options.store,
+      logger: options.logger,
+      instance: this.instance,
+      leaseMs: this.lease.leaseMs,
+      renewMs: this.lease.renewMs,
+      startedAt: new Date().toISOString(),
+      runs: () => this.running.values(),
+      reap: { recovery: this.recoveryDeps(), engines: this.engines, logger: options.logger },
+      pause: this.pausing,
+    });
   }
 
   /** Recovers from a previous run (crash or stop), then starts what can start. */
   async start(): Promise<void> {
+    await this.pausing.load();
     const single = this.engines.engines.length === 1;
     // Several engines: leftovers are removed per engine in the background, so that a hung engine
     // does not hold the start; containers of builds started meanwhile are kept.
@@ -91,7 +91,19 @@ export class Scheduler {
       for (const engine of this.engines.engines)
         removeStraysLater(engine, (id) => this.running.get(id)?.engine === engine, this.options.logger);
     this.engines.start();
+    await this.watch.renew();
+    this.watchTimer = setInterval(() => this.look(), this.lease.pollMs);
+    this.watchTimer.unref();
     this.kick();
+  }
+
+  /** One look at the shared queue (replica-watch.ts), then a scheduling pass; one at a time. */
+  private look(): void {
+    if (this.watching || this.stopping) return;
+    this.watching = this.watch.look().finally(() => {
+      this.watching = null;
+      this.kick();
+    });
   }
 
   private recoveryDeps(): RecoveryDeps {
@@ -113,7 +125,8 @@ export class Scheduler {
     onEngineChange(engine, up, {
       logger: this.options.logger,
       runs: () => this.running.values(),
-      interrupt: (run, reason) => run.controller.abort({ state: 'interrupted', reason } satisfies Stop),
+      interrupt: (run, reason) =>
+        run.controller.abort({ state: 'interrupted', reason, cause: 'interrupted' } satisfies Stop),
     });
     this.kick();
   }
@@ -131,55 +144,65 @@ export class Scheduler {
     this.options.bus.publishBuild(created.build);
     for (const old of created.superseded) this.options.bus.publishBuild(old);
     if (this.options.rules.get(input.repository)?.cancelRunning) {
-      for (const run of this.running.values()) {
-        if (sameRef(run.build, input, (name) => canonicalName(rules, name))) {
-          run.controller.abort({
-            state: 'superseded',
-            reason: `superseded by #${created.build.id}`,
-          } satisfies Stop);
-        }
-      }
+      await stopSameRef(
+        this.options.store,
+        rules,
+        input,
+        `superseded by #${created.build.id}`,
+        (id, stop) => {
+          const run = this.running.get(id);
+          if (run) run.controller.abort({ ...stop, cause: 'superseded' } satisfies Stop);
+          return Boolean(run);
+        },
+      );
     }
     this.kick();
     return created;
   }
 
-  /** Cancels a queued or running build; returns it after the change (null when it is unknown). */
+  /**
+   * Cancels a queued or running build; returns it after the change (null when it is unknown).
+   * A build another replica runs is asked to stop through its row; its owner acts within
+   * `pollMs`. This waits up to `cancelWaitMs` for that, then returns it as it is (still running,
+   * with `cancelRequested` set).
+   */
   async cancel(id: number, reason = 'cancelled'): Promise<Build | null> {
+    const { store } = this.options;
     const run = this.running.get(id);
     if (run) {
-      run.controller.abort({ state: 'cancelled', reason } satisfies Stop);
+      run.controller.abort({ state: 'cancelled', reason, cause: 'cancelled' } satisfies Stop);
       await run.done;
-      return this.options.store.getBuild(id);
+      return store.getBuild(id);
     }
-    const cancelled = await this.options.store.transition(id, ['queued'], 'cancelled', {
+    const cancelled = await moveBuild(this.options, id, ['queued'], 'cancelled', {
       reason,
+      cause: 'cancelled',
       finishedAt: new Date().toISOString(),
     });
     if (cancelled) {
-      this.options.bus.publishBuild(cancelled);
       this.kick();
       return cancelled;
     }
-    return this.options.store.getBuild(id);
+    if (!(await store.requestStop(id, { state: 'cancelled', reason }))) return store.getBuild(id);
+    return untilFinal(store, id, this.lease.cancelWaitMs);
   }
 
-  pause(): void {
-    this.paused = true;
+  /** Pauses every replica (a shared setting, kept across restarts); resolves once stored. */
+  pause(): Promise<void> {
+    return this.pausing.set(true);
   }
 
-  resume(): void {
-    this.paused = false;
-    this.kick();
+  resume(): Promise<void> {
+    return this.pausing.set(false);
   }
 
   get isPaused(): boolean {
-    return this.paused;
+    return this.pausing.paused;
   }
 
   /** Why each queued build is waiting, as of the last scheduling pass. */
   waitReason(id: number): string | null {
-    if (this.paused) return 'queue paused';
+    if (this.pausing.paused) return 'queue paused';
     return this.waiting.get(id) ?? null;
   }
 
@@ -188,6 +211,7 @@ export class Scheduler {
     this.stopping = true;
     this.engines.stop();
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.watchTimer) clearInterval(this.watchTimer);
     const all = Promise.all([...this.running.values()].map((r) => r.done));
     let timer: NodeJS.Timeout | undefined;
     const expired = await Promise.race([
@@ -201,11 +225,13 @@ export class Scheduler {
         run.controller.abort({
           state: 'interrupted',
           reason: 'interrupted: the service stopped',
+          cause: 'interrupted',
         } satisfies Stop);
       }
       await all;
     }
     await this.pumping;
+    await this.watching;
   }
 
   /** Resolves when nothing is running and nothing queued can start (for tests and shutdown). */
@@ -256,86 +282,65 @@ export class Scheduler {
   private async pump(): Promise<void> {
     const { store, executor, rules, concurrency } = this.options;
     // Paused or stopping: nothing can start, so the queue need not be read (waitReason says why).
-    if (this.paused || this.stopping) return;
-    const queued = await store.listQueuedRefs();
-    if (queued.length === 0) return;
+    if (this.pausing.paused || this.stopping) return;
+    if ((await store.countQueued()) === 0) return;
     this.engineProblem = await engineProblem(this.engines, executor);
     if (this.engineProblem) {
+      const queued = await store.listQueuedRefs();
       this.waiting = new Map(queued.map((b) => [b.id, `build engine unavailable: ${this.engineProblem}`]));
       this.retryTimer = setTimeout(() => this.kick(), this.options.retryMs ?? 5000);
       this.retryTimer.unref();
       return;
     }
-    const running = [...this.running.values()].map((r) => r.build);
-    const slots = this.engines.up().reduce((sum, e) => sum + e.capacity, 0);
-    const plan = planQueue(queued, running, Math.min(concurrency, slots), rules);
-    this.waiting = plan.waiting;
-    const placed = await placeBuilds(plan.start, {
-      engines: this.engines.engines,
-      running: this.runningPerEngine(),
-      rules,
-      registryTags: this.options.registryTags ?? null,
-      cacheUses: () => this.options.store.listCacheUses(),
+    const engines = new Map<number, Engine>();
+    const unconfigured: BuildRef[] = [];
+    // Where caches are warm, for placement (read here: the pass itself runs inside the claim).
+    const cacheUses = await store.listCacheUses().catch(() => []);
+    // One replica plans at a time, with every replica's running builds (Store.claimBuilds).
+    const claimed = await store.claimBuilds(this.instance, this.lease.leaseMs, async (view) => {
+      const pass = await chooseClaims(view, {
+        engines: this.engines,
+        rules,
+        concurrency,
+        logsDirectory: this.options.logsDirectory,
+        registryTags: this.options.registryTags ?? null,
+        cacheUses,
+        // Taken inside the pass: after the builds it saw end, so no two runs' times overlap.
+        now: new Date().toISOString(),
+      });
+      this.waiting = pass.waiting;
+      for (const [id, engine] of pass.engines) engines.set(id, engine);
+      unconfigured.push(...pass.unconfigured);
+      return pass.claims;
     });
-    for (const [id, reason] of placed.waiting) this.waiting.set(id, reason);
-    for (const { build, engine } of placed.start) await this.launch(build, engine);
+    announceClaimed(this.options, claimed);
+    for (const build of unconfigured)
+      await moveBuild(this.options, build.id, ['queued'], 'failed', {
+        reason: `repository ${build.repository} is no longer configured`,
+        cause: 'config',
+        finishedAt: new Date().toISOString(),
+      });
+    for (const build of claimed) this.launch(build, engines.get(build.id)!);
   }
 
-  private async launch(queuedBuild: BuildRef, engine: Engine): Promise<void> {
-    const { store, bus } = this.options;
-    const rule = this.options.rules.get(queuedBuild.repository);
-    const logPath = join(this.options.logsDirectory, `build-${queuedBuild.id}.log`);
-    const now = new Date().toISOString();
-    if (!rule) {
-      const failed = await store.transition(queuedBuild.id, ['queued'], 'failed', {
-        reason: `repository ${queuedBuild.repository} is no longer configured`,
-        finishedAt: now,
-      });
-      if (failed) bus.publishBuild(failed);
-      if (failed) logBuildEnd(this.options.logger, failed);
-      return;
-    }
-    const build = await store.transition(queuedBuild.id, ['queued'], 'running', {
-      startedAt: now,
-      logPath,
-      engine: engine.name,
-    });
-    if (!build) return;
-    bus.publishBuild(build);
-    this.options.logger.info(
-      {
-        build: build.id,
-        repository: build.repository,
-        ref: `${build.refType} ${build.branch}`,
-        commit: build.commit,
-        engine: engine.name,
-      },
-      `build #${build.id} started on ${engine.name}: ${build.repository} ${build.refType} ${build.branch} at ${build.commit.slice(0, 8)}`,
-    );
-    const controller = new AbortController();
-    const run: Running = { build, engine, controller, done: Promise.resolve() };
-    this.running.set(build.id, run);
-    run.done = executeBuild(
+  private launch(build: Build, engine: Engine): void {
+    const run = startRun(
       {
         ...this.options,
+        instance: this.instance,
+        leaseMs: this.lease.leaseMs,
         untilStored: (what, write) => this.untilStored(what, write),
         recoveryDeps: this.recoveryDeps(),
         engineFailed: (failed, c) => this.engineFailed(failed, c),
       },
       build,
-      rule,
       engine,
-      controller,
-    )
-      .catch((error: unknown) =>
-        // Only when the database stayed away past the stop's grace period: the record still says
-        // `running`, and the next start interrupts and re-queues the build.
-        this.options.logger.error({ err: error, build: build.id }, 'final state not stored'),
-      )
-      .finally(() => {
+      () => {
         this.running.delete(build.id);
         this.kick();
-      });
+      },
+    );
+    this.running.set(build.id, run);
   }
 
   /**
@@ -347,6 +352,7 @@ export class Scheduler {
     controller.abort({
       state: 'interrupted',
       reason: `interrupted: engine ${engine.name} stopped answering (${engine.reason})`,
+      cause: 'interrupted',
     } satisfies Stop);
   }
 }

@@ -6,7 +6,8 @@
 import type { Logger } from 'pino';
 import type { StepRecord } from '../domain/build.js';
 import type { EventBus } from '../live/event-bus.js';
-import type { Store } from '../store/store.js';
+import type { Fence, Store } from '../store/store.js';
+import { moveBuild } from './move-build.js';
 
 export class StepRecords {
   private writes: Promise<void> = Promise.resolve();
@@ -15,6 +16,8 @@ export class StepRecords {
   constructor(
     private readonly buildId: number,
     private readonly deps: { store: Store; bus: EventBus; logger: Logger },
+    /** The lease the build runs under: a replica that lost it writes no more steps. */
+    private readonly fence?: Fence,
   ) {}
 
   /** The latest list, for the final transition (undefined when the pipeline reported none). */
@@ -40,8 +43,7 @@ export class StepRecords {
    */
   private async write(steps: StepRecord[]): Promise<void> {
     try {
-      const build = await this.deps.store.transition(this.buildId, ['running'], 'running', { steps });
-      if (build) this.deps.bus.publishBuild(build);
+      await moveBuild(this.deps, this.buildId, ['running'], 'running', { steps }, { fence: this.fence });
     } catch (error) {
       this.deps.logger.warn(
         { err: error, build: this.buildId },

@@ -7,16 +7,21 @@
  */
 import type { Build, BuildRef, BuildState, NewBuild, RefType } from '../domain/build.js';
 import { DatabaseHealth } from './database-health.js';
+import type { StopRequest } from '../domain/build.js';
 import type {
   BuildPatch,
   CacheUse,
+  Claim,
   CreatedBuild,
   Delivery,
   DeliveryAbout,
   DeliveryPage,
+  Fence,
   HistoryPage,
   QueuedPage,
   QueueLimits,
+  QueueView,
+  Replica,
   Store,
 } from './store.js';
 import { StoreUnavailableError } from './store-unavailable.js';
@@ -126,11 +131,41 @@ export class GuardedStore implements Store {
     from: readonly BuildState[],
     to: BuildState,
     patch?: BuildPatch,
+    fence?: Fence,
   ): Promise<Build | null> {
-    return this.guard(() => this.inner.transition(id, from, to, patch));
+    return this.guard(() => this.inner.transition(id, from, to, patch, fence));
   }
-  update(id: number, patch: BuildPatch): Promise<Build | null> {
-    return this.guard(() => this.inner.update(id, patch));
+  update(id: number, patch: BuildPatch, fence?: Fence): Promise<Build | null> {
+    return this.guard(() => this.inner.update(id, patch, fence));
+  }
+  claimBuilds(
+    owner: string,
+    leaseMs: number,
+    choose: (view: QueueView) => Promise<Claim[]>,
+  ): Promise<Build[]> {
+    return this.guard(() => this.inner.claimBuilds(owner, leaseMs, choose));
+  }
+  renewLeases(
+    owner: string,
+    leaseMs: number,
+    held: readonly { id: number; epoch: number }[],
+  ): Promise<Build[]> {
+    return this.guard(() => this.inner.renewLeases(owner, leaseMs, held));
+  }
+  requestStop(id: number, stop: StopRequest): Promise<Build | null> {
+    return this.guard(() => this.inner.requestStop(id, stop));
+  }
+  heartbeat(replica: Omit<Replica, 'heartbeatAt'>): Promise<void> {
+    return this.guard(() => this.inner.heartbeat(replica));
+  }
+  listReplicas(): Promise<Replica[]> {
+    return this.guard(() => this.inner.listReplicas());
+  }
+  getSetting(key: string): Promise<string | null> {
+    return this.guard(() => this.inner.getSetting(key));
+  }
+  setSetting(key: string, value: string): Promise<void> {
+    return this.guard(() => this.inner.setSetting(key, value));
   }
   countByState(): Promise<Record<BuildState, number>> {
     return this.guard(() => this.inner.countByState());

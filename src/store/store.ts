@@ -3,7 +3,7 @@
  * (postgres/postgres-store.ts), one kysely implementation (kysely/kysely-store.ts);
  * both must pass test/unit/store.contract.ts.
  */
-import type { Build, BuildRef, BuildState, NewBuild, RefType } from '../domain/build.js';
+import type { Build, BuildRef, BuildState, NewBuild, RefType, StopRequest } from '../domain/build.js';
 
 export interface Delivery {
   deliveryId: string;
@@ -46,9 +46,51 @@ export interface CreatedBuild {
 export type BuildPatch = Partial<
   Pick<
     Build,
-    'reason' | 'steps' | 'artifact' | 'image' | 'boot' | 'logPath' | 'startedAt' | 'finishedAt' | 'engine'
+    | 'reason'
+    | 'steps'
+    | 'artifact'
+    | 'image'
+    | 'boot'
+    | 'logPath'
+    | 'startedAt'
+    | 'finishedAt'
+    | 'engine'
+    | 'cause'
   >
 >;
+
+/**
+ * The proof a replica still holds a build's lease: its instance id and the epoch its claim set.
+ * A write given a fence changes nothing (and answers null) once another replica took the build.
+ */
+export interface Fence {
+  owner: string;
+  epoch: number;
+}
+
+/** A running build as planning needs it: which engine, which replica. */
+export type RunningRef = BuildRef & Pick<Build, 'engine' | 'owner'>;
+
+/** What `claimBuilds` shows the planner: the whole queue and every replica's running builds. */
+export interface QueueView {
+  queued: BuildRef[];
+  running: RunningRef[];
+}
+
+/** A queued build the planner chose to start, with what to record (start time, log, engine). */
+export interface Claim {
+  id: number;
+  patch: BuildPatch;
+}
+
+/** A service process sharing the database (one row each, heartbeat by heartbeat). */
+export interface Replica {
+  instance: string;
+  host: string;
+  pid: number;
+  startedAt: string;
+  heartbeatAt: string;
+}
 
 export interface HistoryPage {
   builds: Build[];
@@ -157,14 +199,46 @@ export interface Store {
     from: readonly BuildState[],
     to: BuildState,
     patch?: BuildPatch,
+    /** Only while `fence.owner` still holds the build at `fence.epoch` (else null). */
+    fence?: Fence,
   ): Promise<Build | null>;
-  update(id: number, patch: BuildPatch): Promise<Build | null>;
+  /** With a fence: only while the build runs, held by `fence` (else null, nothing changed). */
+  update(id: number, patch: BuildPatch, fence?: Fence): Promise<Build | null>;
   /**
    * Approves a queued pull request build awaiting approval (`pull.approval` → `approved`); returns
    * it, or null when the build is not queued and awaiting approval (unknown, started, ended,
    * approved already, not a pull request).
    */
   approve(id: number): Promise<Build | null>;
+  /**
+   * Planning across replicas, one planner at a time (PostgreSQL: a transaction-scoped advisory
+   * lock; SQLite: one at a time in the process, the file having one writer): reads the queue and
+   * every replica's running builds, lets `choose` pick, and moves the chosen queued builds to
+   * `running`, leased to `owner` for `leaseMs`, epoch + 1, stop request cleared. Returns them.
+   */
+  claimBuilds(
+    owner: string,
+    leaseMs: number,
+    choose: (view: QueueView) => Promise<Claim[]>,
+  ): Promise<Build[]>;
+  /**
+   * Extends by `leaseMs` the leases `owner` still holds: running, same epoch, not yet expired.
+   * Returns those builds (with any stop request); a build missing from the answer is lost.
+   */
+  renewLeases(
+    owner: string,
+    leaseMs: number,
+    held: readonly { id: number; epoch: number }[],
+  ): Promise<Build[]>;
+  /** Asks the owner of a running build to stop it (shared control); null when it is not running. */
+  requestStop(id: number, stop: StopRequest): Promise<Build | null>;
+  /** Records that `replica` is alive now (insert or update of its row). */
+  heartbeat(replica: Omit<Replica, 'heartbeatAt'>): Promise<void>;
+  /** Every replica that ever heartbeat, newest heartbeat first. */
+  listReplicas(): Promise<Replica[]>;
+  /** A setting shared by every replica (`paused`); null when never set. */
+  getSetting(key: string): Promise<string | null>;
+  setSetting(key: string, value: string): Promise<void>;
   countByState(): Promise<Record<BuildState, number>>;
   /** Queued builds in all: an index range, unlike `countByState`, which reads the whole history. */
   countQueued(): Promise<number>;

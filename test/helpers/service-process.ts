@@ -3,7 +3,7 @@
  * (kill -9 and restart): config file, SQLite, logs, kernels and git repos under one directory.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -33,7 +33,7 @@ export class ServiceProcess {
     this.url = `http://127.0.0.1:${this.port}`;
   }
 
-  /** The running process's id (benchmarks read its CPU time). */
+  /** The running process's id (benchmarks read its CPU time; kill -STOP / -CONT from a test). */
   get pid(): number | undefined {
     return this.child?.pid;
   }
@@ -57,14 +57,16 @@ export class ServiceProcess {
     );
   }
 
-  /** Starts the service and resolves once /healthz answers. */
-  async start(): Promise<void> {
+  /** Starts the service and resolves once /healthz answers; `logFile` gets its log (stdout). */
+  async start(options: { logFile?: string } = {}): Promise<void> {
+    const out = options.logFile ? openSync(options.logFile, 'a') : 'ignore';
     const entry = this.options.dist ? ['dist/cli.js'] : ['--import', 'tsx', 'src/cli.ts'];
     this.child = spawn(
       process.execPath,
       [...(this.options.nodeArgs ?? []), ...entry, '--config', this.configFile, 'serve'],
-      { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, TOKEN: '' } },
+      { stdio: ['ignore', out, 'inherit'], env: { ...process.env, TOKEN: '' } },
     );
+    if (typeof out === 'number') closeSync(out);
     await waitFor(async () => (await fetch(`${this.url}/healthz`).catch(() => null))?.ok, 30_000);
   }
 

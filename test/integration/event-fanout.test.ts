@@ -203,6 +203,9 @@ describe('watcher caps and slow watchers', () => {
     // over max_unread would drop a reader whose socket has not had a turn yet): only the stalled
     // client's queue grows, past max_unread (64 KB) once the kernel's socket buffers are full.
     const { store, bus } = harness.service;
+    // Paused: the scheduler looks at the queue every second (replicas), and would run this build,
+    // adding its own build events to the ones counted here.
+    await harness.service.scheduler.pause();
     const { build } = await store.createBuild({
       ...{ project: 'test', repository: REPOSITORY, refType: 'branch', branch: 'slow', kind: 'full' },
       ...{ commit: 'c'.repeat(40), pusher: null, deliveryId: null, commits: [] },

@@ -79,10 +79,4 @@ describe('planQueue', () => {
     );
     assert.match(plan.waiting.get(inc.id)!, /waiting for base build/);
   });
-  it('starts nothing while paused', () => {
-    const a = build('o/full', 'a');
-    const plan = planQueue([a], [], 4, rules, true);
-    assert.equal(plan.start.length, 0);
-    assert.equal(plan.waiting.get(a.id), 'queue paused');
-  });
 });

@@ -77,6 +77,31 @@ if (url) {
     }
   });
 
+  it('PostgreSQL: replicas planning at once see each other’s claims (one planner at a time)', async () => {
+    const shared = schema();
+    const [a, b] = await Promise.all([
+      PostgresStore.open(url, { schema: shared }),
+      PostgresStore.open(url, { schema: shared }),
+    ]);
+    try {
+      for (let i = 0; i < 6; i++) await a.createBuild(newBuild({ repository: 'acme/plan', branch: `p${i}` }));
+      // Each planner starts a queued build when fewer than 2 run, after a pause that
+      // would let another planner read the same state if planning were not exclusive.
+      const planOnce = (store: PostgresStore, owner: string) =>
+        store.claimBuilds(owner, 30_000, async (view) => {
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          // Different picks per replica (oldest, newest), so two stale views would both claim.
+          const pick = owner === 'ra' ? view.queued[0] : view.queued.at(-1);
+          return view.running.length < 2 && pick ? [{ id: pick.id, patch: {} }] : [];
+        });
+      await Promise.all(Array.from({ length: 8 }, (_, i) => planOnce(i % 2 ? a : b, i % 2 ? 'ra' : 'rb')));
+      assert.equal((await a.countByState()).running, 2);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   after(async () => {
     const client = new pg.Client({ connectionString: url });
     await client.connect();

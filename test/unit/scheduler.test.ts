@@ -243,6 +243,9 @@ describe('Scheduler', () => {
       { 'acme/full': FULL },
       { executor, home: first.home, gitRoot: first.gitRoot },
     );
+    // The pause is a row: it survived the restart, and is lifted here.
+    assert.equal(second.service.scheduler.isPaused, true);
+    await second.service.scheduler.resume();
     const old = (await second.service.store.getBuild(b.id))!;
     assert.equal(old.state, 'interrupted');
     assert.match(old.reason!, /interrupted: the service stopped while it ran; re-queued/);
@@ -266,6 +269,7 @@ describe('Scheduler', () => {
     const newer = await push(first, repo, 'master', repo.commit('master', { a: '2' }));
     await first.close();
     const second = await harness({ 'acme/full': FULL }, { home: first.home, gitRoot: first.gitRoot });
+    await second.service.scheduler.resume();
     const stopped = (await second.service.store.getBuild(old.id))!;
     assert.equal(stopped.state, 'superseded');
     assert.match(stopped.reason!, new RegExp(`superseded by #${newer.id}$`));

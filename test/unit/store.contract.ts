@@ -552,5 +552,112 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         [`${engine}-2`],
       );
     });
+
+    it('claims queued builds for one owner under a lease, with every running build in view', async () => {
+      const { build: a } = await store.createBuild(newBuild({ repository: 'acme/lease', branch: 'l1' }));
+      const { build: b } = await store.createBuild(newBuild({ repository: 'acme/lease', branch: 'l2' }));
+      let seen: number[] = [];
+      const claimed = await store.claimBuilds('replica-a', 30_000, async (view) => {
+        seen = view.queued.map((q) => q.id);
+        return [{ id: a.id, patch: { engine: 'e1', startedAt: new Date().toISOString() } }];
+      });
+      assert.ok(seen.includes(a.id) && seen.includes(b.id));
+      assert.equal(claimed.length, 1);
+      const running = claimed[0]!;
+      assert.equal(running.state, 'running');
+      assert.equal(running.owner, 'replica-a');
+      assert.equal(running.engine, 'e1');
+      assert.equal(running.epoch, 1);
+      assert.ok(Date.parse(running.leaseExpiresAt!) > Date.now() + 20_000);
+      // The next planner (another replica) sees it running, with its engine and owner.
+      await store
+        .claimBuilds('replica-b', 30_000, async (view) => {
+          const mine = view.running.find((r) => r.id === a.id);
+          assert.deepEqual([mine?.engine, mine?.owner], ['e1', 'replica-a']);
+          assert.ok(!view.queued.some((q) => q.id === a.id));
+          // Claiming a build that is no longer queued claims nothing.
+          return [{ id: a.id, patch: {} }];
+        })
+        .then((again) => assert.deepEqual(again, []));
+    });
+
+    it('renews and fences only the lease its owner still holds', async () => {
+      const { build } = await store.createBuild(newBuild({ repository: 'acme/fence', branch: 'f' }));
+      const [held] = await store.claimBuilds('replica-a', 30_000, async () => [{ id: build.id, patch: {} }]);
+      const fence = { owner: 'replica-a', epoch: held!.epoch };
+      assert.equal(
+        (await store.renewLeases('replica-a', 60_000, [{ id: build.id, epoch: fence.epoch }])).length,
+        1,
+      );
+      assert.deepEqual(
+        await store.renewLeases('replica-b', 60_000, [{ id: build.id, epoch: fence.epoch }]),
+        [],
+      );
+      assert.deepEqual(
+        await store.renewLeases('replica-a', 60_000, [{ id: build.id, epoch: fence.epoch + 1 }]),
+        [],
+      );
+      // A stale fence changes nothing; the right one does.
+      assert.equal(
+        await store.update(build.id, { artifact: 'x.efi' }, { ...fence, owner: 'replica-b' }),
+        null,
+      );
+      assert.equal((await store.update(build.id, { artifact: 'x.efi' }, fence))?.artifact, 'x.efi');
+      assert.equal(
+        await store.transition(build.id, ['running'], 'success', {}, { ...fence, epoch: 99 }),
+        null,
+      );
+      // Another replica reaps it (fenced by the epoch it saw); the owner's writes then fail.
+      const reaped = await store.transition(
+        build.id,
+        ['running'],
+        'interrupted',
+        { cause: 'interrupted' },
+        fence,
+      );
+      assert.equal(reaped?.state, 'interrupted');
+      assert.equal(reaped?.cause, 'interrupted');
+      assert.equal(reaped?.leaseExpiresAt, null);
+      assert.equal(await store.transition(build.id, ['running'], 'success', {}, fence), null);
+      assert.equal(await store.update(build.id, { artifact: 'y.efi' }, fence), null);
+      assert.deepEqual(
+        await store.renewLeases('replica-a', 60_000, [{ id: build.id, epoch: fence.epoch }]),
+        [],
+      );
+    });
+
+    it('an expired lease is not renewed', async () => {
+      const { build } = await store.createBuild(newBuild({ repository: 'acme/expire', branch: 'e' }));
+      const [held] = await store.claimBuilds('replica-a', -1000, async () => [{ id: build.id, patch: {} }]);
+      assert.ok(Date.parse(held!.leaseExpiresAt!) < Date.now());
+      assert.deepEqual(
+        await store.renewLeases('replica-a', 30_000, [{ id: build.id, epoch: held!.epoch }]),
+        [],
+      );
+    });
+
+    it('records stop requests on running builds only, cleared by the final state', async () => {
+      const { build } = await store.createBuild(newBuild({ repository: 'acme/stop', branch: 's' }));
+      assert.equal(await store.requestStop(build.id, { state: 'cancelled', reason: 'r' }), null);
+      await store.claimBuilds('replica-a', 30_000, async () => [{ id: build.id, patch: {} }]);
+      const asked = await store.requestStop(build.id, { state: 'cancelled', reason: 'by request' });
+      assert.deepEqual(asked?.cancelRequested, { state: 'cancelled', reason: 'by request' });
+      assert.deepEqual((await store.getBuild(build.id))!.cancelRequested, asked!.cancelRequested);
+      const done = await store.transition(build.id, ['running'], 'cancelled', { cause: 'cancelled' });
+      assert.equal(done?.cancelRequested, null);
+    });
+
+    it('keeps replica heartbeats and shared settings', async () => {
+      assert.equal(await store.getSetting('paused'), null);
+      await store.setSetting('paused', 'true');
+      await store.setSetting('paused', 'false');
+      assert.equal(await store.getSetting('paused'), 'false');
+      await store.heartbeat({ instance: 'r-1', host: 'h', pid: 1, startedAt: '2026-01-01T00:00:00.000Z' });
+      await store.heartbeat({ instance: 'r-1', host: 'h', pid: 2, startedAt: '2026-01-01T00:00:00.000Z' });
+      const replicas = (await store.listReplicas()).filter((r) => r.instance === 'r-1');
+      assert.equal(replicas.length, 1);
+      assert.equal(replicas[0]!.pid, 2);
+      assert.ok(Date.parse(replicas[0]!.heartbeatAt) > Date.now() - 60_000);
+    });
   });
 }

@@ -360,11 +360,11 @@ export class DockerExecutor implements Executor {
     return removed + (result.ImagesDeleted?.filter((entry) => entry.Deleted).length ?? 0);
   }
 
-  async listManaged(): Promise<ManagedContainer[]> {
+  async listManaged(instance = this.instance): Promise<ManagedContainer[]> {
     const containers = await withTimeout('list containers', this.timeouts.call, (abortSignal) =>
       this.docker.listContainers({
         all: true,
-        filters: { label: [MANAGED_LABEL, `${INSTANCE_LABEL}=${this.instance}`] },
+        filters: { label: [MANAGED_LABEL, `${INSTANCE_LABEL}=${instance}`] },
         abortSignal,
       }),
     );

@@ -349,9 +349,13 @@ export class FakeExecutor implements Executor {
     return 0;
   }
 
-  async listManaged(): Promise<ManagedContainer[]> {
+  /**
+   * Containers of this instance, or of `instance` (another service sharing the engine, made by
+   * `onSameEngine`): as Docker lists them by the instance label.
+   */
+  async listManaged(instance: string = this.instance): Promise<ManagedContainer[]> {
     return [...this.containers.entries()]
-      .filter(([, c]) => c.instance === this.instance)
+      .filter(([, c]) => c.instance === instance)
       .map(([id, c]) => ({ id, buildId: c.spec.buildId }));
   }
 

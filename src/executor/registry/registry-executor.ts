@@ -140,8 +140,8 @@ export class RegistryExecutor implements Executor {
     return this.inner.pruneImages();
   }
 
-  listManaged(): Promise<ManagedContainer[]> {
-    return this.inner.listManaged();
+  listManaged(instance?: string): Promise<ManagedContainer[]> {
+    return this.inner.listManaged(instance);
   }
 
   // Caches stay on their engine (docs/scale-out.md): the registry carries images only.

@@ -84,11 +84,14 @@ export function registerBuildControlRoutes(app: FastifyInstance, deps: AppDeps):
       return reply.status(202).send(present(build));
     });
 
-    writes.post<{ Params: { id: string } }>('/api/builds/:id/cancel', async (request) => {
+    // 200 with the build once it ended; 202 with it still running (`cancelRequested` set) when
+    // another replica runs it and did not stop it within the wait (scheduler.cancel).
+    writes.post<{ Params: { id: string } }>('/api/builds/:id/cancel', async (request, reply) => {
       const build = await loadBuild(store, request.params.id);
       if (isFinal(build.state))
         throw new AppError('CONFLICT', `build #${build.id} already ended (${build.state})`);
-      return present((await scheduler.cancel(build.id, 'cancelled by request'))!);
+      const after = (await scheduler.cancel(build.id, 'cancelled by request'))!;
+      return reply.status(isFinal(after.state) ? 200 : 202).send(present(after));
     });
 
     writes.post<{ Params: { id: string } }>('/api/builds/:id/approve', async (request) => {
@@ -113,13 +116,14 @@ export function registerBuildControlRoutes(app: FastifyInstance, deps: AppDeps):
       return reply.status(202).send(present(build));
     });
 
+    // Stored before the answer: every replica pauses, and it stays paused across restarts.
     writes.post('/api/queue/pause', async () => {
-      scheduler.pause();
+      await scheduler.pause();
       return { paused: true };
     });
 
     writes.post('/api/queue/resume', async () => {
-      scheduler.resume();
+      await scheduler.resume();
       return { paused: false };
     });
   });

@@ -11,21 +11,27 @@ import {
   type BuildState,
   type NewBuild,
   type RefType,
+  type StopRequest,
   groupNames,
 } from '../../domain/build.js';
 import { answeringBuild } from '../../domain/push-replay.js';
 import type {
   BuildPatch,
   CacheUse,
+  Claim,
   CreatedBuild,
   Delivery,
   DeliveryAbout,
   DeliveryPage,
+  Fence,
   HistoryPage,
   QueuedPage,
   QueueLimits,
+  QueueView,
+  Replica,
   Store,
 } from '../store.js';
+import { claimChosen, readQueueView } from './leases.js';
 import { pushHistory } from './push-history.js';
 import { migrations, type Dialect } from './migrations.js';
 import { applyQueueLimits, countQueued } from './queue-limits.js';
@@ -36,6 +42,8 @@ import { gitRef } from '../../domain/git-ref.js';
 import type { Database } from './schema.js';
 
 type Clock = () => Date;
+
+const isFinalState = (state: BuildState) => FINAL_STATES.includes(state);
 
 export class KyselyStore implements Store {
   /** Set where the database has one writer (SQLite): createBuild calls share a commit. */
@@ -74,6 +82,120 @@ export class KyselyStore implements Store {
    * taken first in the transaction, before the ref lock and any row lock, so it cannot deadlock.
    */
   protected async lockQueue(_trx: Transaction<Database>): Promise<void> {}
+
+  protected get database(): Kysely<Database> {
+    return this.db;
+  }
+
+  private planner: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Runs a planning pass alone. Here (SQLite, one writer, one process): one pass at a time in
+   * this process, outside a transaction, so the planner's awaits do not hold the file's lock.
+   * PostgreSQL overrides it with a transaction and an advisory lock shared by every replica.
+   */
+  protected planAlone<T>(plan: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+    const next = this.planner.then(
+      () => plan(this.db),
+      () => plan(this.db),
+    );
+    this.planner = next.catch(() => undefined);
+    return next;
+  }
+
+  async claimBuilds(
+    owner: string,
+    leaseMs: number,
+    choose: (view: QueueView) => Promise<Claim[]>,
+  ): Promise<Build[]> {
+    return this.planAlone(async (db) => {
+      const chosen = await choose(await readQueueView(db));
+      return claimChosen(db, chosen, owner, this.leaseEnd(leaseMs));
+    });
+  }
+
+  private leaseEnd(leaseMs: number): string {
+    return new Date(this.now().getTime() + leaseMs).toISOString();
+  }
+
+  async renewLeases(
+    owner: string,
+    leaseMs: number,
+    held: readonly { id: number; epoch: number }[],
+  ): Promise<Build[]> {
+    if (held.length === 0) return [];
+    const rows = await this.db
+      .updateTable('builds')
+      .set({ lease_expires_at: this.leaseEnd(leaseMs) })
+      .where('owner', '=', owner)
+      .where('state', '=', 'running')
+      .where('lease_expires_at', '>', this.now().toISOString())
+      .where((eb) => eb.or(held.map((h) => eb.and([eb('id', '=', h.id), eb('epoch', '=', h.epoch)]))))
+      .returningAll()
+      .execute();
+    return rows.map(toBuild);
+  }
+
+  async requestStop(id: number, stop: StopRequest): Promise<Build | null> {
+    const row = await this.db
+      .updateTable('builds')
+      .set({ cancel_requested: JSON.stringify(stop) })
+      .where('id', '=', id)
+      .where('state', '=', 'running')
+      .returningAll()
+      .executeTakeFirst();
+    return row ? toBuild(row) : null;
+  }
+
+  async heartbeat(replica: Omit<Replica, 'heartbeatAt'>): Promise<void> {
+    const heartbeat_at = this.now().toISOString();
+    await this.db
+      .insertInto('replicas')
+      .values({
+        instance: replica.instance,
+        host: replica.host,
+        pid: replica.pid,
+        started_at: replica.startedAt,
+        heartbeat_at,
+      })
+      .onConflict((oc) =>
+        oc.column('instance').doUpdateSet({
+          host: replica.host,
+          pid: replica.pid,
+          started_at: replica.startedAt,
+          heartbeat_at,
+        }),
+      )
+      .execute();
+  }
+
+  async listReplicas(): Promise<Replica[]> {
+    const rows = await this.db.selectFrom('replicas').selectAll().orderBy('heartbeat_at', 'desc').execute();
+    return rows.map((r) => ({
+      instance: r.instance,
+      host: r.host,
+      pid: Number(r.pid),
+      startedAt: r.started_at,
+      heartbeatAt: r.heartbeat_at,
+    }));
+  }
+
+  async getSetting(key: string): Promise<string | null> {
+    const row = await this.db
+      .selectFrom('settings')
+      .select('value')
+      .where('key', '=', key)
+      .executeTakeFirst();
+    return row?.value ?? null;
+  }
+
+  async setSetting(key: string, value: string): Promise<void> {
+    await this.db
+      .insertInto('settings')
+      .values({ key, value })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+      .execute();
+  }
 
   async createBuild(input: NewBuild, limits?: QueueLimits): Promise<CreatedBuild> {
     const work = (trx: Transaction<Database>) => this.insertBuild(trx, input, limits);
@@ -343,14 +465,20 @@ export class KyselyStore implements Store {
     from: readonly BuildState[],
     to: BuildState,
     patch: BuildPatch = {},
+    fence?: Fence,
   ): Promise<Build | null> {
-    const row = await this.db
+    let query = this.db
       .updateTable('builds')
-      .set({ ...patchColumns(patch), state: to })
+      // A build that ends keeps its owner (who ran it) and drops its lease and stop request.
+      .set({
+        ...patchColumns(patch),
+        state: to,
+        ...(isFinalState(to) ? { lease_expires_at: null, cancel_requested: null } : {}),
+      })
       .where('id', '=', id)
-      .where('state', 'in', [...from])
-      .returningAll()
-      .executeTakeFirst();
+      .where('state', 'in', [...from]);
+    if (fence) query = query.where('owner', '=', fence.owner).where('epoch', '=', fence.epoch);
+    const row = await query.returningAll().executeTakeFirst();
     return row ? toBuild(row) : null;
   }
 
@@ -366,15 +494,19 @@ export class KyselyStore implements Store {
     return row ? toBuild(row) : null;
   }
 
-  async update(id: number, patch: BuildPatch): Promise<Build | null> {
+  async update(id: number, patch: BuildPatch, fence?: Fence): Promise<Build | null> {
     const columns = patchColumns(patch);
-    if (Object.keys(columns).length === 0) return this.getBuild(id);
-    const row = await this.db
+    if (Object.keys(columns).length === 0 && !fence) return this.getBuild(id);
+    let query = this.db
       .updateTable('builds')
-      .set(columns)
-      .where('id', '=', id)
-      .returningAll()
-      .executeTakeFirst();
+      .set(Object.keys(columns).length === 0 ? { epoch: sql<number>`epoch` } : columns)
+      .where('id', '=', id);
+    if (fence)
+      query = query
+        .where('state', '=', 'running')
+        .where('owner', '=', fence.owner)
+        .where('epoch', '=', fence.epoch);
+    const row = await query.returningAll().executeTakeFirst();
     return row ? toBuild(row) : null;
   }
 

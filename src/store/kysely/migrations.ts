@@ -117,6 +117,34 @@ export const migrations = (dialect: Dialect): Record<string, Migration> => ({
       await db.schema.alterTable('builds').addColumn('pull_approval', 'text').execute();
     },
   },
+  '0009_leases': {
+    // Issue 14: several replicas on one database. A running build is leased by one replica
+    // (owner, expiry, epoch: the fence); stops are asked for through the row; replicas heartbeat;
+    // `paused` is a shared setting. Issue 18: the failure cause as a typed column.
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('builds').addColumn('cause', 'text').execute();
+      await db.schema.alterTable('builds').addColumn('owner', 'text').execute();
+      await db.schema.alterTable('builds').addColumn('lease_expires_at', 'text').execute();
+      await db.schema
+        .alterTable('builds')
+        .addColumn('epoch', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema.alterTable('builds').addColumn('cancel_requested', 'text').execute();
+      await db.schema
+        .createTable('replicas')
+        .addColumn('instance', 'text', (c) => c.primaryKey())
+        .addColumn('host', 'text', (c) => c.notNull())
+        .addColumn('pid', 'integer', (c) => c.notNull())
+        .addColumn('started_at', 'text', (c) => c.notNull())
+        .addColumn('heartbeat_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('settings')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
   '0010_caches': {
     // Build caches (issue 17): when each cache volume was last used, for gc by age. A volume's
     // labels are fixed at its creation, so the last use is kept here.

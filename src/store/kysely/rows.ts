@@ -28,6 +28,13 @@ export function toBuild(row: Selectable<BuildsTable>): Build {
     attempt: row.attempt,
     engine: row.engine ?? null,
     pull: toPull(row),
+    cause: (row.cause ?? null) as Build['cause'],
+    owner: row.owner ?? null,
+    leaseExpiresAt: row.lease_expires_at ?? null,
+    epoch: Number(row.epoch ?? 0),
+    cancelRequested: row.cancel_requested
+      ? (JSON.parse(row.cancel_requested) as Build['cancelRequested'])
+      : null,
     createdAt: row.created_at,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
@@ -84,5 +91,6 @@ export function patchColumns(patch: BuildPatch): Updateable<BuildsTable> {
   if (patch.startedAt !== undefined) columns.started_at = patch.startedAt;
   if (patch.finishedAt !== undefined) columns.finished_at = patch.finishedAt;
   if (patch.engine !== undefined) columns.engine = patch.engine;
+  if (patch.cause !== undefined) columns.cause = patch.cause;
   return columns as Updateable<BuildsTable>;
 }

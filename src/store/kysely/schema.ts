@@ -35,6 +35,12 @@ export interface BuildsTable {
   pull_author: string | null;
   /** PullApproval: `none`, `awaiting`, `approved`. */
   pull_approval: string | null;
+  /** Migration 0009: the typed failure cause, the lease (owner, expiry, epoch), a stop request as JSON. */
+  cause: string | null;
+  owner: string | null;
+  lease_expires_at: string | null;
+  epoch: Generated<number>;
+  cancel_requested: string | null;
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
@@ -63,8 +69,25 @@ export interface CachesTable {
   last_used_at: string;
 }
 
+/** Migration 0009: one row per service replica, its heartbeat. */
+export interface ReplicasTable {
+  instance: string;
+  host: string;
+  pid: number;
+  started_at: string;
+  heartbeat_at: string;
+}
+
+/** Migration 0009: settings shared by every replica (`paused`). */
+export interface SettingsTable {
+  key: string;
+  value: string;
+}
+
 export interface Database {
   builds: BuildsTable;
   deliveries: DeliveriesTable;
   caches: CachesTable;
+  replicas: ReplicasTable;
+  settings: SettingsTable;
 }

@@ -31,12 +31,26 @@ const MIGRATION_LOCK = 7_261_001;
 const REF_LOCK_CLASS = 7_261_002;
 /** Another fixed key: held for the rest of a `createBuild` transaction that applies queue limits. */
 const QUEUE_LOCK = 7_261_003;
+/** Another: held by one replica's planning pass (Store.claimBuilds) until its transaction ends. */
+const PLAN_LOCK = 7_261_004;
 
 export class PostgresStore extends KyselyStore {
   // Under READ COMMITTED two servers could each count 49 queued and both insert; the lock makes
   // the count and the insert one step. Webhooks are few per second, so one at a time is cheap.
   protected override async lockQueue(trx: Transaction<Database>): Promise<void> {
     await sql`SELECT pg_advisory_xact_lock(${QUEUE_LOCK})`.execute(trx);
+  }
+
+  /**
+   * Replicas plan one at a time: each sees the builds the others claimed (global concurrency,
+   * one build per ref, base waits, engine capacity). The pass is short (a read, a decision, a few
+   * updates); waiting for the lock is bounded by the query timeout.
+   */
+  protected override planAlone<T>(plan: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+    return this.database.transaction().execute(async (trx) => {
+      await sql`SELECT pg_advisory_xact_lock(${PLAN_LOCK})`.execute(trx);
+      return plan(trx);
+    });
   }
 
   static async open(url: string, options: PostgresOptions = {}): Promise<PostgresStore> {
@@ -68,7 +82,11 @@ export class PostgresStore extends KyselyStore {
         await sql`SELECT pg_advisory_lock(${MIGRATION_LOCK})`.execute(conn);
         try {
           if (schema) await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(conn);
-          await KyselyStore.migrate(conn, 'postgres', schema);
+          // The migrations' own tables go where the tables do: the first schema of the search
+          // path (a database_url may choose it with `options=-c search_path=…`). Unqualified,
+          // kysely would find another schema's tables and skip creating its own.
+          const current = await sql<{ name: string }>`SELECT current_schema() AS name`.execute(conn);
+          await KyselyStore.migrate(conn, 'postgres', schema ?? current.rows[0]?.name);
         } finally {
           await sql`SELECT pg_advisory_unlock(${MIGRATION_LOCK})`.execute(conn);
         }

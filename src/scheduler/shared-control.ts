@@ -1,0 +1,42 @@
+/**
+ * Control that any replica may receive for a build another one runs (issue 14): the request is
+ * a row (Store.requestStop), the owner acts on it within its poll interval (replica-watch.ts).
+ */
+import { isFinal, type Build, type NewBuild, type StopRequest } from '../domain/build.js';
+import type { RuleLookup } from '../domain/rule.js';
+import { canonicalName } from '../domain/rule-set.js';
+import type { Store } from '../store/store.js';
+
+/**
+ * A push to a rule with `cancel_running`: the running build of its ref, wherever it runs, is
+ * superseded. `here(id, stop)` stops it when this replica runs it (true), else it is asked.
+ */
+export async function stopSameRef(
+  store: Store,
+  rules: RuleLookup,
+  pushed: Pick<NewBuild, 'repository' | 'refType' | 'branch'>,
+  reason: string,
+  here: (id: number, stop: StopRequest) => boolean,
+): Promise<void> {
+  const name = canonicalName(rules, pushed.repository);
+  const sameRef = (b: Build) =>
+    canonicalName(rules, b.repository) === name && b.refType === pushed.refType && b.branch === pushed.branch;
+  const stop: StopRequest = { state: 'superseded', reason };
+  for (const running of (await store.listRunning()).filter(sameRef))
+    if (!here(running.id, stop)) await store.requestStop(running.id, stop);
+}
+
+/** The build once it is final, or as it is after `waitMs` (its owner has not acted yet). */
+export async function untilFinal(
+  store: Pick<Store, 'getBuild'>,
+  id: number,
+  waitMs: number,
+): Promise<Build | null> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const build = await store.getBuild(id);
+    if (!build || isFinal(build.state) || Date.now() >= deadline) return build;
+    // Another process acts: its change is seen by reading the row (a few reads, bounded).
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
