@@ -60,6 +60,12 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.equal((await store.findDelivery('d-pr-42'))?.ref, 'refs/pull/42/head');
       assert.equal((await store.findDelivery('d-pr-42'))?.event, 'pull_request');
       assert.ok(!(await store.listQueuedRefs()).some((b) => b.id === build.id), 'awaiting: not planned');
+      // Nor seen or claimed by a planning pass (leases), even when a planner asks for it.
+      const unclaimed = await store.claimBuilds('replica-pr', 30_000, async (view) => {
+        assert.ok(!view.queued.some((b) => b.id === build.id), 'awaiting: not in the planner view');
+        return [{ id: build.id, patch: {} }];
+      });
+      assert.deepEqual(unclaimed, [], 'awaiting: not claimed');
       const approved = await store.approve(build.id);
       assert.equal(approved?.pull?.approval, 'approved');
       assert.ok(

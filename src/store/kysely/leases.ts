@@ -9,7 +9,7 @@ import type { Database } from './schema.js';
 export async function readQueueView(db: Kysely<Database>): Promise<QueueView> {
   const rows = await db
     .selectFrom('builds')
-    .select(['id', 'repository', 'ref_type', 'branch', 'kind', 'state', 'engine', 'owner'])
+    .select(['id', 'repository', 'ref_type', 'branch', 'kind', 'state', 'engine', 'owner', 'pull_approval'])
     .where('state', 'in', ['queued', 'running'])
     .orderBy('id', 'asc')
     .execute();
@@ -21,7 +21,8 @@ export async function readQueueView(db: Kysely<Database>): Promise<QueueView> {
     kind: row.kind as BuildRef['kind'],
   });
   return {
-    queued: rows.filter((r) => r.state === 'queued').map(ref),
+    // A fork's pull request waiting for approval is not started, so not planned (as listQueuedRefs).
+    queued: rows.filter((r) => r.state === 'queued' && r.pull_approval !== 'awaiting').map(ref),
     running: rows
       .filter((r) => r.state === 'running')
       .map((r) => ({ ...ref(r), engine: r.engine ?? null, owner: r.owner ?? null })),
@@ -49,6 +50,7 @@ export async function claimChosen(
       })
       .where('id', '=', id)
       .where('state', '=', 'queued')
+      .where((eb) => eb.or([eb('pull_approval', 'is', null), eb('pull_approval', '!=', 'awaiting')]))
       .returningAll()
       .executeTakeFirst();
     if (row) claimed.push(toBuild(row));
