@@ -17,7 +17,7 @@ import { nameTakenBy } from './name-owner.js';
 import { resolveImage } from './resolve-image.js';
 import { untilAborted } from './until-aborted.js';
 import { stageArtifact } from './stage-artifact.js';
-import { buildEnv } from './build-env.js';
+import { buildEnv, containerEnv } from './build-env.js';
 import { ownedNames, publishNames, pullPublishProblem } from '../domain/publish-names.js';
 import { pullHeadRef } from '../domain/pull-request.js';
 import { readRepositoryRule } from './repository-rule.js';
@@ -141,7 +141,7 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
       handle = await deps.executor.start({
         buildId: build.id,
         image,
-        env,
+        env: containerEnv(env, rule),
         network: rule.network,
         memoryBytes: rule.memoryBytes,
         pidsLimit: rule.pidsLimit,

@@ -4,7 +4,9 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parsePullRequest } from '../../src/forge/github/pull-request-event.js';
 import { PayloadError } from '../../src/forge/github/push-event.js';
-import { receivesSecrets } from '../../src/pipeline/build-env.js';
+import { buildEnv, containerEnv, receivesSecrets } from '../../src/pipeline/build-env.js';
+import type { BuildRule } from '../../src/domain/rule.js';
+import { makeBuild } from '../helpers/build-fixture.js';
 import { publishNames, pullPublishProblem } from '../../src/domain/publish-names.js';
 import { templateValues } from '../../src/domain/template.js';
 
@@ -85,5 +87,39 @@ describe('pull_request payloads', () => {
     });
     assert.match(pullPublishProblem({ publish: 'zos-latest.efi' }) ?? '', /has no \{branch\}/);
     assert.equal(pullPublishProblem(rule), null);
+  });
+
+  it("keeps secrets out of the container's own environment, and empties them for a fork", () => {
+    const base = { repository: 'acme/base', checkout: '/base', secrets: { BASE_KEY: 'b-secret' } };
+    const rule = {
+      repository: 'acme/os',
+      checkout: '/src',
+      base: 'acme/base',
+      env: { PLAIN: '1' },
+      secrets: { API_KEY: 'a-secret' },
+    } as unknown as BuildRule;
+    const rules = {
+      get: (name: string) => (name === 'acme/base' ? (base as unknown as BuildRule) : undefined),
+      has: (name: string) => name === 'acme/base',
+    };
+    const push = buildEnv(makeBuild(), rule, rules);
+    assert.equal(push.API_KEY, 'a-secret', 'the steps of a push get the secret');
+    const created = containerEnv(push, rule);
+    assert.equal(created.PLAIN, '1');
+    assert.ok(!('API_KEY' in created), 'docker commit would keep it in the image');
+    const pull = {
+      number: 4,
+      title: 't',
+      baseBranch: 'master',
+      headRepository: 'x/os',
+      fork: true,
+      author: 'x',
+      approval: 'approved' as const,
+    };
+    const fork = buildEnv(makeBuild({ refType: 'pull', branch: 'pr-4', pull }), rule, rules);
+    // An image committed before carries them: the fork's environment replaces them with nothing.
+    assert.equal(fork.API_KEY, '');
+    assert.equal(fork.BASE_KEY, '');
+    assert.ok(!Object.values(fork).some((v) => v.includes('secret')), JSON.stringify(fork));
   });
 });
