@@ -67,6 +67,26 @@ describe('pull_request payloads', () => {
     );
   });
 
+  it('refuses a PR number the store cannot hold (PostgreSQL integer), takes the largest it can', () => {
+    const withNumber = (number: number) => {
+      const payload = fixture('pull-request-opened.json') as {
+        number: number;
+        pull_request: { number: number };
+      };
+      payload.number = number;
+      payload.pull_request.number = number;
+      return payload;
+    };
+    const largest = parsePullRequest(withNumber(2_147_483_647));
+    assert.ok(largest.kind === 'build' && largest.event.number === 2_147_483_647);
+    for (const number of [2_147_483_648, 9_999_999_999, 0, -1, 1.5])
+      assert.throws(
+        () => parsePullRequest(withNumber(number)),
+        (e: Error) => e instanceof PayloadError && /^number/.test(e.message),
+        String(number),
+      );
+  });
+
   it('gives secrets to pushes and same-repository PRs only; publishes a PR without a link', () => {
     const pull = {
       number: 3,
