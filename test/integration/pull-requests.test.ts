@@ -231,6 +231,16 @@ describe('pull requests (real engine)', () => {
         author: 'trusted-dev',
       });
       assert.equal(trusted.pull?.approval, 'none');
+      // Someone else pushing to the trusted author's fork branch: their commit waits.
+      const pushedByOther = await open({
+        number: 9,
+        action: 'synchronize',
+        headSha: 'b'.repeat(40),
+        headRepository: 'trusted-dev/pr',
+        author: 'trusted-dev',
+        sender: 'stranger',
+      });
+      assert.equal(pushedByOther.pull?.approval, 'awaiting');
       const response = await send(
         JSON.stringify(
           pullRequestPayload({
@@ -245,7 +255,7 @@ describe('pull requests (real engine)', () => {
         ((await response.json()) as { ignored: string }).ignored,
         /branch wip does not match branches/,
       );
-      assert.equal((await post(`/api/builds/${trusted.id}/cancel`)).status, 200);
+      assert.equal((await post(`/api/builds/${pushedByOther.id}/cancel`)).status, 200);
     } finally {
       h.service.scheduler.resume();
     }
