@@ -125,6 +125,10 @@ export async function pruneCaches(options: CacheGcOptions): Promise<{ caches: nu
   let caches = 0;
   let bytes = 0;
   for (const entry of prune) {
+    // Asked again: a build may have started since (listing took a slow /system/df) and prepared
+    // this cache without mounting it yet. Removed now, its container would get an empty volume
+    // of the name, made by the engine without our labels: one gc never sees again.
+    if ((await busyVolumes(options)).has(entry.volume)) continue;
     const removed = await engines
       .get(entry.engine)!
       .removeVolume(entry.volume)

@@ -11,6 +11,7 @@
  */
 import { selectBaseTag } from '../domain/base-image.js';
 import type { Build } from '../domain/build.js';
+import { baseImageRef } from '../domain/pull-request.js';
 import { refSlug } from '../domain/ref-slug.js';
 import type { RegistryClient } from '../executor/registry/registry-client.js';
 import { planRegistryTags } from './registry-tag-plan.js';
@@ -39,7 +40,13 @@ export async function pruneRegistryTags(options: {
     try {
       const tags = await registry.tags(repo);
       // What an active build starts from stays, even when its ref has no kept build of its own.
-      const inUse = new Set(active.map((b) => selectBaseTag(refSlug(b.refType, b.branch), tags)));
+      // A pull request starts from the image of the branch it merges into.
+      const inUse = new Set(
+        active.map((b) => {
+          const ref = baseImageRef(b);
+          return selectBaseTag(refSlug(ref.refType, ref.branch), tags);
+        }),
+      );
       const doomed = tags.filter((tag) => ours.has(tag) && !inUse.has(tag));
       if (doomed.length === 0) continue;
       const staying = tags.filter((tag) => !doomed.includes(tag));

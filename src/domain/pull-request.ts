@@ -4,6 +4,8 @@
  * its author is trusted, and never gets secrets (pipeline/build-env.ts).
  */
 
+import type { RefType } from './build.js';
+
 /**
  * - `none`: builds without approval (same repository, or a trusted author);
  * - `awaiting`: queued but not started until approved (Store.listQueuedRefs leaves it out);
@@ -48,4 +50,18 @@ export function refLabel(build: { refType: string; branch: string; pull: PullReq
   return build.refType === 'pull' && build.pull
     ? `PR #${build.pull.number} ${build.pull.title}`
     : build.branch;
+}
+
+/**
+ * The ref whose base image a build starts from: a pull request's is the branch it merges into
+ * (its own `pr-<n>` has no image: a PR's container is never committed).
+ */
+export function baseImageRef(build: {
+  refType: RefType;
+  branch: string;
+  pull?: Pick<PullRequestFacts, 'baseBranch'> | null;
+}): { refType: RefType; branch: string } {
+  return build.refType === 'pull' && build.pull
+    ? { refType: 'branch', branch: build.pull.baseBranch }
+    : { refType: build.refType, branch: build.branch };
 }

@@ -32,9 +32,26 @@ export function buildEnv(build: Build, rule: BuildRule, rules: RuleLookup): Reco
           AUTOBUILD_PR_HEAD_REPOSITORY: build.pull.headRepository,
         }
       : {}),
-    // Server-owned; neither `env` nor a repository file's `env` can replace them.
-    ...(receivesSecrets(build) ? rule.secrets : {}),
+    // Server-owned; neither `env` nor a repository file's `env` can replace them. A build without
+    // secrets has their names emptied: an image committed before secrets stayed out of images
+    // (containerEnv) may still carry them in its configuration.
+    ...(receivesSecrets(build) ? rule.secrets : emptied(rule.secrets, base?.secrets)),
   };
+}
+
+function emptied(...secrets: (Record<string, string> | undefined)[]): Record<string, string> {
+  return Object.fromEntries(secrets.flatMap((s) => Object.keys(s ?? {})).map((name) => [name, '']));
+}
+
+/**
+ * The environment the container is created with: the steps' without the secrets. `docker commit`
+ * keeps a container's environment in the image, and later builds start from that image (a fork's
+ * pull request among them, and anyone who pulls it from a mirror): a secret must reach the steps
+ * only, through each exec's environment.
+ */
+export function containerEnv(env: Record<string, string>, rule: BuildRule): Record<string, string> {
+  const secret = new Set(Object.keys(rule.secrets ?? {}));
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !secret.has(name)));
 }
 
 /**

@@ -17,9 +17,9 @@ import { nameTakenBy } from './name-owner.js';
 import { resolveImage } from './resolve-image.js';
 import { untilAborted } from './until-aborted.js';
 import { stageArtifact } from './stage-artifact.js';
-import { buildEnv } from './build-env.js';
+import { buildEnv, containerEnv } from './build-env.js';
 import { ownedNames, publishNames, pullPublishProblem } from '../domain/publish-names.js';
-import { pullHeadRef } from '../domain/pull-request.js';
+import { baseImageRef, pullHeadRef } from '../domain/pull-request.js';
 import { readRepositoryRule } from './repository-rule.js';
 import { bootTest } from './boot-test.js';
 import { prepareCaches } from './build-caches.js';
@@ -75,11 +75,6 @@ export const TEMP_PREFIX = 'autobuilder-build-';
 /** The build's output directory: an empty volume in its container, shared with nothing. */
 export const OUTPUT_DIRECTORY = '/target';
 
-/** The ref whose base image a build starts from: a pull request's is the branch it merges into. */
-function imageRef(build: Build): Pick<Build, 'refType' | 'branch'> {
-  return build.pull ? { refType: 'branch', branch: build.pull.baseBranch } : build;
-}
-
 function checkAborted(signal: AbortSignal): void {
   if (signal.aborted) throw new BuildFailure('aborted');
 }
@@ -126,7 +121,7 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
       build.pull ? pullHeadRef(build.pull.number) : undefined,
     );
     container = (async () => {
-      const image = await resolveImage(deps.executor, deps.rules, rule, imageRef(build), (l) =>
+      const image = await resolveImage(deps.executor, deps.rules, rule, baseImageRef(build), (l) =>
         log.line(`    ${l}`),
       );
       log.line(`==> image ${image}`);
@@ -150,7 +145,7 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
       handle = await deps.executor.start({
         buildId: build.id,
         image,
-        env,
+        env: containerEnv(env, rule),
         network: rule.network,
         memoryBytes: rule.memoryBytes,
         pidsLimit: rule.pidsLimit,

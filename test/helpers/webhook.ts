@@ -60,6 +60,8 @@ export interface PullRequestOptions {
   headRepository?: string;
   baseBranch?: string;
   author?: string;
+  /** Who caused the event (default: the author); on `synchronize`, whoever pushed. */
+  sender?: string;
 }
 
 /** A `pull_request` payload in the shape of GitHub's (test/fixtures/pull-request-opened.json). */
@@ -87,6 +89,6 @@ export function pullRequestPayload(options: PullRequestOptions): Record<string, 
       base: { ref: options.baseBranch ?? 'master', repo: repo(options.repository) },
     },
     repository: repo(options.repository),
-    sender: author,
+    sender: options.sender ? { login: options.sender, id: 2, type: 'User' } : author,
   };
 }

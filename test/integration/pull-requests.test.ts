@@ -15,7 +15,12 @@ import { DockerExecutor } from '../../src/executor/docker/docker-executor.js';
 import { requireDocker, TEST_IMAGE } from '../helpers/docker.js';
 import { LocalRepo, pullRequestHead } from '../helpers/git-repo.js';
 import { removeHome, startHarness, waitFor, type Harness } from '../helpers/harness.js';
-import { pullRequestPayload, webhookHeaders, type PullRequestOptions } from '../helpers/webhook.js';
+import {
+  pullRequestPayload,
+  pushPayload,
+  webhookHeaders,
+  type PullRequestOptions,
+} from '../helpers/webhook.js';
 
 const SECRET = 'pulls-webhook-secret';
 const API_KEY = 'pull-s3cret-value';
@@ -26,10 +31,11 @@ describe('pull requests (real engine)', () => {
   let h: Harness;
   let repo: LocalRepo;
   let executor: DockerExecutor;
+  let docker: Awaited<ReturnType<typeof requireDocker>>;
   let delivery = 0;
 
   before(async () => {
-    const docker = await requireDocker();
+    docker = await requireDocker();
     executor = new DockerExecutor(docker);
     const rule = {
       image: TEST_IMAGE,
@@ -46,7 +52,18 @@ describe('pull requests (real engine)', () => {
     h = await startHarness({
       token: SECRET,
       executor,
-      repositories: { 'acme/pr': rule, 'Codertocat/Hello-World': { ...rule, secrets: {} } },
+      repositories: {
+        'acme/pr': rule,
+        'Codertocat/Hello-World': { ...rule, secrets: {} },
+        // Incremental: its builds start from acme/pr's committed image of the branch.
+        'acme/inc': {
+          base: 'acme/pr',
+          checkout: '/inc',
+          network: 'none',
+          steps: ['echo "which=$(cat which)"; echo "secret=[$API_KEY]"'],
+          branches: ['master'],
+        },
+      },
     });
     await h.listen();
     repo = new LocalRepo(h.gitRoot, 'acme/pr');
@@ -214,6 +231,16 @@ describe('pull requests (real engine)', () => {
         author: 'trusted-dev',
       });
       assert.equal(trusted.pull?.approval, 'none');
+      // Someone else pushing to the trusted author's fork branch: their commit waits.
+      const pushedByOther = await open({
+        number: 9,
+        action: 'synchronize',
+        headSha: 'b'.repeat(40),
+        headRepository: 'trusted-dev/pr',
+        author: 'trusted-dev',
+        sender: 'stranger',
+      });
+      assert.equal(pushedByOther.pull?.approval, 'awaiting');
       const response = await send(
         JSON.stringify(
           pullRequestPayload({
@@ -228,7 +255,7 @@ describe('pull requests (real engine)', () => {
         ((await response.json()) as { ignored: string }).ignored,
         /branch wip does not match branches/,
       );
-      assert.equal((await post(`/api/builds/${trusted.id}/cancel`)).status, 200);
+      assert.equal((await post(`/api/builds/${pushedByOther.id}/cancel`)).status, 200);
     } finally {
       h.service.scheduler.resume();
     }
@@ -268,5 +295,43 @@ describe('pull requests (real engine)', () => {
     } finally {
       h.service.scheduler.resume();
     }
+  });
+
+  it("does not hand a fork PR a secret through the base build's committed image", async () => {
+    // master's build of acme/pr commits its container: acme/inc's builds start from that image.
+    // (The helper's `checkout -B` starts from the last PR's commit: its repository file goes.)
+    const master = repo.commit('master', { which: 'master-2', '.autobuilder.yaml': '' });
+    const body = JSON.stringify(pushPayload({ repository: 'acme/pr', branch: 'master', commit: master }));
+    const pushed = await send(body, 'push');
+    assert.equal(pushed.status, 202, await pushed.clone().text());
+    const branchBuild = await final(((await pushed.json()) as Build).id);
+    assert.equal(branchBuild.state, 'success', branchBuild.reason ?? '');
+    assert.equal(branchBuild.image, `${IMAGE_REPO}:master`);
+
+    const inc = new LocalRepo(h.gitRoot, 'acme/inc');
+    inc.commit('master', { which: 'inc-master' });
+    const head = pullRequestHead(inc, 3, 'master', { which: 'fork-on-image' });
+    const payload = pullRequestPayload({
+      repository: 'acme/inc',
+      number: 3,
+      headSha: head,
+      headRepository: 'stranger/inc',
+      author: 'stranger',
+    });
+    const opened = await send(JSON.stringify(payload));
+    assert.equal(opened.status, 202, await opened.clone().text());
+    const queued = (await opened.json()) as Build;
+    assert.equal((await post(`/api/builds/${queued.id}/approve`)).status, 200);
+    const build = await final(queued.id);
+    assert.equal(build.state, 'success', build.reason ?? '');
+    const log = readFileSync(build.logPath!, 'utf8');
+    assert.match(log, new RegExp(`image ${IMAGE_REPO}:master`), "the PR started from acme/pr's image");
+    assert.match(log, /^which=fork-on-image$/m);
+    assert.match(log, /^secret=\[\]$/m, 'a fork never gets a secret, not from an image either');
+    const config = (await docker.getImage(branchBuild.image).inspect()).Config;
+    assert.ok(
+      !(config.Env ?? []).some((e) => e.includes(API_KEY)),
+      'a committed image keeps no secret in its configuration',
+    );
   });
 });

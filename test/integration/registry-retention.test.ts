@@ -129,7 +129,10 @@ describe('registry retention', { skip: typeof engine2 === 'string' ? engine2 : f
       result.stderr,
       new RegExp(`autobuilder: retention: registry 127\\.0\\.0\\.1:${closed.port}: GET `),
     );
-    assert.match(result.stdout, /^pruned \d+ builds: \d+ logs, \d+ kernels, \d+ images, 0 registry tags$/m);
+    assert.match(
+      result.stdout,
+      /^pruned \d+ builds: \d+ logs, \d+ kernels, \d+ images, 0 registry tags, \d+ caches \([^)]+\)$/m,
+    );
   });
 });
 

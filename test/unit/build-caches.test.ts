@@ -8,11 +8,18 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { cachesToPrune, type CacheEntry } from '../../src/artifacts/cache-retention.js';
+import { cachesToPrune, pruneCaches, type CacheEntry } from '../../src/artifacts/cache-retention.js';
 import { loadConfig, type ConfigProblem } from '../../src/config/load-config.js';
 import { applyRepositoryFile } from '../../src/config/repository-file.js';
 import type { RefType } from '../../src/domain/build.js';
-import { cachePathProblem, cachePlan, cacheVolumeName, warmCacheEngines } from '../../src/domain/cache.js';
+import {
+  CACHE_LABEL,
+  cachePathProblem,
+  cachePlan,
+  cacheVolumeName,
+  warmCacheEngines,
+} from '../../src/domain/cache.js';
+import type { Build } from '../../src/domain/build.js';
 import { Engine } from '../../src/executor/engine.js';
 import { chooseEngine } from '../../src/scheduler/placement.js';
 import type { BuildRule } from '../../src/domain/rule.js';
@@ -210,6 +217,40 @@ describe('which caches gc removes', () => {
     assert.deepEqual(pruned([entry('a1', 2, 15), entry('b1', 1, 15, { engine: 'b' }), entry('a2', 1, 15)]), [
       'a1',
     ]);
+  });
+});
+
+describe('gc racing a build start', () => {
+  it('keeps a cache whose build started while the engines were listed', async () => {
+    // The build is `running` before it prepares its caches; gc lists volumes (a slow /system/df)
+    // meanwhile. Removing the cache then would let the engine make an empty, unlabelled volume
+    // of that name at container start, which gc would never see again.
+    const executor = new FakeExecutor(['img']);
+    const volume = cacheVolumeName('i', 'acme/os', '/c', { refType: 'branch', branch: 'dev' });
+    await executor.createVolume(volume, { [CACHE_LABEL]: 'acme/os' });
+    let running: Build[] = [];
+    const list = executor.listVolumes.bind(executor);
+    executor.listVolumes = async () => {
+      const volumes = await list();
+      running = [makeBuild({ branch: 'dev', state: 'running' })];
+      return volumes;
+    };
+    const rule = { repository: 'acme/os', cache: ['/c'] } as BuildRule;
+    const result = await pruneCaches({
+      engines: [{ name: 'local', executor }],
+      store: {
+        listRunning: async () => running,
+        listCacheUses: async () => [],
+        forgetCache: async () => undefined,
+      },
+      rules: { get: () => rule, has: () => true },
+      instance: 'i',
+      maxBytes: 0,
+      maxAgeMs: 0,
+      now: Date.now() + 1000,
+    });
+    assert.equal(result.caches, 0);
+    assert.ok(await executor.hasVolume(volume), 'the running build keeps its cache');
   });
 });
 

@@ -4,7 +4,9 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parsePullRequest } from '../../src/forge/github/pull-request-event.js';
 import { PayloadError } from '../../src/forge/github/push-event.js';
-import { receivesSecrets } from '../../src/pipeline/build-env.js';
+import { buildEnv, containerEnv, receivesSecrets } from '../../src/pipeline/build-env.js';
+import type { BuildRule } from '../../src/domain/rule.js';
+import { makeBuild } from '../helpers/build-fixture.js';
 import { publishNames, pullPublishProblem } from '../../src/domain/publish-names.js';
 import { templateValues } from '../../src/domain/template.js';
 
@@ -65,6 +67,26 @@ describe('pull_request payloads', () => {
     );
   });
 
+  it('refuses a PR number the store cannot hold (PostgreSQL integer), takes the largest it can', () => {
+    const withNumber = (number: number) => {
+      const payload = fixture('pull-request-opened.json') as {
+        number: number;
+        pull_request: { number: number };
+      };
+      payload.number = number;
+      payload.pull_request.number = number;
+      return payload;
+    };
+    const largest = parsePullRequest(withNumber(2_147_483_647));
+    assert.ok(largest.kind === 'build' && largest.event.number === 2_147_483_647);
+    for (const number of [2_147_483_648, 9_999_999_999, 0, -1, 1.5])
+      assert.throws(
+        () => parsePullRequest(withNumber(number)),
+        (e: Error) => e instanceof PayloadError && /^number/.test(e.message),
+        String(number),
+      );
+  });
+
   it('gives secrets to pushes and same-repository PRs only; publishes a PR without a link', () => {
     const pull = {
       number: 3,
@@ -85,5 +107,39 @@ describe('pull_request payloads', () => {
     });
     assert.match(pullPublishProblem({ publish: 'zos-latest.efi' }) ?? '', /has no \{branch\}/);
     assert.equal(pullPublishProblem(rule), null);
+  });
+
+  it("keeps secrets out of the container's own environment, and empties them for a fork", () => {
+    const base = { repository: 'acme/base', checkout: '/base', secrets: { BASE_KEY: 'b-secret' } };
+    const rule = {
+      repository: 'acme/os',
+      checkout: '/src',
+      base: 'acme/base',
+      env: { PLAIN: '1' },
+      secrets: { API_KEY: 'a-secret' },
+    } as unknown as BuildRule;
+    const rules = {
+      get: (name: string) => (name === 'acme/base' ? (base as unknown as BuildRule) : undefined),
+      has: (name: string) => name === 'acme/base',
+    };
+    const push = buildEnv(makeBuild(), rule, rules);
+    assert.equal(push.API_KEY, 'a-secret', 'the steps of a push get the secret');
+    const created = containerEnv(push, rule);
+    assert.equal(created.PLAIN, '1');
+    assert.ok(!('API_KEY' in created), 'docker commit would keep it in the image');
+    const pull = {
+      number: 4,
+      title: 't',
+      baseBranch: 'master',
+      headRepository: 'x/os',
+      fork: true,
+      author: 'x',
+      approval: 'approved' as const,
+    };
+    const fork = buildEnv(makeBuild({ refType: 'pull', branch: 'pr-4', pull }), rule, rules);
+    // An image committed before carries them: the fork's environment replaces them with nothing.
+    assert.equal(fork.API_KEY, '');
+    assert.equal(fork.BASE_KEY, '');
+    assert.ok(!Object.values(fork).some((v) => v.includes('secret')), JSON.stringify(fork));
   });
 });

@@ -123,6 +123,25 @@ describe('registry tag deletes', () => {
     assert.equal(result.tags, 1);
   });
 
+  it('keeps the tag of the branch a queued pull request merges into', async () => {
+    const reg = registry({ master: 'sha256:m', a: 'sha256:a', b: 'sha256:b' });
+    const pull = {
+      ...build(9, 'pr-4', null, 0, 'queued'),
+      refType: 'pull',
+      pull: {
+        number: 4,
+        title: '',
+        baseBranch: 'b',
+        headRepository: 'x/i',
+        fork: true,
+        author: 'x',
+        approval: 'approved',
+      },
+    } as Build;
+    await pruneRegistryTags({ registry: reg, finished, active: [pull], keep: 2, imageAgeMs: DAY, now: NOW });
+    assert.deepEqual(reg.deleted, ['sha256:a'], 'b stays: the PR starts from it');
+  });
+
   it('a registry error is one problem line, not a throw', async () => {
     const reg = registry({});
     reg.tags = async () => {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { NewBuild } from '../../src/domain/build.js';
 import type { Store } from '../../src/store/store.js';
+import { AppError } from '../../src/errors.js';
 
 export function newBuild(overrides: Partial<NewBuild> = {}): NewBuild {
   return {
@@ -413,6 +414,40 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         (x) => x.repository === repository,
       ))
         await store.transition(b.id, ['queued'], 'cancelled');
+    });
+
+    it('refuses a pull request awaiting approval rather than push out a build of the repository itself', async () => {
+      const limits = { perRepository: 2, total: 1_000_000 };
+      const repository = 'acme/flooded';
+      const own = [
+        (await store.createBuild(newBuild({ repository, branch: 'master' }), limits)).build,
+        (await store.createBuild(newBuild({ repository, branch: 'dev' }), limits)).build,
+      ];
+      const fork = newBuild({
+        repository,
+        refType: 'pull',
+        branch: 'pr-3',
+        pull: {
+          number: 3,
+          title: 'x',
+          baseBranch: 'master',
+          headRepository: 'x/y',
+          fork: true,
+          author: 'x',
+          approval: 'awaiting',
+        },
+      });
+      await assert.rejects(
+        store.createBuild(fork, limits),
+        (e: Error) => e instanceof AppError && e.code === 'QUEUE_FULL',
+      );
+      for (const b of own) assert.equal((await store.getBuild(b.id))!.state, 'queued');
+      assert.deepEqual(
+        (await store.listActive()).filter((b) => b.repository === repository).map((b) => b.id),
+        own.map((b) => b.id),
+        'nothing stored for the refused pull request',
+      );
+      for (const b of own) await store.transition(b.id, ['queued'], 'cancelled');
     });
 
     it('supersedes a build waiting for its base build last, but still within the limit', async () => {

@@ -36,7 +36,9 @@ const repoName = z.string().regex(REPOSITORY_PATTERN, 'must be owner/name');
 
 const schema = z.object({
   action: z.string().min(1).max(100),
-  number: z.number().int().min(1).max(9_999_999_999),
+  // The store keeps it in an `integer` column: PostgreSQL's is 32-bit (as GitHub's PR numbers are),
+  // and a larger one would be a database error (500) instead of a 400.
+  number: z.number().int().min(1).max(2_147_483_647),
   pull_request: z.object({
     number: z.number().int().optional(),
     title: z.string().default(''),

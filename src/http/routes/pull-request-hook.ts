@@ -73,7 +73,13 @@ export async function pullRequestHook(
   // A PR is filtered by the branch it merges into: `branches: [master]` builds PRs to master.
   const filtered = refFilteredOut(rule, 'branch', pr.baseBranch, `repositories.${repository}`);
   if (filtered) return answers.ignore(`pull request #${number} into ${filtered}`, about);
-  const trusted = !pr.fork || isTrustedAuthor(pr.author, rule.trustedAuthors ?? []);
+  // The sender too: on `synchronize` it is whoever pushed to the fork's branch, which the
+  // trusted author may have opened to others; their commits wait like any stranger's.
+  const trustedLogins = rule.trustedAuthors ?? [];
+  const trusted =
+    !pr.fork ||
+    (isTrustedAuthor(pr.author, trustedLogins) &&
+      (pr.sender === null || isTrustedAuthor(pr.sender, trustedLogins)));
   const pull: PullRequestFacts = {
     number,
     title: pr.title,

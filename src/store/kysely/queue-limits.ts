@@ -39,6 +39,8 @@ export async function applyQueueLimits(
 ): Promise<Selectable<BuildsTable>[]> {
   let superseded: Selectable<BuildsTable>[] = [];
   const excess = (await countQueued(trx, names)) - limits.perRepository;
+  // A build awaiting approval (a fork's PR: anyone can open one) only ever replaces others like it.
+  const awaiting = added.pull_approval === 'awaiting';
   if (excess > 0) {
     const base = typeof limits.base === 'string' ? [limits.base] : limits.base;
     let victims = trx
@@ -72,6 +74,7 @@ export async function applyQueueLimits(
           .end(),
       );
     }
+    if (awaiting) victims = victims.where('pull_approval', '=', 'awaiting');
     const oldest = await victims.orderBy('id', 'asc').limit(excess).execute();
     if (oldest.length > 0) {
       superseded = await trx
@@ -90,6 +93,11 @@ export async function applyQueueLimits(
         .returningAll()
         .execute();
     }
+    if (awaiting && superseded.length < excess)
+      throw new AppError(
+        'QUEUE_FULL',
+        `${added.repository} has ${limits.perRepository} queued builds of its own: a pull request awaiting approval does not push them out; nothing was stored, retry later`,
+      );
   }
   if (alreadySuperseded + superseded.length === 0) {
     const queued = await countQueued(trx);
