@@ -92,9 +92,15 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   return harness;
 }
 
+/**
+ * A git fetch the service started in the background (a repository file read at webhook time) may
+ * still be writing its `.partial` mirror when a test ends: retried on ENOTEMPTY/EBUSY (rmSync's own
+ * retries) rather than failing the test's `after` hook.
+ */
 export function removeHome(harness: Harness): void {
-  rmSync(harness.home, { recursive: true, force: true });
-  rmSync(harness.gitRoot, { recursive: true, force: true });
+  const options = { recursive: true, force: true, maxRetries: 10, retryDelay: 50 };
+  rmSync(harness.home, options);
+  rmSync(harness.gitRoot, options);
 }
 
 /** Polls until `check` returns a value (not undefined/false), or fails after `ms`. */
