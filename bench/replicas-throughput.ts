@@ -1,0 +1,111 @@
+/**
+ * Replicas (issue 14): 16 pushes to distinct branches sent at once, each build `sleep 1` on the
+ * busybox test image, to one `autobuilder serve` on a PostgreSQL schema (baseline) and then to two
+ * on one schema and one engine (pushes alternated). Same settings both times: the local engine at
+ * capacity 4, `concurrency` 4 (global over the replicas). Wall time from the first push to every
+ * build final; builds/hour = 16 / wall; ratio = 2 replicas / 1.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isFinal } from '../src/domain/build.js';
+import { PostgresStore } from '../src/store/postgres/postgres-store.js';
+import { requireDocker, TEST_IMAGE } from '../test/helpers/docker.js';
+import { LocalRepo } from '../test/helpers/git-repo.js';
+import { waitFor } from '../test/helpers/harness.js';
+import { createTestSchema, postgresUrl } from '../test/helpers/postgres-schema.js';
+import { ServiceProcess } from '../test/helpers/service-process.js';
+import { pushPayload, webhookHeaders } from '../test/helpers/webhook.js';
+import { fail, figure } from './report.js';
+
+const BUILDS = 16;
+const SECRET = 'bench-replicas';
+const rule = {
+  image: TEST_IMAGE,
+  checkout: '/src',
+  network: 'none',
+  steps: ['sleep 1', 'cp /src/kernel /target/vmlinuz.efi'],
+  publish: 'os-{branch}-{short}.efi',
+};
+
+interface Run {
+  seconds: number;
+  perReplica: number[];
+}
+
+async function wallTime(replicaCount: number): Promise<Run> {
+  const schema = await createTestSchema('ab_bench_replicas');
+  const shared = mkdtempSync(join(tmpdir(), 'ab-bench-replicas-'));
+  const gitRoot = join(shared, 'git');
+  const replicas: ServiceProcess[] = [];
+  let store: PostgresStore | undefined;
+  try {
+    const instances: string[] = [];
+    for (let i = 0; i < replicaCount; i++) {
+      const replica = new ServiceProcess(`ab-bench-replica-${i}-`, { dist: true });
+      replicas.push(replica);
+      replica.configure({
+        token: SECRET,
+        concurrency: 4,
+        engines: [{ name: 'local', url: 'unix:///var/run/docker.sock', capacity: 4 }],
+        database_url: schema.url,
+        logs_directory: join(shared, 'logs'),
+        kernel_target: join(shared, 'kernels'),
+        git: { url: `${gitRoot}/{repository}.git` },
+        repositories: { 'acme/os': rule },
+      });
+      await replica.start({ logFile: join(replica.home, 'service.log') });
+      instances.push(readFileSync(join(replica.home, 'data', 'instance-id'), 'utf8').trim());
+    }
+    store = await PostgresStore.open(postgresUrl!, { schema: schema.name });
+    // Commits and request bodies first: only the pushes and the builds are timed.
+    const repo = new LocalRepo(gitRoot, 'acme/os');
+    const bodies = Array.from({ length: BUILDS }, (_, i) => {
+      const commit = repo.commit(`b${i}`, { kernel: `kernel ${i}\n` });
+      return JSON.stringify(pushPayload({ repository: 'acme/os', branch: `b${i}`, commit }));
+    });
+    const started = performance.now();
+    const ids = await Promise.all(
+      bodies.map(async (body, i) => {
+        const to = replicas[i % replicaCount]!;
+        const response = await fetch(`${to.url}/build/bench/hook`, {
+          method: 'POST',
+          body,
+          headers: webhookHeaders(body, { secret: SECRET }),
+        });
+        if (response.status !== 202) fail(`push ${i}: HTTP ${response.status}`);
+        return ((await response.json()) as { id: number }).id;
+      }),
+    );
+    const builds = await waitFor(async () => {
+      const all = await Promise.all(ids.map((id) => store!.getBuild(id)));
+      return all.every((b) => b && isFinal(b.state)) ? all : undefined;
+    }, 300_000);
+    const seconds = (performance.now() - started) / 1000;
+    const failed = builds.find((b) => b!.state !== 'success');
+    if (failed) fail(`build #${failed.id} ended ${failed.state}: ${failed.reason}`);
+    const perReplica = instances.map((id) => builds.filter((b) => b!.owner === id).length);
+    return { seconds, perReplica };
+  } finally {
+    for (const replica of replicas) await replica.close(true);
+    await store?.close();
+    await schema.drop();
+    rmSync(shared, { recursive: true, force: true });
+  }
+}
+
+export async function benchReplicas(): Promise<string[]> {
+  if (!postgresUrl) fail('AUTOBUILDER_TEST_POSTGRES_URL is not set (a PostgreSQL server is needed)');
+  await requireDocker();
+  const one = await wallTime(1);
+  const two = await wallTime(2);
+  const perHour = (run: Run) => (BUILDS / run.seconds) * 3600;
+  const lines = [
+    figure(`${BUILDS} builds, 1 replica, wall`, one.seconds, 's'),
+    figure(`${BUILDS} builds, 2 replicas, wall`, two.seconds, 's', one.seconds),
+    figure('builds/hour, 2 replicas vs 1', perHour(two), 'builds/h', perHour(one)),
+  ];
+  const split = `builds run per replica (2 replicas): ${two.perReplica.join(' + ')}`;
+  process.stdout.write(`${split}\n`);
+  return [...lines, split];
+}
