@@ -16,7 +16,7 @@ import { waitFor } from '../test/helpers/harness.js';
 import { createTestSchema, postgresUrl } from '../test/helpers/postgres-schema.js';
 import { ServiceProcess } from '../test/helpers/service-process.js';
 import { pushPayload, webhookHeaders } from '../test/helpers/webhook.js';
-import { fail, figure } from './report.js';
+import { fail, figure, percentile } from './report.js';
 
 const BUILDS = 16;
 const SECRET = 'bench-replicas';
@@ -33,6 +33,8 @@ interface Run {
   perReplica: number[];
   /** Most builds running at one moment (from their start and end times): the global limit holds. */
   peak: number;
+  /** Median time a build was running (claim to final), in seconds. */
+  median: number;
 }
 
 function peakRunning(builds: Build[]): number {
@@ -99,7 +101,8 @@ async function wallTime(replicaCount: number): Promise<Run> {
     const failed = builds.find((b) => b.state !== 'success');
     if (failed) fail(`build #${failed.id} ended ${failed.state}: ${failed.reason}`);
     const perReplica = instances.map((id) => builds.filter((b) => b.owner === id).length);
-    return { seconds, perReplica, peak: peakRunning(builds) };
+    const durations = builds.map((b) => (Date.parse(b.finishedAt!) - Date.parse(b.startedAt!)) / 1000);
+    return { seconds, perReplica, peak: peakRunning(builds), median: percentile(durations, 50) };
   } finally {
     for (const replica of replicas) await replica.close(true);
     await store?.close();
@@ -125,7 +128,7 @@ export async function benchReplicas(): Promise<string[]> {
     ones.push(round[1]!);
     twos.push(round[2]!);
     rounds.push(
-      `round ${rounds.length + 1} (${order.join(' then ')}): 1 replica ${round[1]!.seconds.toFixed(1)} s, 2 replicas ${round[2]!.seconds.toFixed(1)} s (builds per replica ${round[2]!.perReplica.join(' + ')}); most running at once ${round[1]!.peak} and ${round[2]!.peak}`,
+      `round ${rounds.length + 1} (${order.join(' then ')}): 1 replica ${round[1]!.seconds.toFixed(1)} s, 2 replicas ${round[2]!.seconds.toFixed(1)} s (builds per replica ${round[2]!.perReplica.join(' + ')}); most running at once ${round[1]!.peak} and ${round[2]!.peak}; median build ${round[1]!.median.toFixed(1)} s and ${round[2]!.median.toFixed(1)} s`,
     );
   }
   const total = (runs: Run[]) => runs.reduce((sum, run) => sum + run.seconds, 0);
