@@ -3,7 +3,9 @@
  * busybox test image, to one `autobuilder serve` on a PostgreSQL schema (baseline) and then to two
  * on one schema and one engine (pushes alternated). Same settings both times: the local engine at
  * capacity 4, `concurrency` 4 (global over the replicas). Wall time from the first push to every
- * build final; builds/hour = 16 / wall; ratio = 2 replicas / 1.
+ * build final; builds/hour = 16 / wall; ratio = 2 replicas / 1. Two rounds in opposite orders; each
+ * round also reports the most builds running at once (the global limit holds: 4) and the median
+ * build time. On one engine the expected ratio is ≈ 1 (docs/scale-out.md, Replicas).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
