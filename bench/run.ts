@@ -9,6 +9,7 @@ import { benchLogWriter } from './log-writer.js';
 import { loadavg } from 'node:os';
 import { machine, writeSection } from './report.js';
 import { benchQueueFlood } from './queue-flood.js';
+import { benchReplicas } from './replicas-throughput.js';
 import { benchScaleOfState } from './scale-of-state.js';
 import { benchStartOverhead } from './start-overhead.js';
 import { benchWebhook } from './webhook-ack.js';
@@ -26,6 +27,7 @@ const benchmarks: [string, string, () => Promise<string[]>][] = [
   ['boot', 'Boot test', benchBootTest],
   ['engines', 'Builds over two engines', benchEngines],
   ['cache', 'Build caches', benchBuildCache],
+  ['replicas', 'Replicas', benchReplicas],
 ];
 
 for (const [key, title, run] of benchmarks) {
