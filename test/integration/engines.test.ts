@@ -26,6 +26,7 @@ import { secondEngine, type SecondEngine } from '../helpers/second-engine.js';
 
 const engine2 = secondEngine();
 const IMAGE_REPO = `autobuilder-engines-${process.pid}/initramfs`;
+// Not fakeRule(): the real engines' busybox image (fakeRule names the fake executor's image).
 const rule = (steps: string[]) => ({ image: TEST_IMAGE, checkout: '/src', network: 'none', steps });
 
 describe(

@@ -16,16 +16,13 @@ import {
   waitForFinal,
   type Harness,
 } from '../helpers/harness.js';
+import { fakeRule } from '../helpers/fake-rule.js';
 
-const FULL = {
-  image: 'fake/base:latest',
-  checkout: '/src',
-  network: 'none',
-  steps: ['echo kernel-$AUTOBUILD_COMMIT > /target/vmlinuz.efi'],
+const FULL = fakeRule(['echo kernel-$AUTOBUILD_COMMIT > /target/vmlinuz.efi'], {
   commit: 'acme/full:{branch}',
   publish: 'full-{branch}-{short}.efi',
   link: 'full-{branch}.efi',
-};
+});
 
 /** Fails the move of the image tag, as an engine that goes away at that moment would. */
 class FailingRetag extends FakeExecutor {
