@@ -11,9 +11,8 @@ import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
 import { LocalRepo } from '../helpers/git-repo.js';
 import { removeHome, startHarness, waitFor, waitForFinal, type Harness } from '../helpers/harness.js';
 import { stalledWatcher, watch, watchInWorker, type Watch } from '../helpers/sse-watch.js';
-import { pushPayload } from '../helpers/webhook.js';
+import { pushPayload, webhookHeaders } from '../helpers/webhook.js';
 import { fakeRule } from '../helpers/fake-rule.js';
-import { postPush } from '../helpers/push-and-wait.js';
 
 const REPOSITORY = 'owner/name';
 const RULE = fakeRule(['echo building', 'echo kernel > /target/vmlinuz.efi']);
@@ -45,7 +44,12 @@ describe('fan-out of a large push to 300 watchers', () => {
         commit: repo.commit('master', { 'file.txt': 'warm' }),
       }),
     );
-    await waitForFinal(harness, (await postPush(harness, warmup)).id);
+    const warm = await fetch(`${harness.url}/build/test/hook`, {
+      method: 'POST',
+      headers: webhookHeaders(warmup),
+      body: warmup,
+    });
+    await waitForFinal(harness, ((await warm.json()) as { id: number }).id);
     const sha = repo.commit('master', { 'file.txt': 'big push' }, 'the head of a big push');
     const payload = pushPayload({ repository: REPOSITORY, branch: 'master', commit: sha });
     payload.commits = Array.from({ length: 2000 }, (_, i) => ({
@@ -78,7 +82,13 @@ describe('fan-out of a large push to 300 watchers', () => {
           latencies.push(performance.now() - started);
         }
       })();
-      const { id } = await postPush(harness, body);
+      const pushed = await fetch(`${harness.url}/build/test/hook`, {
+        method: 'POST',
+        headers: webhookHeaders(body),
+        body,
+      });
+      assert.equal(pushed.status, 202, await pushed.clone().text());
+      const { id } = (await pushed.json()) as { id: number };
       await queued.received.finally(() => (fannedOut = true));
       await probe;
       assert.ok(latencies.length >= 2, `/healthz was asked during the fan-out (${latencies.length} times)`);
