@@ -15,6 +15,7 @@ import { removeImages, requireDocker, TEST_IMAGE } from '../helpers/docker.js';
 import { LocalRepo } from '../helpers/git-repo.js';
 import {
   enqueuePush,
+  closeHarnesses,
   removeHome,
   startHarness,
   waitFor,
@@ -301,12 +302,7 @@ describe(
       harnesses.push(h);
       return h;
     };
-    after(async () => {
-      for (const h of harnesses) {
-        await h.close();
-        removeHome(h);
-      }
-    });
+    after(() => closeHarnesses(harnesses));
 
     it('runs a build there', async () => {
       const h = await start(e2.tls);

@@ -10,7 +10,7 @@ import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
 import { LocalRepo } from '../helpers/git-repo.js';
 import {
   enqueuePush,
-  removeHome,
+  closeHarnesses,
   startHarness,
   waitFor,
   waitForFinal,
@@ -33,12 +33,7 @@ class FailingRetag extends FakeExecutor {
 
 describe('the commit point', () => {
   const harnesses: Harness[] = [];
-  after(async () => {
-    for (const h of harnesses) {
-      await h.close();
-      removeHome(h);
-    }
-  });
+  after(() => closeHarnesses(harnesses));
   const setup = async (executor: FakeExecutor) => {
     const h = await startHarness({ executor, repositories: { 'acme/full': FULL } });
     harnesses.push(h);
