@@ -95,12 +95,14 @@ export class LogTail {
   }
 
   /**
-   * For a build that has ended: sends whatever the file holds beyond what was sent. The log's
-   * last lines are flushed in the same tick as the final state is published, so waiting one
-   * turn of the event loop is enough for them to be in the file.
+   * For a build that has ended: sends whatever the file holds beyond what was sent. No wait is
+   * needed: whoever makes a build final closes its log first (execute-build.ts closes it before
+   * the final transition, on this replica or another; the relay sends a replica's last log
+   * progress before its final state), and a build the reaper ends belongs to a replica that is
+   * gone. The one line written later, a replica's note that it lost its lease, reaches only
+   * readers of the file, never a stream that has already ended: no wait could cover it.
    */
   async finish(): Promise<void> {
-    await new Promise((resolve) => setImmediate(resolve));
     await this.serially(async () => {
       this.held ??= [];
       await this.catchUp();

@@ -30,6 +30,8 @@ describe('one connection per page with 8 builds running', { skip }, () => {
   let browser: Browser;
   const ids: number[] = [];
 
+  // Not postPush(): end to end, the webhook comes over the service's socket as GitHub sends it.
+
   const push = async (branch: string) => {
     const commit = repo.commit(branch, { 'file.txt': branch }, `change on ${branch}`);
     const body = JSON.stringify(pushPayload({ repository: REPOSITORY, branch, commit }));

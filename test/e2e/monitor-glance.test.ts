@@ -26,6 +26,8 @@ describe('monitor at a glance', { skip }, () => {
   let page: Page;
   let seeded: Seeded;
 
+  // Not postPush(): end to end, the webhook comes over the service's socket as GitHub sends it.
+
   const push = async (local: LocalRepo, repository: string, message: string) => {
     const commit = local.commit('master', { 'file.txt': `${Date.now()} ${Math.random()}` }, message);
     const body = JSON.stringify(pushPayload({ repository, branch: 'master', commit, message }));

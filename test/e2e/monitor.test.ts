@@ -70,6 +70,8 @@ describe('live monitor', { skip }, () => {
   /** The build the log-stream test streamed to its end; the resume test reads it again. */
   let streamedId: number | undefined;
 
+  // Not postPush(): end to end, the webhook comes over the service's socket as GitHub sends it.
+
   const push = async (message: string, options: { pusher?: string } = {}) => {
     const commit = repo.commit('master', { 'file.txt': `${Date.now()} ${Math.random()}` }, message);
     const payload = pushPayload({ repository: REPOSITORY, branch: 'master', commit, message });
@@ -94,15 +96,11 @@ describe('live monitor', { skip }, () => {
     harness = await startHarness({
       executor,
       repositories: {
-        [REPOSITORY]: {
-          image: 'fake/base:latest',
-          checkout: '/src',
-          steps: [
-            slowLines('line', 12, 0.25),
-            'echo héllo wörld ✓ <img src=x onerror=alert(3)>',
-            'echo kernel > /target/vmlinuz.efi',
-          ],
-        },
+        [REPOSITORY]: fakeRule([
+          slowLines('line', 12, 0.25),
+          'echo héllo wörld ✓ <img src=x onerror=alert(3)>',
+          'echo kernel > /target/vmlinuz.efi',
+        ]),
       },
     });
     await harness.listen();

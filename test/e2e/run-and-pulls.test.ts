@@ -12,6 +12,7 @@ import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
 import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium.js';
 import { LocalRepo } from '../helpers/git-repo.js';
 import { removeHome, startHarness, type Harness } from '../helpers/harness.js';
+import { fakeRule } from '../helpers/fake-rule.js';
 
 describe('Run from the monitor, pull requests on the pages', () => {
   let harness: Harness;
@@ -24,8 +25,8 @@ describe('Run from the monitor, pull requests on the pages', () => {
     harness = await startHarness({
       executor: new FakeExecutor(),
       repositories: {
-        'acme/os': { image: 'fake/base:latest', checkout: '/src', steps: ['true'], repository_config: false },
-        'acme/other': { image: 'fake/base:latest', checkout: '/src', steps: ['true'] },
+        'acme/os': fakeRule(['true'], { repository_config: false }),
+        'acme/other': fakeRule(),
       },
     });
     await harness.listen();

@@ -1,5 +1,6 @@
-/** A whole Build record for pure-function tests. */
+/** A whole Build record and a whole resolved BuildRule for pure-function tests. */
 import type { Build } from '../../src/domain/build.js';
+import type { BuildRule } from '../../src/domain/rule.js';
 
 export function makeBuild(overrides: Partial<Build> = {}): Build {
   return {
@@ -32,6 +33,28 @@ export function makeBuild(overrides: Partial<Build> = {}): Build {
     createdAt: '',
     startedAt: null,
     finishedAt: null,
+    ...overrides,
+  };
+}
+
+/** A rule as the config resolves it (every default filled in), for tests that skip the config. */
+export function makeRule(overrides: Partial<BuildRule> = {}): BuildRule {
+  return {
+    repository: 'acme/os',
+    image: 'x',
+    checkout: '/src',
+    steps: ['true'],
+    env: {},
+    network: 'none',
+    artifact: '/target/vmlinuz.efi',
+    timeoutMs: 60_000,
+    memoryBytes: 1024 ** 3,
+    pidsLimit: 256,
+    capAdd: [],
+    logMaxBytes: 1024 ** 2,
+    artifactMaxBytes: 1024 ** 3,
+    cancelRunning: false,
+    repositoryConfig: true,
     ...overrides,
   };
 }

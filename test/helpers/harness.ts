@@ -103,6 +103,16 @@ export function removeHome(harness: Harness): void {
   rmSync(harness.gitRoot, options);
 }
 
+/** Closes each harness and removes its home; the first close that failed is thrown after all. */
+export async function closeHarnesses(harnesses: readonly Harness[]): Promise<void> {
+  const failures: unknown[] = [];
+  for (const h of harnesses) {
+    await h.close().catch((error: unknown) => failures.push(error));
+    removeHome(h);
+  }
+  if (failures.length > 0) throw failures[0];
+}
+
 /** Polls until `check` returns a value (not undefined/false), or fails after `ms`. */
 export async function waitFor<T>(
   check: () => Promise<T | undefined | false> | T | undefined | false,

@@ -26,6 +26,7 @@ function configFile(home: string, repositories: Record<string, unknown>): string
   });
 }
 
+// Not fakeRule(): the real engine's image, and `steps` may be anything (the reload must refuse bad ones).
 const rule = (steps: unknown) => ({ image: TEST_IMAGE, checkout: '/src', steps, network: 'none' });
 
 describe('config reload of a running `autobuilder serve`', () => {

@@ -13,16 +13,13 @@ import { LocalRepo } from '../helpers/git-repo.js';
 import { removeHome, startHarness, waitFor, waitForFinal, type Harness } from '../helpers/harness.js';
 import { PrivatePostgres, privatePostgresSkip } from '../helpers/private-postgres.js';
 import { pushPayload, webhookHeaders } from '../helpers/webhook.js';
+import { fakeRule } from '../helpers/fake-rule.js';
 
 const SECRET = 'outage-secret';
-const RULE = {
-  image: 'fake/base:latest',
-  checkout: '/src',
-  // Long enough that the database is stopped while the build runs, and its end is stored late.
-  steps: ['sleep 3', 'echo kernel > /target/vmlinuz.efi'],
-  network: 'none',
+// Long enough that the database is stopped while the build runs, and its end is stored late.
+const RULE = fakeRule(['sleep 3', 'echo kernel > /target/vmlinuz.efi'], {
   publish: 'outage-{branch}-{short}.efi',
-};
+});
 
 /** Reads an SSE response until an event of `name` whose data matches `pattern`. */
 async function nextEvent(
@@ -70,6 +67,7 @@ describe('PostgreSQL outage under a running service', { skip: privatePostgresSki
     await pg?.destroy();
   });
 
+  // Not postPush(): over the socket and without asserting 202 (the outage answers 503).
   const push = (branch: string, commit: string, delivery: string) => {
     const body = JSON.stringify(pushPayload({ repository: 'acme/outage', branch, commit }));
     return fetch(`${h.url}/build/outage/hook`, {

@@ -15,6 +15,7 @@ import { removeImages, requireDocker, TEST_IMAGE } from '../helpers/docker.js';
 import { LocalRepo } from '../helpers/git-repo.js';
 import {
   enqueuePush,
+  closeHarnesses,
   removeHome,
   startHarness,
   waitFor,
@@ -26,6 +27,7 @@ import { secondEngine, type SecondEngine } from '../helpers/second-engine.js';
 
 const engine2 = secondEngine();
 const IMAGE_REPO = `autobuilder-engines-${process.pid}/initramfs`;
+// Not fakeRule(): the real engines' busybox image (fakeRule names the fake executor's image).
 const rule = (steps: string[]) => ({ image: TEST_IMAGE, checkout: '/src', network: 'none', steps });
 
 describe(
@@ -300,12 +302,7 @@ describe(
       harnesses.push(h);
       return h;
     };
-    after(async () => {
-      for (const h of harnesses) {
-        await h.close();
-        removeHome(h);
-      }
-    });
+    after(() => closeHarnesses(harnesses));
 
     it('runs a build there', async () => {
       const h = await start(e2.tls);

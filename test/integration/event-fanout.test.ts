@@ -82,6 +82,8 @@ describe('fan-out of a large push to 300 watchers', () => {
           latencies.push(performance.now() - started);
         }
       })();
+      // Not postPush(): over the socket, so the /healthz probe runs beside a real request (through
+      // app.inject the push is over before the probe asks twice).
       const pushed = await fetch(`${harness.url}/build/test/hook`, {
         method: 'POST',
         headers: webhookHeaders(body),

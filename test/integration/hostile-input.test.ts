@@ -25,6 +25,7 @@ interface Case {
   expect: number | 'ignored';
 }
 
+// Not pushAndWait(): a body to spoil; each case sends it its own way (unsigned, odd headers, paths).
 const push = (overrides: Record<string, unknown>) =>
   JSON.stringify({ ...pushPayload({ repository: 'acme/os', branch: 'm', commit: SHA }), ...overrides });
 

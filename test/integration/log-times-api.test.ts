@@ -6,6 +6,7 @@ import { timesPath } from '../../src/domain/log-files.js';
 import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
 import { LocalRepo } from '../helpers/git-repo.js';
 import { enqueuePush, removeHome, startHarness, waitForFinal, type Harness } from '../helpers/harness.js';
+import { fakeRule } from '../helpers/fake-rule.js';
 
 const REPOSITORY = 'acme/times';
 
@@ -23,11 +24,7 @@ describe('line times API', () => {
     h = await startHarness({
       executor: new FakeExecutor(),
       repositories: {
-        [REPOSITORY]: {
-          image: 'fake/base:latest',
-          checkout: '/src',
-          steps: ['echo one && echo two', 'sleep 0.05 && echo three'],
-        },
+        [REPOSITORY]: fakeRule(['echo one && echo two', 'sleep 0.05 && echo three']),
       },
     });
     await h.listen();

@@ -77,6 +77,7 @@ describe('pull requests (real engine)', () => {
     if (h) removeHome(h);
   });
 
+  // Not postPush(): any event (pull_request mostly), and the answer is checked by each case.
   async function send(body: string, event = 'pull_request'): Promise<Response> {
     return fetch(`${h.url}/build/p/hook`, {
       method: 'POST',

@@ -85,6 +85,7 @@ async function serve(format: 'pretty' | 'json', homes: string[]): Promise<Run & 
   };
 }
 
+// Not pushAndWait(): the service is its own process here (no harness to inject into), read over HTTP.
 async function pushOnce(run: Run & { repo: LocalRepo }): Promise<number> {
   const commit = run.repo.commit('master', { 'README.md': 'hello\n' }, 'first');
   const body = JSON.stringify(pushPayload({ repository: REPOSITORY, branch: 'master', commit }));

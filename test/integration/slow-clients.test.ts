@@ -53,6 +53,7 @@ async function openTricklers(url: string, count: number): Promise<Trickler[]> {
   return all;
 }
 
+// Not postPush(): a real connection beside the slow ones, and the answer may be a refusal.
 async function pushWebhook(h: Harness, branch: string): Promise<Response> {
   const commit = Buffer.from(branch).toString('hex').padEnd(40, '0').slice(0, 40);
   const body = JSON.stringify(pushPayload({ repository: 'acme/os', branch, commit }));

@@ -11,7 +11,7 @@ import { TEST_IMAGE } from '../helpers/docker.js';
 import { LocalRepo } from '../helpers/git-repo.js';
 import {
   enqueuePush,
-  removeHome,
+  closeHarnesses,
   startHarness,
   waitFor,
   waitForFinal,
@@ -45,12 +45,7 @@ describe('an engine over ssh://', { skip: typeof ssh === 'string' ? ssh : false 
     harnesses.push(h);
     return h;
   };
-  after(async () => {
-    for (const h of harnesses) {
-      await h.close();
-      removeHome(h);
-    }
-  });
+  after(() => closeHarnesses(harnesses));
 
   it('runs a build there to success and publishes its kernel; the engine shows up', async () => {
     const h = await start(s.hostKey);

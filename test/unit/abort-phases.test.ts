@@ -9,7 +9,7 @@ import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
 import { LocalRepo } from '../helpers/git-repo.js';
 import {
   enqueuePush,
-  removeHome,
+  closeHarnesses,
   startHarness,
   waitFor,
   waitForFinal,
@@ -61,12 +61,7 @@ const rule = fakeRule(['true']);
 
 describe('abort in every phase', () => {
   const harnesses: Harness[] = [];
-  after(async () => {
-    for (const h of harnesses) {
-      await h.close();
-      removeHome(h);
-    }
-  });
+  after(() => closeHarnesses(harnesses));
 
   async function setup(phase: Phase, extra: Record<string, unknown> = {}) {
     const executor = new StallingExecutor(phase);

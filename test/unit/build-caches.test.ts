@@ -26,7 +26,7 @@ import type { BuildRule } from '../../src/domain/rule.js';
 import { AppError } from '../../src/errors.js';
 import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
 import { prepareCaches } from '../../src/pipeline/build-caches.js';
-import { makeBuild } from '../helpers/build-fixture.js';
+import { makeBuild, makeRule } from '../helpers/build-fixture.js';
 
 const DOCKER_VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
@@ -145,24 +145,7 @@ describe('cache config', () => {
   });
 
   it('the repository file may neither set caches nor move the source onto one', () => {
-    const rule: BuildRule = {
-      repository: 'acme/os',
-      image: 'x',
-      checkout: '/src',
-      steps: ['true'],
-      env: {},
-      network: 'none',
-      artifact: '/target/vmlinuz.efi',
-      timeoutMs: 60_000,
-      memoryBytes: 1024 ** 3,
-      pidsLimit: 256,
-      capAdd: [],
-      logMaxBytes: 1024 ** 2,
-      artifactMaxBytes: 1024 ** 3,
-      cancelRunning: false,
-      repositoryConfig: true,
-      cache: ['/var/cache/apt'],
-    };
+    const rule = makeRule({ cache: ['/var/cache/apt'] });
     const rules = new Map([['acme/os', rule]]);
     const set = applyRepositoryFile(rule, 'cache: [/etc]\n', rules);
     assert.ok(!set.ok);

@@ -10,22 +10,19 @@ import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
 import { LocalRepo } from '../helpers/git-repo.js';
 import {
   enqueuePush,
-  removeHome,
+  closeHarnesses,
   startHarness,
   waitFor,
   waitForFinal,
   type Harness,
 } from '../helpers/harness.js';
+import { fakeRule } from '../helpers/fake-rule.js';
 
-const FULL = {
-  image: 'fake/base:latest',
-  checkout: '/src',
-  network: 'none',
-  steps: ['echo kernel-$AUTOBUILD_COMMIT > /target/vmlinuz.efi'],
+const FULL = fakeRule(['echo kernel-$AUTOBUILD_COMMIT > /target/vmlinuz.efi'], {
   commit: 'acme/full:{branch}',
   publish: 'full-{branch}-{short}.efi',
   link: 'full-{branch}.efi',
-};
+});
 
 /** Fails the move of the image tag, as an engine that goes away at that moment would. */
 class FailingRetag extends FakeExecutor {
@@ -36,12 +33,7 @@ class FailingRetag extends FakeExecutor {
 
 describe('the commit point', () => {
   const harnesses: Harness[] = [];
-  after(async () => {
-    for (const h of harnesses) {
-      await h.close();
-      removeHome(h);
-    }
-  });
+  after(() => closeHarnesses(harnesses));
   const setup = async (executor: FakeExecutor) => {
     const h = await startHarness({ executor, repositories: { 'acme/full': FULL } });
     harnesses.push(h);

@@ -19,14 +19,12 @@ import {
   type Harness,
 } from '../helpers/harness.js';
 import { createTestSchema, type TestSchema } from '../helpers/postgres-schema.js';
+import { fakeRule } from '../helpers/fake-rule.js';
 
-const rule = (steps: string[]) => ({
-  image: 'fake/base:latest',
-  checkout: '/src',
-  network: 'none',
-  steps: [...steps, 'echo kernel-$AUTOBUILD_COMMIT > /target/vmlinuz.efi'],
-  publish: 'full-{branch}-{short}.efi',
-});
+const rule = (steps: string[]) =>
+  fakeRule([...steps, 'echo kernel-$AUTOBUILD_COMMIT > /target/vmlinuz.efi'], {
+    publish: 'full-{branch}-{short}.efi',
+  });
 
 let open: Harness[] = [];
 let schemas: TestSchema[] = [];

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Build } from '../../src/domain/build.js';
-import type { BuildRule } from '../../src/domain/rule.js';
 import { planQueue } from '../../src/scheduler/plan-queue.js';
-import { makeBuild } from '../helpers/build-fixture.js';
+import { makeBuild, makeRule } from '../helpers/build-fixture.js';
 
 let nextId = 1;
 function build(
@@ -15,24 +14,7 @@ function build(
   return makeBuild({ id: nextId++, repository, branch, state, kind });
 }
 const rule = (repository: string, base?: string) =>
-  ({
-    repository,
-    base,
-    image: base ? undefined : 'x',
-    checkout: '/src',
-    steps: ['true'],
-    env: {},
-    network: 'none',
-    artifact: '/target/k',
-    artifactMaxBytes: 1024,
-    timeoutMs: 1000,
-    memoryBytes: 1024 ** 3,
-    pidsLimit: 256,
-    capAdd: [],
-    logMaxBytes: 1024 ** 2,
-    cancelRunning: false,
-    repositoryConfig: false,
-  }) satisfies BuildRule;
+  makeRule({ repository, base, image: base ? undefined : 'x', repositoryConfig: false });
 const rules = new Map([
   ['o/full', rule('o/full')],
   ['o/inc', rule('o/inc', 'o/full')],

@@ -16,6 +16,7 @@ import { buildEnv } from '../../src/pipeline/build-env.js';
 import { planQueue } from '../../src/scheduler/plan-queue.js';
 import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
 import { removeHome, startHarness } from '../helpers/harness.js';
+import { fakeRule } from '../helpers/fake-rule.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ab-profiles-'));
 let files = 0;
@@ -237,7 +238,7 @@ describe('a renamed repository in the queue (fake executor, real SQLite)', () =>
     const h = await startHarness({
       executor: new FakeExecutor(),
       repositories: {
-        'acme/new': { image: 'fake/base:latest', aliases: ['acme/old'], checkout: '/src', steps: ['ok'] },
+        'acme/new': fakeRule(['ok'], { aliases: ['acme/old'] }),
       },
     });
     try {

@@ -40,6 +40,7 @@ describe('queue limits over HTTP', () => {
     removeHome(h);
   });
 
+  // Not postPush(): the answer is checked by each case (202, or 503 past the bound).
   const push = (repository: string, branch: string, delivery: string, n: number) => {
     const body = JSON.stringify(pushPayload({ repository, branch, commit: sha(n) }));
     return fetch(`${h.url}/build/initramfs/hook`, {

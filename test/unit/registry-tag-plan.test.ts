@@ -79,31 +79,20 @@ describe('registry tag deletes', () => {
     build(2, 'a', 'z/i:a', 90),
     build(3, 'b', 'z/i:b', 90),
   ];
+  /** One pass over the finished builds above: keep 2, images older than a day may go. */
+  const prune = (reg: ReturnType<typeof registry>, active: Build[] = []) =>
+    pruneRegistryTags({ registry: reg, finished, active, keep: 2, imageAgeMs: DAY, now: NOW });
 
   it('never deletes a digest a staying tag names (ours kept, or not ours at all)', async () => {
     const reg = registry({ master: 'sha256:m', a: 'sha256:m', b: 'sha256:x', 'by-hand': 'sha256:x' });
-    const result = await pruneRegistryTags({
-      registry: reg,
-      finished,
-      active: [],
-      keep: 2,
-      imageAgeMs: DAY,
-      now: NOW,
-    });
+    const result = await prune(reg);
     assert.deepEqual(reg.deleted, []);
     assert.deepEqual({ tags: result.tags, shared: result.shared }, { tags: 0, shared: 2 });
   });
 
   it('deletes each doomed digest once, counting every tag it took', async () => {
     const reg = registry({ master: 'sha256:m', a: 'sha256:x', b: 'sha256:x' });
-    const result = await pruneRegistryTags({
-      registry: reg,
-      finished,
-      active: [],
-      keep: 2,
-      imageAgeMs: DAY,
-      now: NOW,
-    });
+    const result = await prune(reg);
     assert.deepEqual(reg.deleted, ['sha256:x']);
     assert.equal(result.tags, 2);
   });
@@ -111,14 +100,7 @@ describe('registry tag deletes', () => {
   it('keeps the tag a queued build of another ref starts from (longest prefix)', async () => {
     const reg = registry({ master: 'sha256:m', a: 'sha256:a', b: 'sha256:b' });
     const active = [build(9, 'a-fix', null, 0, 'queued')];
-    const result = await pruneRegistryTags({
-      registry: reg,
-      finished,
-      active,
-      keep: 2,
-      imageAgeMs: DAY,
-      now: NOW,
-    });
+    const result = await prune(reg, active);
     assert.deepEqual(reg.deleted, ['sha256:b']);
     assert.equal(result.tags, 1);
   });
@@ -138,7 +120,7 @@ describe('registry tag deletes', () => {
         approval: 'approved',
       },
     } as Build;
-    await pruneRegistryTags({ registry: reg, finished, active: [pull], keep: 2, imageAgeMs: DAY, now: NOW });
+    await prune(reg, [pull]);
     assert.deepEqual(reg.deleted, ['sha256:a'], 'b stays: the PR starts from it');
   });
 
@@ -147,14 +129,7 @@ describe('registry tag deletes', () => {
     reg.tags = async () => {
       throw new Error('registry 127.0.0.1:1: GET z/i/tags/list: fetch failed');
     };
-    const result = await pruneRegistryTags({
-      registry: reg,
-      finished,
-      active: [],
-      keep: 2,
-      imageAgeMs: DAY,
-      now: NOW,
-    });
+    const result = await prune(reg);
     assert.deepEqual(result.problems, ['registry 127.0.0.1:1: GET z/i/tags/list: fetch failed']);
   });
 });

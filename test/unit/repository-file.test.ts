@@ -4,25 +4,16 @@ import { describe, it } from 'node:test';
 import { applyRepositoryFile } from '../../src/config/repository-file.js';
 import { matchesPatterns, refFilteredOut } from '../../src/domain/ref-filter.js';
 import type { BuildRule } from '../../src/domain/rule.js';
+import { makeRule } from '../helpers/build-fixture.js';
 
-const server: BuildRule = {
-  repository: 'acme/os',
+const server = makeRule({
   image: 'ubuntu:18.04',
   checkout: '/os',
   steps: ['make'],
   env: { A: 'server', KEEP: 'k' },
-  network: 'none',
-  artifact: '/target/vmlinuz.efi',
   publish: 'os-{branch}.efi',
   timeoutMs: 60 * 60_000,
-  memoryBytes: 1024 ** 3,
-  pidsLimit: 256,
-  capAdd: [],
-  logMaxBytes: 1024 ** 2,
-  artifactMaxBytes: 1024 ** 3,
-  cancelRunning: false,
-  repositoryConfig: true,
-};
+});
 const base: BuildRule = { ...server, repository: 'acme/base', commit: 'acme/base:{branch}' };
 const rules = new Map([
   ['acme/os', server],

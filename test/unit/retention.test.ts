@@ -8,6 +8,7 @@ import { timesPath } from '../../src/domain/log-files.js';
 import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
 import { LocalRepo } from '../helpers/git-repo.js';
 import { removeHome, startHarness, waitForFinal } from '../helpers/harness.js';
+import { fakeRule } from '../helpers/fake-rule.js';
 
 describe('retention', () => {
   it('keeps the newest N per repository and ref', () => {
@@ -44,14 +45,10 @@ describe('retention', () => {
     const h = await startHarness({
       executor: new FakeExecutor(),
       repositories: {
-        'acme/os': {
-          image: 'fake/base:latest',
-          checkout: '/src',
-          network: 'none',
-          steps: ['echo k > /target/vmlinuz.efi'],
+        'acme/os': fakeRule(['echo k > /target/vmlinuz.efi'], {
           publish: 'os-{branch}-{short}.efi',
           link: 'os-{branch}.efi',
-        },
+        }),
       },
       extra: { retention: { keep: 2 } },
     });

@@ -13,7 +13,7 @@ import { gateCommand } from '../helpers/gate.js';
 import { LocalRepo } from '../helpers/git-repo.js';
 import {
   enqueuePush,
-  removeHome,
+  closeHarnesses,
   startHarness,
   waitFor,
   waitForFinal,
@@ -44,10 +44,7 @@ async function harness(
   return h;
 }
 afterEach(async () => {
-  for (const h of harnesses) {
-    await h.close().catch(() => undefined);
-    removeHome(h);
-  }
+  await closeHarnesses(harnesses).catch(() => undefined);
   harnesses = [];
 });
 

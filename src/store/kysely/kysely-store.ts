@@ -6,6 +6,7 @@ import { Kysely, Migrator, sql, type Transaction } from 'kysely';
 import {
   BUILD_STATES,
   FINAL_STATES,
+  isFinal,
   type Build,
   type BuildRef,
   type BuildState,
@@ -42,8 +43,6 @@ import { gitRef } from '../../domain/git-ref.js';
 import type { Database } from './schema.js';
 
 type Clock = () => Date;
-
-const isFinalState = (state: BuildState) => FINAL_STATES.includes(state);
 
 export class KyselyStore implements Store {
   /** Set where the database has one writer (SQLite): createBuild calls share a commit. */
@@ -473,7 +472,7 @@ export class KyselyStore implements Store {
       .set({
         ...patchColumns(patch),
         state: to,
-        ...(isFinalState(to) ? { lease_expires_at: null, cancel_requested: null } : {}),
+        ...(isFinal(to) ? { lease_expires_at: null, cancel_requested: null } : {}),
       })
       .where('id', '=', id)
       .where('state', 'in', [...from]);
