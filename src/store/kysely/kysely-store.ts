@@ -36,7 +36,7 @@ import { claimChosen, readQueueView } from './leases.js';
 import { pushHistory } from './push-history.js';
 import { migrations, type Dialect } from './migrations.js';
 import { applyQueueLimits, countQueued } from './queue-limits.js';
-import { patchColumns, pullColumns, toBuild, toDelivery } from './rows.js';
+import { patchColumns, pullColumns, startable, toBuild, toDelivery } from './rows.js';
 import { listDeliveries } from './delivery-log.js';
 import { GroupCommit } from './group-commit.js';
 import { gitRef } from '../../domain/git-ref.js';
@@ -368,7 +368,7 @@ export class KyselyStore implements Store {
       .select(['id', 'repository', 'ref_type', 'branch', 'kind'])
       .where('state', '=', 'queued')
       // A fork's pull request waits for approval: not started, so not planned.
-      .where((eb) => eb.or([eb('pull_approval', 'is', null), eb('pull_approval', '!=', 'awaiting')]))
+      .where(startable)
       .orderBy('id', 'asc')
       .execute();
     return rows.map((row) => ({

@@ -2,7 +2,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Build, BuildRef } from '../../domain/build.js';
 import type { Claim, QueueView } from '../store.js';
-import { patchColumns, toBuild } from './rows.js';
+import { patchColumns, startable, toBuild } from './rows.js';
 import type { Database } from './schema.js';
 
 /** The whole queue and every replica's running builds, oldest first, as the few columns planning needs. */
@@ -50,7 +50,7 @@ export async function claimChosen(
       })
       .where('id', '=', id)
       .where('state', '=', 'queued')
-      .where((eb) => eb.or([eb('pull_approval', 'is', null), eb('pull_approval', '!=', 'awaiting')]))
+      .where(startable)
       .returningAll()
       .executeTakeFirst();
     if (row) claimed.push(toBuild(row));

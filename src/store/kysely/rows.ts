@@ -1,9 +1,17 @@
 /** Rows ↔ domain objects, for the kysely Store. */
-import type { Selectable, Updateable } from 'kysely';
+import type { ExpressionBuilder, Selectable, Updateable } from 'kysely';
 import type { Build, BuildState } from '../../domain/build.js';
 import type { PullApproval, PullRequestFacts } from '../../domain/pull-request.js';
 import type { BuildPatch, Delivery } from '../store.js';
-import type { BuildsTable, DeliveriesTable } from './schema.js';
+import type { BuildsTable, Database, DeliveriesTable } from './schema.js';
+
+/**
+ * A queued build that may start: not a fork's pull request waiting for approval. One filter for
+ * the planner's queue (listQueuedRefs) and the claim (leases.ts).
+ */
+export function startable(eb: ExpressionBuilder<Database, 'builds'>) {
+  return eb.or([eb('pull_approval', 'is', null), eb('pull_approval', '!=', 'awaiting')]);
+}
 
 export function toBuild(row: Selectable<BuildsTable>): Build {
   return {
