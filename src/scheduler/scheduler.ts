@@ -294,8 +294,10 @@ export class Scheduler {
     }
     const engines = new Map<number, Engine>();
     const unconfigured: BuildRef[] = [];
-    // Where caches are warm, for placement (read here: the pass itself runs inside the claim).
-    const cacheUses = await store.listCacheUses().catch(() => []);
+    // Where caches are warm, for placement: read here, since the pass itself runs inside the claim,
+    // and only with several engines, the only case placement asks (engine-placement.ts).
+    const cacheUses =
+      this.engines.engines.length > 1 ? await store.listCacheUses().catch(() => []) : undefined;
     // One replica plans at a time, with every replica's running builds (Store.claimBuilds).
     const claimed = await store.claimBuilds(this.instance, this.lease.leaseMs, async (view) => {
       const pass = await chooseClaims(view, {
@@ -304,7 +306,7 @@ export class Scheduler {
         concurrency,
         logsDirectory: this.options.logsDirectory,
         registryTags: this.options.registryTags ?? null,
-        cacheUses,
+        ...(cacheUses ? { cacheUses } : {}),
         // Taken inside the pass: after the builds it saw end, so no two runs' times overlap.
         now: new Date().toISOString(),
       });
