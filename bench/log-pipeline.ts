@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { isFinal, type Build } from '../src/domain/build.js';
 import { timesPath } from '../src/domain/log-files.js';
+import { readLineTimes } from '../src/live/log-times.js';
 import { requireDocker, TEST_IMAGE } from '../test/helpers/docker.js';
 import { LocalRepo } from '../test/helpers/git-repo.js';
 import { waitFor } from '../test/helpers/harness.js';
@@ -24,6 +25,34 @@ const COMMAND = `yes '${LINE}' | head -c ${MB * 1024 * 1024}`;
 function peakRssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN) / 1024;
+}
+
+/**
+ * Where the build's wall time went, from the line times beside the log: each marker line (`==> `)
+ * and the first and last output line of step 1, in seconds after the build's start. The time of a
+ * line is when it reached the log (a marker: when the pipeline wrote it).
+ */
+async function phases(build: Build, log: string): Promise<string> {
+  const lines = log.split('\n');
+  const { times } = await readLineTimes(build.logPath!, 1, lines.length);
+  const at = (line: number) => {
+    let ms = Number.NaN;
+    for (const [from, time] of times) if (from <= line) ms = time;
+    return ms;
+  };
+  const start = Date.parse(build.startedAt!);
+  const marks: string[] = [];
+  const step1 = lines.findIndex((l) => l.startsWith('==> step 1/'));
+  const step2 = lines.findIndex((l) => l.startsWith('==> step 2/'));
+  for (const [index, text] of lines.entries()) {
+    let name: string | null = null;
+    if (text.startsWith('==> ')) name = text.slice(4).split(/[ :]/)[0]!;
+    else if (index === step1 + 1) name = 'first-output';
+    else if (index === step2 - 1) name = 'last-output';
+    if (name) marks.push(`${name} ${((at(index + 1) - start) / 1000).toFixed(2)}`);
+  }
+  marks.push(`finished ${((Date.parse(build.finishedAt!) - start) / 1000).toFixed(2)}`);
+  return `log build phases (s after start): ${marks.join(', ')}`;
 }
 
 export async function benchLogPipeline(): Promise<string[]> {
@@ -50,9 +79,11 @@ export async function benchLogPipeline(): Promise<string[]> {
       },
     }),
   );
-  // The service as `npm start` runs it: compiled JavaScript in its own process.
-  if (!existsSync('dist/cli.js')) fail('dist/cli.js is missing: run `npm run build` first');
-  const child = spawn(process.execPath, ['dist/cli.js', '--config', configFile, 'serve'], {
+  // The service as `npm start` runs it: compiled JavaScript in its own process. BENCH_SERVICE_CLI
+  // runs another build of it (a copy of dist/ from an earlier commit) for a same-minute A/B.
+  const cli = process.env.BENCH_SERVICE_CLI ?? 'dist/cli.js';
+  if (!existsSync(cli)) fail(`${cli} is missing: run \`npm run build\` first`);
+  const child = spawn(process.execPath, [cli, '--config', configFile, 'serve'], {
     stdio: 'ignore',
   });
   try {
@@ -75,6 +106,8 @@ export async function benchLogPipeline(): Promise<string[]> {
     if (build.state !== 'success') fail(`log build ended ${build.state}: ${build.reason}`);
     const peak = peakRssMb(child.pid!);
     const log = readFileSync(build.logPath!);
+    const timeline = await phases(build, log.toString('latin1'));
+    process.stdout.write(`${timeline}\n`);
     const markers = log
       .toString('latin1')
       .split('\n')
@@ -89,6 +122,7 @@ export async function benchLogPipeline(): Promise<string[]> {
       figure('log peak RSS of the service', peak, 'MB', idleRss),
       figure('log bytes on disk / bytes printed', onDisk, 'bytes', printed),
       figure('log line times beside it / log bytes', times, 'bytes', statSync(build.logPath!).size),
+      timeline,
     ];
   } finally {
     child.kill('SIGTERM');
