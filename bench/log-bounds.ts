@@ -10,7 +10,7 @@
  * process's CPU time over it and the count and mean size of the chunks the socket delivered.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -26,19 +26,67 @@ const GULP_MS = Number(process.env.GULP_MS ?? 2);
 const LINE = 'autobuilder log pipeline line, fifty bytes long..';
 const COMMAND = `yes '${LINE}' | head -c ${MB * 1024 * 1024}`;
 
-type Sink = 'discard' | 'discard-gulp' | 'demux' | 'buildlog';
+/** CPU seconds (user + system) a process has used so far, from /proc (100 ticks a second). */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
 
-function dockerRun(inner: boolean): number {
+/** The first process whose command line `match` accepts (the engine, a container's shim). */
+function findProcess(match: (args: string[]) => boolean): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      if (match(args)) return Number(entry);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return undefined;
+}
+
+/** The default engine's dockerd: the one started without a data root of its own. */
+const dockerd = findProcess((args) => args[0]?.endsWith('dockerd') === true && args.length === 1);
+
+type Sink = 'discard' | 'discard-gulp' | 'demux' | 'buildlog' | 'buildlog-before';
+
+/**
+ * BENCH_BEFORE_DIST: a dist/ built from an earlier commit; the `buildlog-before` sink runs its
+ * FrameDemuxer and BuildLog, for an A/B in the same minute.
+ */
+const before = process.env.BENCH_BEFORE_DIST;
+const Before = before
+  ? {
+      FrameDemuxer: (
+        (await import(`${process.cwd()}/${before}/executor/docker/frame-demuxer.js`)) as {
+          FrameDemuxer: typeof FrameDemuxer;
+        }
+      ).FrameDemuxer,
+      BuildLog: (
+        (await import(`${process.cwd()}/${before}/live/build-log.js`)) as { BuildLog: typeof BuildLog }
+      ).BuildLog,
+    }
+  : null;
+
+function dockerRun(inner: boolean): string {
+  const engineCpu = cpuSeconds(dockerd);
   const started = performance.now();
   const command = inner ? `${COMMAND} > /dev/null` : COMMAND;
   const result = spawnSync('docker', ['run', '--rm', '--network', 'none', TEST_IMAGE, 'sh', '-c', command], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   if (result.status !== 0) throw new Error(`docker run exited ${result.status}`);
-  return performance.now() - started;
+  const seconds = (performance.now() - started) / 1000;
+  return `${seconds.toFixed(2)} s, dockerd CPU ${((cpuSeconds(dockerd) - engineCpu) * 1000).toFixed(0)} ms`;
 }
 
 async function execInto(container: Docker.Container, sink: Sink, home: string, round: number) {
+  const shim = findProcess((args) => args.includes(container.id));
+  const engineCpu = cpuSeconds(dockerd);
+  const shimCpu = cpuSeconds(shim);
+  const cgroupCpu = await containerCpu(container);
   const cpu = process.cpuUsage();
   const started = performance.now();
   const exec = await container.exec({
@@ -48,9 +96,11 @@ async function execInto(container: Docker.Container, sink: Sink, home: string, r
   });
   const stream = (await exec.start({ hijack: true, stdin: false })) as Readable;
   const attached = performance.now();
-  let log: BuildLog | null = null;
-  if (sink === 'buildlog') log = new BuildLog(join(home, `build-${round}.log`), round, new EventBus());
-  const demuxer = new FrameDemuxer((payload, kind) => log?.output(payload, kind));
+  let log: Pick<BuildLog, 'output' | 'close'> | null = null;
+  const Log = sink === 'buildlog-before' ? Before!.BuildLog : BuildLog;
+  const Demuxer = sink === 'buildlog-before' ? Before!.FrameDemuxer : FrameDemuxer;
+  if (sink.startsWith('buildlog')) log = new Log(join(home, `build-${round}.log`), round, new EventBus());
+  const demuxer = new Demuxer((payload, kind) => log?.output(payload, kind));
   let chunks = 0;
   let bytes = 0;
   let firstByte = 0;
@@ -78,6 +128,9 @@ async function execInto(container: Docker.Container, sink: Sink, home: string, r
   const info = await exec.inspect();
   const done = performance.now();
   const used = process.cpuUsage(cpu);
+  const engineMs = (cpuSeconds(dockerd) - engineCpu) * 1000;
+  const shimMs = (cpuSeconds(shim) - shimCpu) * 1000;
+  const containerMs = (await containerCpu(container)) - cgroupCpu;
   if (info.ExitCode !== 0) throw new Error(`exec exited ${info.ExitCode}`);
   return {
     totalMs: done - started,
@@ -86,9 +139,20 @@ async function execInto(container: Docker.Container, sink: Sink, home: string, r
     streamMs: streamEnd - firstByte,
     inspectMs: done - streamEnd,
     cpuMs: (used.user + used.system) / 1000,
+    engineMs,
+    shimMs,
+    containerMs,
     chunks,
     meanChunk: bytes / chunks,
   };
+}
+
+/** CPU milliseconds the container's processes (the step: yes, head, sh) have used so far. */
+async function containerCpu(container: Docker.Container): Promise<number> {
+  const stats = (await container.stats({ stream: false })) as {
+    cpu_stats: { cpu_usage: { total_usage: number } };
+  };
+  return stats.cpu_stats.cpu_usage.total_usage / 1e6;
 }
 
 const docker = await requireDocker();
@@ -104,14 +168,15 @@ try {
   for (let round = 1; round <= ROUNDS; round++) {
     const load = (await import('node:os')).loadavg()[0]!.toFixed(2);
     process.stdout.write(`round ${round} (load ${load})\n`);
-    process.stdout.write(`  docker run, > /dev/null inside: ${(dockerRun(true) / 1000).toFixed(2)} s\n`);
-    process.stdout.write(`  docker run > /dev/null (baseline): ${(dockerRun(false) / 1000).toFixed(2)} s\n`);
+    process.stdout.write(`  docker run, > /dev/null inside: ${dockerRun(true)}\n`);
+    process.stdout.write(`  docker run > /dev/null (baseline): ${dockerRun(false)}\n`);
     for (const sink of (process.env.SINKS ?? 'discard,discard-gulp,demux,buildlog').split(',') as Sink[]) {
       const r = await execInto(container, sink, home, round);
       process.stdout.write(
         `  exec, ${sink}: ${(r.totalMs / 1000).toFixed(2)} s (create+start ${r.createStartMs.toFixed(0)} ms, ` +
           `first byte ${r.firstByteMs.toFixed(0)} ms, stream ${r.streamMs.toFixed(0)} ms, ` +
-          `inspect ${r.inspectMs.toFixed(0)} ms), CPU ${r.cpuMs.toFixed(0)} ms, ` +
+          `inspect ${r.inspectMs.toFixed(0)} ms), CPU ms: this process ${r.cpuMs.toFixed(0)}, ` +
+          `dockerd ${r.engineMs.toFixed(0)}, shim ${r.shimMs.toFixed(0)}, step ${r.containerMs.toFixed(0)}; ` +
           `${r.chunks} chunks of ${r.meanChunk.toFixed(0)} B\n`,
       );
     }
