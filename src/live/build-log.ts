@@ -181,19 +181,34 @@ export class BuildLog {
     if (this.writeBatch()) this.fail(reason);
   }
 
-  /** Raw output from a stream; complete lines are written now, a partial line waits for its end. */
+  /**
+   * Raw output from a stream; complete lines are written now, a partial line waits for its end.
+   * The held partial line is joined with only the rest of its line, not with the whole chunk: a
+   * fast step's chunks almost all end mid-line, and copying every chunk to join it was the log's
+   * largest cost (docs/benchmarks.md, "Log wall").
+   */
   output(chunk: Buffer, stream = 'stdout'): void {
     if (this.failure) return;
+    let rest = chunk;
     const pending = this.pending.get(stream);
-    const data = pending && pending.length > 0 ? Buffer.concat([pending, chunk]) : chunk;
-    const lastNewline = data.lastIndexOf(0x0a);
-    if (lastNewline === -1 && data.length < MAX_PENDING) {
-      this.pending.set(stream, data);
+    if (pending && pending.length > 0) {
+      const newline = chunk.indexOf(0x0a);
+      if (newline === -1 && pending.length + chunk.length < MAX_PENDING) {
+        this.pending.set(stream, Buffer.concat([pending, chunk]));
+        return;
+      }
+      const end = newline === -1 ? chunk.length : newline + 1;
+      this.emit(Buffer.concat([pending, chunk.subarray(0, end)]));
+      rest = chunk.subarray(end);
+    }
+    const lastNewline = rest.lastIndexOf(0x0a);
+    if (lastNewline === -1 && rest.length < MAX_PENDING) {
+      this.pending.set(stream, rest);
       return;
     }
-    const cut = lastNewline === -1 ? data.length : lastNewline + 1;
-    this.emit(data.subarray(0, cut));
-    this.pending.set(stream, data.subarray(cut));
+    const cut = lastNewline === -1 ? rest.length : lastNewline + 1;
+    this.emit(rest.subarray(0, cut));
+    this.pending.set(stream, rest.subarray(cut));
   }
 
   /** Ends the partial lines pending on each stream with a newline, into the batch. */
