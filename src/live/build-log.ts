@@ -1,9 +1,11 @@
 /**
  * One build's log file. Complete lines are collected and written in batches: when 64 KB are
- * pending, else at most 100 ms after the first pending byte and at most one timed write per 100 ms
- * (the first line after a quiet spell goes out on the next turn of the event loop), and at once on
- * `flush()` (the pipeline and the scheduler call it before a state change) and `close()` (before
- * the final state). A kill -9 loses at most the last ≈100 ms of output. Each batch is published
+ * pending, else at most 100 ms after the first pending byte and at most one timed write of step
+ * output per 100 ms (the first line after a quiet spell goes out on the next turn of the event
+ * loop), and at once on `flush()` (the pipeline and the scheduler call it before a state change)
+ * and `close()` (before the final state). Only writes that carry step output start the 100 ms
+ * window: our own lines (`==> step 1/1: …`) and a flush do not, so a step's first line is not
+ * held back behind the marker written just before it; a flush, a state change, ends the window. A kill -9 loses at most the last ≈100 ms of output. Each batch is published
  * on the bus with its byte offset right after it is written, so a reader that follows the file and
  * the bus sees it on disk first.
  * stdout and stderr are buffered separately up to a newline so their lines never interleave
@@ -62,8 +64,10 @@ export class BuildLog {
   private readonly batch = Buffer.allocUnsafe(BATCH_BYTES);
   private batchBytes = 0;
   private timer: NodeJS.Timeout | null = null;
-  /** When the file was last written (epoch ms). */
+  /** When step output was last written by a timed or full batch (epoch ms): the pacing window. */
   private lastWrite = 0;
+  /** The batch holds step output (not only our own lines). */
+  private batchHasOutput = false;
   private times: LogTimesWriter | null = null;
   /** Partial lines per stream, waiting for their newline. */
   private readonly pending = new Map<string, Buffer>();
@@ -101,42 +105,57 @@ export class BuildLog {
 
   private dropBatch(): void {
     this.batchBytes = 0;
+    this.batchHasOutput = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }
 
-  /** Adds accepted bytes to the batch; writes it when full, or arms the timer that will. */
-  private append(bytes: Buffer): void {
+  /**
+   * Adds accepted bytes to the batch; writes it when full, or arms the timer that will.
+   * `output`: step output, paced; false for our own lines, which go out on the next turn.
+   */
+  private append(bytes: Buffer, output: boolean): void {
     if (this.failure) return;
+    this.batchHasOutput ||= output;
     this.times?.note(this.lines + 1, Date.now());
     this.lines += countNewlines(bytes);
     this.accepted += bytes.length;
     if (this.batchBytes + bytes.length > BATCH_BYTES && !this.writeBatch()) return;
     if (bytes.length >= BATCH_BYTES) {
       // Too big to hold: straight to disk, after the batch that came before it.
-      this.write(bytes);
+      if (this.write(bytes) && output) this.lastWrite = Date.now();
       return;
     }
     bytes.copy(this.batch, this.batchBytes);
     this.batchBytes += bytes.length;
     if (this.batchBytes >= BATCH_BYTES) this.writeBatch();
-    // At most one timed write per BATCH_MS: after a quiet spell the first line goes out at once,
-    // so a slow step's lines are as live as before batching.
+    // At most one timed write of output per BATCH_MS: after a quiet spell the first line goes out
+    // at once, so a slow step's lines are as live as before batching. Our own lines are few (step
+    // markers, results, a boot console): alone in the batch they go out on the next turn, and they
+    // never open a window.
     else
       this.timer ??= setTimeout(
-        () => this.writeBatch(),
-        Math.max(0, this.lastWrite + BATCH_MS - Date.now()),
+        () => this.writeBatch(true),
+        output ? Math.max(0, this.lastWrite + BATCH_MS - Date.now()) : 0,
       ).unref();
   }
 
-  /** Writes the batch now; false when the log failed. */
-  private writeBatch(): boolean {
+  /**
+   * Writes the batch now; false when the log failed. `paced`: a timed or full batch, whose output
+   * opens the next window; a flush (a state change) ends the window instead.
+   */
+  private writeBatch(paced = true): boolean {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    const output = this.batchHasOutput;
+    this.batchHasOutput = false;
+    if (!paced) this.lastWrite = 0;
     if (this.batchBytes === 0) return this.failure === null;
     const bytes = this.batch.subarray(0, this.batchBytes);
     this.batchBytes = 0;
-    return this.write(bytes);
+    if (!this.write(bytes)) return false;
+    if (paced && output) this.lastWrite = Date.now();
+    return true;
   }
 
   /** Writes all of `bytes` or fails the log; false when nothing more may be written. */
@@ -149,7 +168,6 @@ export class BuildLog {
       this.fail(`log write failed: ${describeError(error)}`);
       return false;
     }
-    this.lastWrite = Date.now();
     // The times before the bytes are announced: a reader who sees a line can ask for its time.
     this.times?.write();
     // Decoding costs memory and time on logs of hundreds of MB: only when someone is watching.
@@ -160,7 +178,7 @@ export class BuildLog {
     return true;
   }
 
-  private emit(raw: Buffer): void {
+  private emit(raw: Buffer, output: boolean): void {
     if (this.closed || this.failure || raw.length === 0) return;
     // Masked here, on whole lines, before the file and the bus see them: one place for both.
     const bytes = this.options.masks?.length
@@ -168,17 +186,17 @@ export class BuildLog {
       : raw;
     const room = this.maxBytes - this.accepted;
     if (bytes.length <= room) {
-      this.append(bytes);
+      this.append(bytes, output);
       return;
     }
     // What fits is kept, cut at the last line end that fits, so the marker starts a line.
     const fits = bytes.subarray(0, room);
     const newline = fits.lastIndexOf(0x0a);
-    if (newline >= 0) this.append(fits.subarray(0, newline + 1));
+    if (newline >= 0) this.append(fits.subarray(0, newline + 1), output);
     const reason = `log limit exceeded (${formatBytes(this.maxBytes)})`;
-    this.append(Buffer.from(`\n==> ${reason}: the build is stopped, later output is not kept\n`));
+    this.append(Buffer.from(`\n==> ${reason}: the build is stopped, later output is not kept\n`), false);
     // On disk before the build is stopped for it.
-    if (this.writeBatch()) this.fail(reason);
+    if (this.writeBatch(false)) this.fail(reason);
   }
 
   /** Raw output from a stream; complete lines are written now, a partial line waits for its end. */
@@ -192,14 +210,14 @@ export class BuildLog {
       return;
     }
     const cut = lastNewline === -1 ? data.length : lastNewline + 1;
-    this.emit(data.subarray(0, cut));
+    this.emit(data.subarray(0, cut), true);
     this.pending.set(stream, data.subarray(cut));
   }
 
   /** Ends the partial lines pending on each stream with a newline, into the batch. */
   private endPartialLines(): void {
     for (const [stream, data] of this.pending) {
-      if (data.length > 0) this.emit(Buffer.concat([data, Buffer.from('\n')]));
+      if (data.length > 0) this.emit(Buffer.concat([data, Buffer.from('\n')]), true);
       this.pending.delete(stream);
     }
   }
@@ -210,13 +228,13 @@ export class BuildLog {
    */
   flush(): void {
     this.endPartialLines();
-    this.writeBatch();
+    this.writeBatch(false);
   }
 
   /** A line of our own (step markers, results), after any pending output; batched like output. */
   line(text: string): void {
     this.endPartialLines();
-    this.emit(Buffer.from(`${text.replace(/\n/g, ' ')}\n`));
+    this.emit(Buffer.from(`${text.replace(/\n/g, ' ')}\n`), false);
   }
 
   /** Flushes and closes; call it before the build's final state is stored and published. */
