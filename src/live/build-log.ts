@@ -1,13 +1,16 @@
 /**
  * One build's log file. Complete lines are collected and written in batches: when 64 KB are
- * pending, else at most 100 ms after the first pending byte and at most one timed write of step
- * output per 100 ms (the first line after a quiet spell goes out on the next turn of the event
- * loop), and at once on `flush()` (the pipeline and the scheduler call it before a state change)
- * and `close()` (before the final state). Only writes that carry step output start the 100 ms
- * window: our own lines (`==> step 1/1: …`) and a flush do not, so a step's first line is not
- * held back behind the marker written just before it; a flush, a state change, ends the window. A kill -9 loses at most the last ≈100 ms of output. Each batch is published
- * on the bus with its byte offset right after it is written, so a reader that follows the file and
- * the bus sees it on disk first.
+ * pending, else at most 100 ms after the first pending byte, and at once on `flush()` (the
+ * pipeline and the scheduler call it before a state change) and `close()` (before the final
+ * state). A kill -9 loses at most the last ≈100 ms of output. Each batch is published on the bus
+ * with its byte offset right after it is written, so a reader that follows the file and the bus
+ * sees it on disk first.
+ * Pacing: at most one timed write per 100 ms for step output, and one per 100 ms for our own lines
+ * (step markers, image pull progress, a boot console), each on its own clock; a batch goes out
+ * when the earlier of the two allows. So the first line after a quiet spell of output goes out on
+ * the next turn of the event loop, even right after a marker line of ours (`==> step 1/1: …`)
+ * that opened its own window, while bulk output and chatty lines of ours stay batched. A flush,
+ * a state change, ends both windows.
  * stdout and stderr are buffered separately up to a newline so their lines never interleave
  * mid-line; complete lines go into the batch in the order they arrive. When each line arrived is
  * kept beside the log (log-times.ts), written with the same batch.
@@ -64,10 +67,14 @@ export class BuildLog {
   private readonly batch = Buffer.allocUnsafe(BATCH_BYTES);
   private batchBytes = 0;
   private timer: NodeJS.Timeout | null = null;
-  /** When step output was last written by a timed or full batch (epoch ms): the pacing window. */
-  private lastWrite = 0;
-  /** The batch holds step output (not only our own lines). */
+  /** When step output, and lines of our own, were last written by a timed or full batch (epoch ms). */
+  private lastOutputWrite = 0;
+  private lastOwnWrite = 0;
+  /** What the batch holds: step output, lines of our own. */
   private batchHasOutput = false;
+  private batchHasOwn = false;
+  /** When the armed timer fires (epoch ms). */
+  private due = 0;
   private times: LogTimesWriter | null = null;
   /** Partial lines per stream, waiting for their newline. */
   private readonly pending = new Map<string, Buffer>();
@@ -106,55 +113,77 @@ export class BuildLog {
   private dropBatch(): void {
     this.batchBytes = 0;
     this.batchHasOutput = false;
+    this.batchHasOwn = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }
 
   /**
    * Adds accepted bytes to the batch; writes it when full, or arms the timer that will.
-   * `output`: step output, paced; false for our own lines, which go out on the next turn.
+   * `output`: step output; false for lines of our own (each kind is paced on its own clock).
    */
   private append(bytes: Buffer, output: boolean): void {
     if (this.failure) return;
-    this.batchHasOutput ||= output;
-    this.times?.note(this.lines + 1, Date.now());
+    const now = Date.now();
+    this.times?.note(this.lines + 1, now);
     this.lines += countNewlines(bytes);
     this.accepted += bytes.length;
     if (this.batchBytes + bytes.length > BATCH_BYTES && !this.writeBatch()) return;
     if (bytes.length >= BATCH_BYTES) {
       // Too big to hold: straight to disk, after the batch that came before it.
-      if (this.write(bytes) && output) this.lastWrite = Date.now();
+      if (this.write(bytes)) this.paced(output, !output);
       return;
     }
     bytes.copy(this.batch, this.batchBytes);
     this.batchBytes += bytes.length;
+    if (output) this.batchHasOutput = true;
+    else this.batchHasOwn = true;
     if (this.batchBytes >= BATCH_BYTES) this.writeBatch();
-    // At most one timed write of output per BATCH_MS: after a quiet spell the first line goes out
-    // at once, so a slow step's lines are as live as before batching. Our own lines are few (step
-    // markers, results, a boot console): alone in the batch they go out on the next turn, and they
-    // never open a window.
-    else
-      this.timer ??= setTimeout(
-        () => this.writeBatch(true),
-        output ? Math.max(0, this.lastWrite + BATCH_MS - Date.now()) : 0,
-      ).unref();
+    else this.arm(output, now);
   }
 
   /**
-   * Writes the batch now; false when the log failed. `paced`: a timed or full batch, whose output
-   * opens the next window; a flush (a state change) ends the window instead.
+   * Arms the batch timer for the earliest moment the pending bytes' clock allows: at once after a
+   * quiet spell, else BATCH_MS after that clock's last write. Re-armed earlier when output comes
+   * while only lines of ours (on a later window) are waiting, so they never hold it back.
+   */
+  private arm(output: boolean, now: number): void {
+    const at = Math.max(now, (output ? this.lastOutputWrite : this.lastOwnWrite) + BATCH_MS);
+    if (this.timer) {
+      if (at >= this.due) return;
+      clearTimeout(this.timer);
+    }
+    this.due = at;
+    this.timer = setTimeout(() => this.writeBatch(true), at - now).unref();
+  }
+
+  /** A timed or full batch was written: it opens the window of each kind of line it held. */
+  private paced(output: boolean, own: boolean): void {
+    const now = Date.now();
+    if (output) this.lastOutputWrite = now;
+    if (own) this.lastOwnWrite = now;
+  }
+
+  /**
+   * Writes the batch now; false when the log failed. `paced`: a timed or full batch, which opens
+   * the next window of what it held; a flush (a state change) ends both windows instead.
    */
   private writeBatch(paced = true): boolean {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     const output = this.batchHasOutput;
+    const own = this.batchHasOwn;
     this.batchHasOutput = false;
-    if (!paced) this.lastWrite = 0;
+    this.batchHasOwn = false;
+    if (!paced) {
+      this.lastOutputWrite = 0;
+      this.lastOwnWrite = 0;
+    }
     if (this.batchBytes === 0) return this.failure === null;
     const bytes = this.batch.subarray(0, this.batchBytes);
     this.batchBytes = 0;
     if (!this.write(bytes)) return false;
-    if (paced && output) this.lastWrite = Date.now();
+    if (paced) this.paced(output, own);
     return true;
   }
 

@@ -146,18 +146,20 @@ describe('BuildLog batch timer (mocked clock)', () => {
     log.close();
   });
 
-  it('our own lines neither wait for the window nor open one; step output after them still does', (t) => {
+  it("a step's first line is not held back by the window of our own lines; each kind stays batched", (t) => {
     t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
-    const { path, log } = watched('own-lines.log');
+    const { path, events, log } = watched('own-lines.log');
     log.line('==> source abc into /src');
     t.mock.timers.tick(0);
     t.mock.timers.tick(30);
+    // Our own lines 30 ms apart: the marker waits for the window the line before it opened...
     log.line('==> step 1/1: echo first');
     t.mock.timers.tick(0);
-    assert.equal(readFileSync(path, 'utf8'), '==> source abc into /src\n==> step 1/1: echo first\n');
+    assert.equal(readFileSync(path, 'utf8'), '==> source abc into /src\n', 'our lines are batched too');
+    // ...but the step's first output does not: it goes out on the next turn, with the marker.
     log.output(Buffer.from('first\n'));
     t.mock.timers.tick(0);
-    assert.equal(readFileSync(path, 'utf8').split('\n').at(-2), 'first', 'the first line at once');
+    assert.equal(readFileSync(path, 'utf8'), '==> source abc into /src\n==> step 1/1: echo first\nfirst\n');
     // Bulk output stays batched: the next lines wait for the window the first one opened.
     log.output(Buffer.from('second\n'));
     log.line('==> a line of ours in between');
@@ -165,6 +167,21 @@ describe('BuildLog batch timer (mocked clock)', () => {
     assert.ok(!readFileSync(path, 'utf8').includes('second'), 'held inside the window');
     t.mock.timers.tick(1);
     assert.ok(readFileSync(path, 'utf8').endsWith('second\n==> a line of ours in between\n'));
+    assert.equal(events.length, 3, 'three writes in all');
+    log.close();
+  });
+
+  it('many lines of our own (pull progress, a boot console) make one write per 100 ms, not one per line', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
+    const { path, events, log } = watched('chatty.log');
+    // 200 lines, one every 5 ms, each in a turn of its own.
+    for (let i = 0; i < 200; i++) {
+      log.line(`    layer${i} Downloading`);
+      t.mock.timers.tick(5);
+    }
+    t.mock.timers.tick(100);
+    assert.equal(readFileSync(path, 'utf8').split('\n').length - 1, 200);
+    assert.ok(events.length <= 12, `${events.length} writes for 1 s of lines`);
     log.close();
   });
 });
