@@ -1,11 +1,16 @@
 /**
  * One build's log file. Complete lines are collected and written in batches: when 64 KB are
- * pending, else at most 100 ms after the first pending byte and at most one timed write per 100 ms
- * (the first line after a quiet spell goes out on the next turn of the event loop), and at once on
- * `flush()` (the pipeline and the scheduler call it before a state change) and `close()` (before
- * the final state). A kill -9 loses at most the last ≈100 ms of output. Each batch is published
- * on the bus with its byte offset right after it is written, so a reader that follows the file and
- * the bus sees it on disk first.
+ * pending, else at most 100 ms after the first pending byte, and at once on `flush()` (the
+ * pipeline and the scheduler call it before a state change) and `close()` (before the final
+ * state). A kill -9 loses at most the last ≈100 ms of output. Each batch is published on the bus
+ * with its byte offset right after it is written, so a reader that follows the file and the bus
+ * sees it on disk first.
+ * Pacing: at most one timed write per 100 ms for step output, and one per 100 ms for our own lines
+ * (step markers, image pull progress, a boot console), each on its own clock; a batch goes out
+ * when the earlier of the two allows. So the first line after a quiet spell of output goes out on
+ * the next turn of the event loop, even right after a marker line of ours (`==> step 1/1: …`)
+ * that opened its own window, while bulk output and chatty lines of ours stay batched. A flush,
+ * a state change, ends both windows.
  * stdout and stderr are buffered separately up to a newline so their lines never interleave
  * mid-line; complete lines go into the batch in the order they arrive. When each line arrived is
  * kept beside the log (log-times.ts), written with the same batch.
@@ -62,8 +67,14 @@ export class BuildLog {
   private readonly batch = Buffer.allocUnsafe(BATCH_BYTES);
   private batchBytes = 0;
   private timer: NodeJS.Timeout | null = null;
-  /** When the file was last written (epoch ms). */
-  private lastWrite = 0;
+  /** When step output, and lines of our own, were last written by a timed or full batch (epoch ms). */
+  private lastOutputWrite = 0;
+  private lastOwnWrite = 0;
+  /** What the batch holds: step output, lines of our own. */
+  private batchHasOutput = false;
+  private batchHasOwn = false;
+  /** When the armed timer fires (epoch ms). */
+  private due = 0;
   private times: LogTimesWriter | null = null;
   /** Partial lines per stream, waiting for their newline. */
   private readonly pending = new Map<string, Buffer>();
@@ -101,42 +112,79 @@ export class BuildLog {
 
   private dropBatch(): void {
     this.batchBytes = 0;
+    this.batchHasOutput = false;
+    this.batchHasOwn = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }
 
-  /** Adds accepted bytes to the batch; writes it when full, or arms the timer that will. */
-  private append(bytes: Buffer): void {
+  /**
+   * Adds accepted bytes to the batch; writes it when full, or arms the timer that will.
+   * `output`: step output; false for lines of our own (each kind is paced on its own clock).
+   */
+  private append(bytes: Buffer, output: boolean): void {
     if (this.failure) return;
-    this.times?.note(this.lines + 1, Date.now());
+    const now = Date.now();
+    this.times?.note(this.lines + 1, now);
     this.lines += countNewlines(bytes);
     this.accepted += bytes.length;
     if (this.batchBytes + bytes.length > BATCH_BYTES && !this.writeBatch()) return;
     if (bytes.length >= BATCH_BYTES) {
       // Too big to hold: straight to disk, after the batch that came before it.
-      this.write(bytes);
+      if (this.write(bytes)) this.paced(output, !output);
       return;
     }
     bytes.copy(this.batch, this.batchBytes);
     this.batchBytes += bytes.length;
+    if (output) this.batchHasOutput = true;
+    else this.batchHasOwn = true;
     if (this.batchBytes >= BATCH_BYTES) this.writeBatch();
-    // At most one timed write per BATCH_MS: after a quiet spell the first line goes out at once,
-    // so a slow step's lines are as live as before batching.
-    else
-      this.timer ??= setTimeout(
-        () => this.writeBatch(),
-        Math.max(0, this.lastWrite + BATCH_MS - Date.now()),
-      ).unref();
+    else this.arm(output, now);
   }
 
-  /** Writes the batch now; false when the log failed. */
-  private writeBatch(): boolean {
+  /**
+   * Arms the batch timer for the earliest moment the pending bytes' clock allows: at once after a
+   * quiet spell, else BATCH_MS after that clock's last write. Re-armed earlier when output comes
+   * while only lines of ours (on a later window) are waiting, so they never hold it back.
+   */
+  private arm(output: boolean, now: number): void {
+    const at = Math.max(now, (output ? this.lastOutputWrite : this.lastOwnWrite) + BATCH_MS);
+    if (this.timer) {
+      if (at >= this.due) return;
+      clearTimeout(this.timer);
+    }
+    this.due = at;
+    this.timer = setTimeout(() => this.writeBatch(true), at - now).unref();
+  }
+
+  /** A timed or full batch was written: it opens the window of each kind of line it held. */
+  private paced(output: boolean, own: boolean): void {
+    const now = Date.now();
+    if (output) this.lastOutputWrite = now;
+    if (own) this.lastOwnWrite = now;
+  }
+
+  /**
+   * Writes the batch now; false when the log failed. `paced`: a timed or full batch, which opens
+   * the next window of what it held; a flush (a state change) ends both windows instead.
+   */
+  private writeBatch(paced = true): boolean {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    const output = this.batchHasOutput;
+    const own = this.batchHasOwn;
+    this.batchHasOutput = false;
+    this.batchHasOwn = false;
+    if (!paced) {
+      this.lastOutputWrite = 0;
+      this.lastOwnWrite = 0;
+    }
     if (this.batchBytes === 0) return this.failure === null;
     const bytes = this.batch.subarray(0, this.batchBytes);
     this.batchBytes = 0;
-    return this.write(bytes);
+    if (!this.write(bytes)) return false;
+    if (paced) this.paced(output, own);
+    return true;
   }
 
   /** Writes all of `bytes` or fails the log; false when nothing more may be written. */
@@ -149,7 +197,6 @@ export class BuildLog {
       this.fail(`log write failed: ${describeError(error)}`);
       return false;
     }
-    this.lastWrite = Date.now();
     // The times before the bytes are announced: a reader who sees a line can ask for its time.
     this.times?.write();
     // Decoding costs memory and time on logs of hundreds of MB: only when someone is watching.
@@ -160,7 +207,7 @@ export class BuildLog {
     return true;
   }
 
-  private emit(raw: Buffer): void {
+  private emit(raw: Buffer, output: boolean): void {
     if (this.closed || this.failure || raw.length === 0) return;
     // Masked here, on whole lines, before the file and the bus see them: one place for both.
     const bytes = this.options.masks?.length
@@ -168,17 +215,17 @@ export class BuildLog {
       : raw;
     const room = this.maxBytes - this.accepted;
     if (bytes.length <= room) {
-      this.append(bytes);
+      this.append(bytes, output);
       return;
     }
     // What fits is kept, cut at the last line end that fits, so the marker starts a line.
     const fits = bytes.subarray(0, room);
     const newline = fits.lastIndexOf(0x0a);
-    if (newline >= 0) this.append(fits.subarray(0, newline + 1));
+    if (newline >= 0) this.append(fits.subarray(0, newline + 1), output);
     const reason = `log limit exceeded (${formatBytes(this.maxBytes)})`;
-    this.append(Buffer.from(`\n==> ${reason}: the build is stopped, later output is not kept\n`));
+    this.append(Buffer.from(`\n==> ${reason}: the build is stopped, later output is not kept\n`), false);
     // On disk before the build is stopped for it.
-    if (this.writeBatch()) this.fail(reason);
+    if (this.writeBatch(false)) this.fail(reason);
   }
 
   /**
@@ -198,7 +245,7 @@ export class BuildLog {
         return;
       }
       const end = newline === -1 ? chunk.length : newline + 1;
-      this.emit(Buffer.concat([pending, chunk.subarray(0, end)]));
+      this.emit(Buffer.concat([pending, chunk.subarray(0, end)]), true);
       rest = chunk.subarray(end);
     }
     const lastNewline = rest.lastIndexOf(0x0a);
@@ -207,14 +254,14 @@ export class BuildLog {
       return;
     }
     const cut = lastNewline === -1 ? rest.length : lastNewline + 1;
-    this.emit(rest.subarray(0, cut));
+    this.emit(rest.subarray(0, cut), true);
     this.pending.set(stream, rest.subarray(cut));
   }
 
   /** Ends the partial lines pending on each stream with a newline, into the batch. */
   private endPartialLines(): void {
     for (const [stream, data] of this.pending) {
-      if (data.length > 0) this.emit(Buffer.concat([data, Buffer.from('\n')]));
+      if (data.length > 0) this.emit(Buffer.concat([data, Buffer.from('\n')]), true);
       this.pending.delete(stream);
     }
   }
@@ -225,13 +272,13 @@ export class BuildLog {
    */
   flush(): void {
     this.endPartialLines();
-    this.writeBatch();
+    this.writeBatch(false);
   }
 
   /** A line of our own (step markers, results), after any pending output; batched like output. */
   line(text: string): void {
     this.endPartialLines();
-    this.emit(Buffer.from(`${text.replace(/\n/g, ' ')}\n`));
+    this.emit(Buffer.from(`${text.replace(/\n/g, ' ')}\n`), false);
   }
 
   /** Flushes and closes; call it before the build's final state is stored and published. */

@@ -33,6 +33,8 @@ export function renderGitUrl(template: string, repository: string): string {
 
 export class GitMirrors {
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** The URL this process last gave each mirror's `origin` (by mirror path). */
+  private readonly urls = new Map<string, string>();
 
   constructor(
     private readonly root: string,
@@ -93,10 +95,15 @@ export class GitMirrors {
         await this.git(partial, ['init', '--bare', '--quiet']);
         await this.git(partial, ['remote', 'add', '--mirror=fetch', 'origin', '--', url]);
         renameSync(partial, path);
+        this.urls.set(path, url);
       }
       // The config may have moved the sources since the mirror was made: every fetch uses the URL
-      // it gives now, never the one the mirror was created with.
-      await this.git(path, ['remote', 'set-url', 'origin', '--', url]);
+      // it gives now, never the one the mirror was created with. Set once per URL and process,
+      // not before every fetch: a git process less on the way from a push to its first step.
+      if (this.urls.get(path) !== url) {
+        await this.git(path, ['remote', 'set-url', 'origin', '--', url]);
+        this.urls.set(path, url);
+      }
       log(`fetching ${url}`);
       await this.git(path, ['fetch', '--prune', '--quiet', 'origin'], this.fetchTimeoutMs);
       if (ref) {

@@ -1,7 +1,7 @@
 /** The host-side git mirror against real local bare repositories. */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -34,6 +34,23 @@ test('every fetch follows the git.url the config gives now, not the one the mirr
   }).trim();
   assert.equal(remote, join(newRoot, 'acme/os.git'));
   assert.equal(await mirrors.resolveBranch('acme/os', 'master'), moved);
+});
+
+test("a fetch with the URL already set leaves the mirror's config alone (no `remote set-url` each time)", async (t) => {
+  const root = gitRoot();
+  const mirrorRoot = gitRoot();
+  t.after(() => [root, mirrorRoot].forEach((d) => rmSync(d, { recursive: true, force: true })));
+  const repo = new LocalRepo(root, 'acme/os');
+  const mirrors = new GitMirrors(mirrorRoot, `${root}/{repository}.git`);
+  assert.equal(await mirrors.ensureCommit('acme/os', repo.commit('master', { a: '1' }), () => {}), null);
+  // git rewrites the whole file (a new inode) on every `remote set-url`, even to the same URL.
+  const config = join(mirrors.mirrorPath('acme/os'), 'config');
+  const inode = statSync(config).ino;
+  const next = repo.commit('master', { a: '2' });
+  const lines: string[] = [];
+  assert.equal(await mirrors.ensureCommit('acme/os', next, (l) => lines.push(l)), null);
+  assert.deepEqual(lines, [`fetching ${root}/acme/os.git`], 'the new commit was fetched');
+  assert.equal(statSync(config).ino, inode, 'the config was not written again');
 });
 
 test('a git server that accepts and never answers fails the fetch in time and frees the mirror', async (t) => {

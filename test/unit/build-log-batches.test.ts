@@ -121,4 +121,67 @@ describe('BuildLog batch timer (mocked clock)', () => {
     );
     log.close();
   });
+
+  it('writes the first line of a step on the next turn after a flush and its marker line', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
+    const { path, events, log } = watched('after-flush.log');
+    log.output(Buffer.from('last line of step 1\n'));
+    t.mock.timers.tick(0);
+    // Step 1 ends 10 ms later: the flush before its record, then step 2's marker and first line.
+    t.mock.timers.tick(10);
+    log.flush();
+    log.line('==> step 2/2: echo hi');
+    t.mock.timers.tick(0);
+    log.output(Buffer.from('hi\n'));
+    t.mock.timers.tick(0);
+    assert.equal(
+      readFileSync(path, 'utf8'),
+      'last line of step 1\n==> step 2/2: echo hi\nhi\n',
+      'not held for the 100 ms window of the write before the flush',
+    );
+    assert.deepEqual(
+      events.map((e) => e.text),
+      ['last line of step 1\n', '==> step 2/2: echo hi\n', 'hi\n'],
+    );
+    log.close();
+  });
+
+  it("a step's first line is not held back by the window of our own lines; each kind stays batched", (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
+    const { path, events, log } = watched('own-lines.log');
+    log.line('==> source abc into /src');
+    t.mock.timers.tick(0);
+    t.mock.timers.tick(30);
+    // Our own lines 30 ms apart: the marker waits for the window the line before it opened...
+    log.line('==> step 1/1: echo first');
+    t.mock.timers.tick(0);
+    assert.equal(readFileSync(path, 'utf8'), '==> source abc into /src\n', 'our lines are batched too');
+    // ...but the step's first output does not: it goes out on the next turn, with the marker.
+    log.output(Buffer.from('first\n'));
+    t.mock.timers.tick(0);
+    assert.equal(readFileSync(path, 'utf8'), '==> source abc into /src\n==> step 1/1: echo first\nfirst\n');
+    // Bulk output stays batched: the next lines wait for the window the first one opened.
+    log.output(Buffer.from('second\n'));
+    log.line('==> a line of ours in between');
+    t.mock.timers.tick(99);
+    assert.ok(!readFileSync(path, 'utf8').includes('second'), 'held inside the window');
+    t.mock.timers.tick(1);
+    assert.ok(readFileSync(path, 'utf8').endsWith('second\n==> a line of ours in between\n'));
+    assert.equal(events.length, 3, 'three writes in all');
+    log.close();
+  });
+
+  it('many lines of our own (pull progress, a boot console) make one write per 100 ms, not one per line', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
+    const { path, events, log } = watched('chatty.log');
+    // 200 lines, one every 5 ms, each in a turn of its own.
+    for (let i = 0; i < 200; i++) {
+      log.line(`    layer${i} Downloading`);
+      t.mock.timers.tick(5);
+    }
+    t.mock.timers.tick(100);
+    assert.equal(readFileSync(path, 'utf8').split('\n').length - 1, 200);
+    assert.ok(events.length <= 12, `${events.length} writes for 1 s of lines`);
+    log.close();
+  });
 });
