@@ -12,7 +12,7 @@
  * error (the database's) rolls the whole batch back and reaches every caller in it: none of them
  * was stored.
  */
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import { AppError } from '../../errors.js';
 
 interface Pending<DB> {
@@ -22,6 +22,11 @@ interface Pending<DB> {
 }
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** The savepoint statements, compiled once: they run around every write. */
+const SAVEPOINT = CompiledQuery.raw('SAVEPOINT group_item');
+const RELEASE = CompiledQuery.raw('RELEASE SAVEPOINT group_item');
+const ROLLBACK_TO = CompiledQuery.raw('ROLLBACK TO SAVEPOINT group_item');
 
 /** Bounds a batch (and so the time the event loop waits for its commit). */
 const MAX_BATCH = 256;
@@ -91,15 +96,15 @@ export class GroupCommit<DB> {
 
   /** One write in a savepoint: its own refusal undoes only its own changes. */
   private async one(trx: Transaction<DB>, item: Pending<DB>): Promise<Outcome> {
-    await sql`SAVEPOINT group_item`.execute(trx);
+    await trx.executeQuery(SAVEPOINT);
     try {
       const value = await item.work(trx);
-      await sql`RELEASE SAVEPOINT group_item`.execute(trx);
+      await trx.executeQuery(RELEASE);
       return { ok: true, value };
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
-      await sql`ROLLBACK TO SAVEPOINT group_item`.execute(trx);
-      await sql`RELEASE SAVEPOINT group_item`.execute(trx);
+      await trx.executeQuery(ROLLBACK_TO);
+      await trx.executeQuery(RELEASE);
       return { ok: false, error };
     }
   }

@@ -39,6 +39,7 @@ import { applyQueueLimits, countQueued } from './queue-limits.js';
 import { patchColumns, pullColumns, startable, toBuild, toDelivery } from './rows.js';
 import { listDeliveries } from './delivery-log.js';
 import { GroupCommit } from './group-commit.js';
+import { CreateBuildQueries } from './create-build-queries.js';
 import { gitRef } from '../../domain/git-ref.js';
 import type { Database } from './schema.js';
 
@@ -55,7 +56,11 @@ export class KyselyStore implements Store {
     options: { groupCommit?: () => Promise<void> } = {},
   ) {
     this.writes = options.groupCommit ? new GroupCommit(db, options.groupCommit) : null;
+    this.queries = new CreateBuildQueries(db);
   }
+
+  /** createBuild's statements, compiled once. */
+  private readonly queries: CreateBuildQueries;
 
   /** Applies the migrations; throws what failed (the caller closes the connection). */
   protected static async migrate(db: Kysely<Database>, dialect: Dialect, schema?: string): Promise<void> {
@@ -213,27 +218,20 @@ export class KyselyStore implements Store {
     if (input.deliveryId) {
       // Claim the delivery id first. A concurrent transaction with the same id waits on this row
       // (PostgreSQL) or runs after this one (SQLite), then finds the build made here.
-      const claimed = await trx
-        .insertInto('deliveries')
-        .values({
+      const { rows: claimed } = await trx.executeQuery(
+        this.queries.claimDelivery.with({
           delivery_id: input.deliveryId,
           event: input.refType === 'pull' ? 'pull_request' : 'push',
-          outcome: 'pending',
-          build_id: null,
-          reason: null,
           received_at: now,
           repository: input.repository,
           ref: gitRef(input.refType, input.branch),
-        })
-        .onConflict((oc) => oc.column('delivery_id').doNothing())
-        .returning('delivery_id')
-        .executeTakeFirst();
-      if (!claimed) {
-        const seen = await trx
-          .selectFrom('deliveries')
-          .selectAll()
-          .where('delivery_id', '=', input.deliveryId)
-          .executeTakeFirstOrThrow();
+        }),
+      );
+      if (claimed.length === 0) {
+        const [seen] = (
+          await trx.executeQuery(this.queries.findDelivery.with({ deliveryId: input.deliveryId }))
+        ).rows;
+        if (!seen) throw new Error(`delivery ${input.deliveryId} vanished inside its transaction`);
         if (seen.build_id != null) return this.answer(trx, seen.build_id);
         // Ignored before (say, its repository was not configured yet): it builds now, and is
         // listed as arriving now.
@@ -247,65 +245,63 @@ export class KyselyStore implements Store {
     if (input.push) {
       const answering = answeringBuild(
         { ...input.push, commit: input.commit },
-        await pushHistory(trx, input, input.push),
+        await pushHistory(trx, this.queries, input, input.push),
       );
       if (answering !== null) {
         if (input.deliveryId) await this.linkDelivery(trx, input.deliveryId, answering);
         return this.answer(trx, answering);
       }
     }
-    const row = await trx
-      .insertInto('builds')
-      .values({
-        project: input.project,
-        repository: input.repository,
-        ref_type: input.refType,
-        branch: input.branch,
-        commit_sha: input.commit,
-        kind: input.kind,
-        state: 'queued',
-        pusher: input.pusher,
-        delivery_id: input.deliveryId,
-        body_sha256: input.push?.bodySha256 ?? null,
-        commits: JSON.stringify(input.commits),
-        steps: '[]',
-        retry_of: input.retryOf ?? null,
-        attempt: input.attempt ?? 1,
-        ...pullColumns(input.refType === 'pull' ? input.pull : null),
-        created_at: now,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const [row] = (
+      await trx.executeQuery(
+        this.queries.insertBuild.with({
+          project: input.project,
+          repository: input.repository,
+          ref_type: input.refType,
+          branch: input.branch,
+          commit_sha: input.commit,
+          kind: input.kind,
+          state: 'queued',
+          pusher: input.pusher,
+          delivery_id: input.deliveryId,
+          body_sha256: input.push?.bodySha256 ?? null,
+          commits: JSON.stringify(input.commits),
+          steps: '[]',
+          retry_of: input.retryOf ?? null,
+          attempt: input.attempt ?? 1,
+          ...pullColumns(input.refType === 'pull' ? input.pull : null),
+          created_at: now,
+        }),
+      )
+    ).rows;
+    if (!row) throw new Error('INSERT … RETURNING gave no row');
     if (input.deliveryId) await this.linkDelivery(trx, input.deliveryId, row.id);
-    const superseded = await trx
-      .updateTable('builds')
-      .set({ state: 'superseded', reason: `superseded by #${row.id}`, finished_at: now })
-      .where('repository', 'in', names)
-      .where('ref_type', '=', input.refType)
-      .where('branch', '=', input.branch)
-      .where('state', '=', 'queued')
-      .where('id', '<', row.id)
-      .returningAll()
-      .execute();
-    if (limits) superseded.push(...(await applyQueueLimits(trx, row, names, limits, superseded.length, now)));
+    const superseded = (
+      await trx.executeQuery(
+        this.queries.supersede(names, {
+          refType: input.refType,
+          branch: input.branch,
+          id: row.id,
+          reason: `superseded by #${row.id}`,
+          now,
+        }),
+      )
+    ).rows;
+    if (limits)
+      superseded.push(
+        ...(await applyQueueLimits(trx, this.queries, row, names, limits, superseded.length, now)),
+      );
     return { build: toBuild(row), created: true, superseded: superseded.map(toBuild) };
   }
 
   private async answer(trx: Transaction<Database>, buildId: number): Promise<CreatedBuild> {
-    const row = await trx
-      .selectFrom('builds')
-      .selectAll()
-      .where('id', '=', buildId)
-      .executeTakeFirstOrThrow();
+    const [row] = (await trx.executeQuery(this.queries.build.with({ id: buildId }))).rows;
+    if (!row) throw new Error(`build #${buildId} not found inside its transaction`);
     return { build: toBuild(row), created: false, superseded: [] };
   }
 
   private async linkDelivery(trx: Transaction<Database>, deliveryId: string, buildId: number): Promise<void> {
-    await trx
-      .updateTable('deliveries')
-      .set({ outcome: 'build', build_id: buildId, reason: null })
-      .where('delivery_id', '=', deliveryId)
-      .execute();
+    await trx.executeQuery(this.queries.linkDelivery.with({ deliveryId, buildId }));
   }
 
   async recordIgnored(
@@ -339,11 +335,7 @@ export class KyselyStore implements Store {
   }
 
   async findDelivery(deliveryId: string): Promise<Delivery | null> {
-    const row = await this.db
-      .selectFrom('deliveries')
-      .selectAll()
-      .where('delivery_id', '=', deliveryId)
-      .executeTakeFirst();
+    const [row] = (await this.db.executeQuery(this.queries.findDelivery.with({ deliveryId }))).rows;
     return row ? toDelivery(row) : null;
   }
 

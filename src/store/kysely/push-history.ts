@@ -3,20 +3,16 @@ import type { Transaction } from 'kysely';
 import type { NewBuild, PushOrigin } from '../../domain/build.js';
 import { replayPossible, type PushHistory } from '../../domain/push-replay.js';
 import type { Database } from './schema.js';
+import type { CreateBuildQueries } from './create-build-queries.js';
 
 export async function pushHistory(
   trx: Transaction<Database>,
+  queries: CreateBuildQueries,
   input: Pick<NewBuild, 'repository' | 'refType' | 'branch' | 'commit'>,
   push: Pick<PushOrigin, 'before' | 'bodySha256'>,
 ): Promise<PushHistory> {
   const { bodySha256 } = push;
-  const sameBody = await trx
-    .selectFrom('builds')
-    .select('id')
-    .where('body_sha256', '=', bodySha256)
-    .orderBy('id', 'asc')
-    .limit(1)
-    .executeTakeFirst();
+  const [sameBody] = (await trx.executeQuery(queries.sameBody.with({ bodySha256 }))).rows;
   const ofRef = trx
     .selectFrom('builds')
     .where('repository', '=', input.repository)
@@ -24,7 +20,15 @@ export async function pushHistory(
     .where('branch', '=', input.branch)
     .orderBy('id', 'desc')
     .limit(1);
-  const newest = await ofRef.select(['id', 'commit_sha']).executeTakeFirst();
+  const [newest] = (
+    await trx.executeQuery(
+      queries.newestOfRef.with({
+        repository: input.repository,
+        refType: input.refType,
+        branch: input.branch,
+      }),
+    )
+  ).rows;
   const latest = newest ? { id: newest.id, commit: newest.commit_sha } : null;
   // The ref's builds of this commit: an index range up to the ref, then a walk through its history
   // (no index has the commit). Only for the rare push that could be a replay; for the newest
