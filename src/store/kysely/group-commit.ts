@@ -39,6 +39,11 @@ export class GroupCommit<DB> {
     private readonly db: Kysely<DB>,
     /** Makes a commit durable; resolves when it is on disk. */
     private readonly sync: () => Promise<void> = async () => undefined,
+    /**
+     * Runs after a group is answered and before the next one starts, told how many writes the
+     * group stored (SQLite: the WAL checkpoint, wal-checkpointer.ts). Must not reject.
+     */
+    private readonly between: (written: number) => Promise<void> = async () => undefined,
   ) {}
 
   run<T>(work: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
@@ -84,6 +89,8 @@ export class GroupCommit<DB> {
         if (outcome.ok) item.resolve(outcome.value);
         else item.reject(outcome.error);
       });
+      // The callers have their answers; writes arriving meanwhile form the next group.
+      await this.between(outcomes.filter((outcome) => outcome.ok).length);
     } catch (error) {
       // Nothing of the batch was stored (or, the fsync failing, it is not known to be on disk):
       // every caller in it gets the error.

@@ -52,10 +52,15 @@ export class KyselyStore implements Store {
   protected constructor(
     private readonly db: Kysely<Database>,
     private readonly now: Clock,
-    /** `groupCommit`: how a group's commit is made durable (SQLite: fsync of the WAL). */
-    options: { groupCommit?: () => Promise<void> } = {},
+    /**
+     * `groupCommit`: how a group's commit is made durable (SQLite: fsync of the WAL);
+     * `betweenCommits`: what runs before the next group (SQLite: the WAL checkpoint).
+     */
+    options: { groupCommit?: () => Promise<void>; betweenCommits?: (written: number) => Promise<void> } = {},
   ) {
-    this.writes = options.groupCommit ? new GroupCommit(db, options.groupCommit) : null;
+    this.writes = options.groupCommit
+      ? new GroupCommit(db, options.groupCommit, options.betweenCommits)
+      : null;
     this.queries = new CreateBuildQueries(db);
   }
 

@@ -6,6 +6,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, SqliteDialect, type SqliteDatabase as SqliteDatabaseLike } from 'kysely';
 import { KyselyStore } from '../kysely/kysely-store.js';
 import type { Database } from '../kysely/schema.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 
 const STATEMENT_CACHE_SIZE = 256;
 
@@ -61,11 +62,18 @@ export class SqliteStore extends KyselyStore {
     db: Kysely<Database>,
     now: () => Date,
     private readonly wal: WalSync | null,
+    /** Checkpoints off the event loop (wal-checkpointer.ts); none for `:memory:`. */
+    readonly checkpointer: WalCheckpointer | null,
   ) {
-    super(db, now, { groupCommit: wal?.sync ?? (async () => undefined) });
+    super(db, now, {
+      groupCommit: wal?.sync ?? (async () => undefined),
+      ...(checkpointer ? { betweenCommits: checkpointer.betweenCommits } : {}),
+    });
   }
 
   override async close(): Promise<void> {
+    // Its connection first: the service's own, closing last, checkpoints and removes the WAL.
+    await this.checkpointer?.close();
     await super.close();
     await this.wal?.close();
   }
@@ -91,7 +99,7 @@ export class SqliteStore extends KyselyStore {
       await db.destroy();
       throw error;
     }
-    const wal = path === ':memory:' ? null : new WalSync(path);
-    return new SqliteStore(db, now, wal);
+    if (path === ':memory:') return new SqliteStore(db, now, null, null);
+    return new SqliteStore(db, now, new WalSync(path), new WalCheckpointer(path, sqlite));
   }
 }
