@@ -36,7 +36,7 @@ import { claimChosen, readQueueView } from './leases.js';
 import { pushHistory } from './push-history.js';
 import { migrations, type Dialect } from './migrations.js';
 import { applyQueueLimits, countQueued } from './queue-limits.js';
-import { patchColumns, pullColumns, startable, toBuild, toDelivery } from './rows.js';
+import { patchColumns, pullColumns, startable, toBuild, toBuildWith, toDelivery } from './rows.js';
 import { listDeliveries } from './delivery-log.js';
 import { GroupCommit } from './group-commit.js';
 import { CreateBuildQueries } from './create-build-queries.js';
@@ -296,7 +296,11 @@ export class KyselyStore implements Store {
       superseded.push(
         ...(await applyQueueLimits(trx, this.queries, row, names, limits, superseded.length, now)),
       );
-    return { build: toBuild(row), created: true, superseded: superseded.map(toBuild) };
+    return {
+      build: toBuildWith(row, input.commits),
+      created: true,
+      superseded: superseded.map(toBuild),
+    };
   }
 
   private async answer(trx: Transaction<Database>, buildId: number): Promise<CreatedBuild> {
