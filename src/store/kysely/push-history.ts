@@ -13,13 +13,6 @@ export async function pushHistory(
 ): Promise<PushHistory> {
   const { bodySha256 } = push;
   const [sameBody] = (await trx.executeQuery(queries.sameBody.with({ bodySha256 }))).rows;
-  const ofRef = trx
-    .selectFrom('builds')
-    .where('repository', '=', input.repository)
-    .where('ref_type', '=', input.refType)
-    .where('branch', '=', input.branch)
-    .orderBy('id', 'desc')
-    .limit(1);
   const [newest] = (
     await trx.executeQuery(
       queries.newestOfRef.with({
@@ -37,6 +30,17 @@ export async function pushHistory(
   if (latest?.commit === input.commit) sameCommit = latest.id;
   else if (replayPossible({ before: push.before, commit: input.commit }, latest))
     sameCommit =
-      (await ofRef.select('id').where('commit_sha', '=', input.commit).executeTakeFirst())?.id ?? null;
+      (
+        await trx
+          .selectFrom('builds')
+          .select('id')
+          .where('repository', '=', input.repository)
+          .where('ref_type', '=', input.refType)
+          .where('branch', '=', input.branch)
+          .where('commit_sha', '=', input.commit)
+          .orderBy('id', 'desc')
+          .limit(1)
+          .executeTakeFirst()
+      )?.id ?? null;
   return { sameBody: sameBody?.id ?? null, sameCommit, latest };
 }
