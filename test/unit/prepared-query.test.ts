@@ -1,7 +1,8 @@
 /**
  * Queries compiled once (store/kysely/prepared-query.ts, create-build-queries.ts): the same SQL
  * and parameters as the query builder gives, on both dialects; a missing value is an error, not a
- * NULL; and on SQLite, statements prepared before a schema change keep working after it.
+ * NULL; on SQLite, statements prepared before a schema change keep working after it; and a
+ * group commit's statements run on its connection directly (run-compiled.ts), others through kysely.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -10,18 +11,22 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import {
+  CompiledQuery,
   DummyDriver,
   Kysely,
   PostgresAdapter,
   PostgresIntrospector,
   PostgresQueryCompiler,
   SqliteAdapter,
+  SqliteDialect,
   SqliteIntrospector,
   SqliteQueryCompiler,
+  sql,
   type Dialect,
 } from 'kysely';
 import { CreateBuildQueries } from '../../src/store/kysely/create-build-queries.js';
 import { PreparedQuery } from '../../src/store/kysely/prepared-query.js';
+import { rowsOf, runDirectly } from '../../src/store/kysely/run-compiled.js';
 import type { Database as Schema } from '../../src/store/kysely/schema.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { newBuild } from './store.contract.js';
@@ -121,5 +126,35 @@ it('SQLite: createBuild works on after a schema change made while its statements
     assert.deepEqual(await store.getBuild(second.build.id), second.build);
   } finally {
     await store.close();
+  }
+});
+
+it("runs a group's statements on its connection directly, any other transaction's through kysely", async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'ab-prepared-')), 'autobuilder.db');
+  const db = new Kysely<Schema>({
+    dialect: new SqliteDialect({ database: new Database(path) }),
+  });
+  try {
+    await sql`CREATE TABLE t (n INTEGER)`.execute(db);
+    const insert = CompiledQuery.raw('INSERT INTO t (n) VALUES (?) RETURNING n', [5]);
+    const ran: string[] = [];
+    const trx = await db.startTransaction().execute();
+    assert.deepEqual(await rowsOf<Schema, unknown>(trx, insert), [{ n: 5 }], 'kysely runs it');
+    runDirectly<Schema>(trx, (query) => {
+      ran.push(query.sql);
+      return [{ n: 6 }];
+    });
+    assert.deepEqual(await rowsOf<Schema, unknown>(trx, insert), [{ n: 6 }]);
+    assert.deepEqual(ran, [insert.sql]);
+    await trx.commit().execute();
+    const other = await db.startTransaction().execute();
+    assert.deepEqual(
+      await rowsOf<Schema, unknown>(other, insert),
+      [{ n: 5 }],
+      'only the transaction it was given to',
+    );
+    await other.rollback().execute();
+  } finally {
+    await db.destroy();
   }
 });

@@ -14,6 +14,7 @@
  */
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import { AppError } from '../../errors.js';
+import { rowsOf, runDirectly, type DirectRun } from './run-compiled.js';
 
 interface Pending<DB> {
   work: (trx: Transaction<DB>) => Promise<unknown>;
@@ -44,6 +45,8 @@ export class GroupCommit<DB> {
      * group stored (SQLite: the WAL checkpoint, wal-checkpointer.ts). Must not reject.
      */
     private readonly between: (written: number) => Promise<void> = async () => undefined,
+    /** Where the group's statements may run on its connection directly (run-compiled.ts). */
+    private readonly direct?: DirectRun,
   ) {}
 
   run<T>(work: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
@@ -68,6 +71,7 @@ export class GroupCommit<DB> {
     const outcomes: Outcome[] = [];
     try {
       const trx = await this.db.startTransaction().execute();
+      if (this.direct) runDirectly(trx, this.direct);
       try {
         while (outcomes.length < batch.length) {
           outcomes.push(await this.one(trx, batch[outcomes.length]!));
@@ -103,15 +107,15 @@ export class GroupCommit<DB> {
 
   /** One write in a savepoint: its own refusal undoes only its own changes. */
   private async one(trx: Transaction<DB>, item: Pending<DB>): Promise<Outcome> {
-    await trx.executeQuery(SAVEPOINT);
+    await rowsOf(trx, SAVEPOINT);
     try {
       const value = await item.work(trx);
-      await trx.executeQuery(RELEASE);
+      await rowsOf(trx, RELEASE);
       return { ok: true, value };
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
-      await trx.executeQuery(ROLLBACK_TO);
-      await trx.executeQuery(RELEASE);
+      await rowsOf(trx, ROLLBACK_TO);
+      await rowsOf(trx, RELEASE);
       return { ok: false, error };
     }
   }

@@ -39,6 +39,7 @@ import { applyQueueLimits, countQueued } from './queue-limits.js';
 import { patchColumns, pullColumns, startable, toBuild, toBuildWith, toDelivery } from './rows.js';
 import { listDeliveries } from './delivery-log.js';
 import { GroupCommit } from './group-commit.js';
+import { rowsOf, type DirectRun } from './run-compiled.js';
 import { CreateBuildQueries } from './create-build-queries.js';
 import { gitRef } from '../../domain/git-ref.js';
 import type { Database } from './schema.js';
@@ -56,10 +57,15 @@ export class KyselyStore implements Store {
      * `groupCommit`: how a group's commit is made durable (SQLite: fsync of the WAL);
      * `betweenCommits`: what runs before the next group (SQLite: the WAL checkpoint).
      */
-    options: { groupCommit?: () => Promise<void>; betweenCommits?: (written: number) => Promise<void> } = {},
+    options: {
+      groupCommit?: () => Promise<void>;
+      betweenCommits?: (written: number) => Promise<void>;
+      /** Runs a group's statements on its connection directly (SQLite: run-compiled.ts). */
+      direct?: DirectRun;
+    } = {},
   ) {
     this.writes = options.groupCommit
-      ? new GroupCommit(db, options.groupCommit, options.betweenCommits)
+      ? new GroupCommit(db, options.groupCommit, options.betweenCommits, options.direct)
       : null;
     this.queries = new CreateBuildQueries(db);
   }
@@ -223,7 +229,8 @@ export class KyselyStore implements Store {
     if (input.deliveryId) {
       // Claim the delivery id first. A concurrent transaction with the same id waits on this row
       // (PostgreSQL) or runs after this one (SQLite), then finds the build made here.
-      const { rows: claimed } = await trx.executeQuery(
+      const claimed = await rowsOf(
+        trx,
         this.queries.claimDelivery.with({
           delivery_id: input.deliveryId,
           event: input.refType === 'pull' ? 'pull_request' : 'push',
@@ -233,9 +240,7 @@ export class KyselyStore implements Store {
         }),
       );
       if (claimed.length === 0) {
-        const [seen] = (
-          await trx.executeQuery(this.queries.findDelivery.with({ deliveryId: input.deliveryId }))
-        ).rows;
+        const [seen] = await rowsOf(trx, this.queries.findDelivery.with({ deliveryId: input.deliveryId }));
         if (!seen) throw new Error(`delivery ${input.deliveryId} vanished inside its transaction`);
         if (seen.build_id != null) return this.answer(trx, seen.build_id);
         // Ignored before (say, its repository was not configured yet): it builds now, and is
@@ -257,41 +262,39 @@ export class KyselyStore implements Store {
         return this.answer(trx, answering);
       }
     }
-    const [row] = (
-      await trx.executeQuery(
-        this.queries.insertBuild.with({
-          project: input.project,
-          repository: input.repository,
-          ref_type: input.refType,
-          branch: input.branch,
-          commit_sha: input.commit,
-          kind: input.kind,
-          state: 'queued',
-          pusher: input.pusher,
-          delivery_id: input.deliveryId,
-          body_sha256: input.push?.bodySha256 ?? null,
-          commits: JSON.stringify(input.commits),
-          steps: '[]',
-          retry_of: input.retryOf ?? null,
-          attempt: input.attempt ?? 1,
-          ...pullColumns(input.refType === 'pull' ? input.pull : null),
-          created_at: now,
-        }),
-      )
-    ).rows;
+    const [row] = await rowsOf(
+      trx,
+      this.queries.insertBuild.with({
+        project: input.project,
+        repository: input.repository,
+        ref_type: input.refType,
+        branch: input.branch,
+        commit_sha: input.commit,
+        kind: input.kind,
+        state: 'queued',
+        pusher: input.pusher,
+        delivery_id: input.deliveryId,
+        body_sha256: input.push?.bodySha256 ?? null,
+        commits: JSON.stringify(input.commits),
+        steps: '[]',
+        retry_of: input.retryOf ?? null,
+        attempt: input.attempt ?? 1,
+        ...pullColumns(input.refType === 'pull' ? input.pull : null),
+        created_at: now,
+      }),
+    );
     if (!row) throw new Error('INSERT … RETURNING gave no row');
     if (input.deliveryId) await this.linkDelivery(trx, input.deliveryId, row.id);
-    const superseded = (
-      await trx.executeQuery(
-        this.queries.supersede(names, {
-          refType: input.refType,
-          branch: input.branch,
-          id: row.id,
-          reason: `superseded by #${row.id}`,
-          now,
-        }),
-      )
-    ).rows;
+    const superseded = await rowsOf(
+      trx,
+      this.queries.supersede(names, {
+        refType: input.refType,
+        branch: input.branch,
+        id: row.id,
+        reason: `superseded by #${row.id}`,
+        now,
+      }),
+    );
     if (limits)
       superseded.push(
         ...(await applyQueueLimits(trx, this.queries, row, names, limits, superseded.length, now)),
@@ -304,13 +307,13 @@ export class KyselyStore implements Store {
   }
 
   private async answer(trx: Transaction<Database>, buildId: number): Promise<CreatedBuild> {
-    const [row] = (await trx.executeQuery(this.queries.build.with({ id: buildId }))).rows;
+    const [row] = await rowsOf(trx, this.queries.build.with({ id: buildId }));
     if (!row) throw new Error(`build #${buildId} not found inside its transaction`);
     return { build: toBuild(row), created: false, superseded: [] };
   }
 
   private async linkDelivery(trx: Transaction<Database>, deliveryId: string, buildId: number): Promise<void> {
-    await trx.executeQuery(this.queries.linkDelivery.with({ deliveryId, buildId }));
+    await rowsOf(trx, this.queries.linkDelivery.with({ deliveryId, buildId }));
   }
 
   async recordIgnored(

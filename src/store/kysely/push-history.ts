@@ -4,6 +4,7 @@ import type { NewBuild, PushOrigin } from '../../domain/build.js';
 import { replayPossible, type PushHistory } from '../../domain/push-replay.js';
 import type { Database } from './schema.js';
 import type { CreateBuildQueries } from './create-build-queries.js';
+import { rowsOf } from './run-compiled.js';
 
 export async function pushHistory(
   trx: Transaction<Database>,
@@ -12,16 +13,11 @@ export async function pushHistory(
   push: Pick<PushOrigin, 'before' | 'bodySha256'>,
 ): Promise<PushHistory> {
   const { bodySha256 } = push;
-  const [sameBody] = (await trx.executeQuery(queries.sameBody.with({ bodySha256 }))).rows;
-  const [newest] = (
-    await trx.executeQuery(
-      queries.newestOfRef.with({
-        repository: input.repository,
-        refType: input.refType,
-        branch: input.branch,
-      }),
-    )
-  ).rows;
+  const [sameBody] = await rowsOf(trx, queries.sameBody.with({ bodySha256 }));
+  const [newest] = await rowsOf(
+    trx,
+    queries.newestOfRef.with({ repository: input.repository, refType: input.refType, branch: input.branch }),
+  );
   const latest = newest ? { id: newest.id, commit: newest.commit_sha } : null;
   // The ref's builds of this commit: an index range up to the ref, then a walk through its history
   // (no index has the commit). Only for the rare push that could be a replay; for the newest

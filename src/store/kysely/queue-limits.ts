@@ -8,6 +8,7 @@ import { AppError } from '../../errors.js';
 import type { QueueLimits } from '../store.js';
 import type { BuildsTable, Database } from './schema.js';
 import type { CreateBuildQueries } from './create-build-queries.js';
+import { rowsOf } from './run-compiled.js';
 
 /** Queued builds, of one repository or in all: a range of an index either way. */
 export async function countQueued(
@@ -40,7 +41,7 @@ export async function applyQueueLimits(
   now: string,
 ): Promise<Selectable<BuildsTable>[]> {
   let superseded: Selectable<BuildsTable>[] = [];
-  const [counted] = (await trx.executeQuery(queries.countQueued(names, {}))).rows;
+  const [counted] = await rowsOf(trx, queries.countQueued(names, {}));
   const excess = Number(counted?.count ?? 0) - limits.perRepository;
   // A build awaiting approval (a fork's PR: anyone can open one) only ever replaces others like it.
   const awaiting = added.pull_approval === 'awaiting';

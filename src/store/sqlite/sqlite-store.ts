@@ -7,6 +7,7 @@ import { Kysely, SqliteDialect, type SqliteDatabase as SqliteDatabaseLike } from
 import { KyselyStore } from '../kysely/kysely-store.js';
 import type { Database } from '../kysely/schema.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
+import type { DirectRun } from '../kysely/run-compiled.js';
 
 const STATEMENT_CACHE_SIZE = 256;
 
@@ -64,8 +65,10 @@ export class SqliteStore extends KyselyStore {
     private readonly wal: WalSync | null,
     /** Checkpoints off the event loop (wal-checkpointer.ts); none for `:memory:`. */
     readonly checkpointer: WalCheckpointer | null,
+    direct: DirectRun,
   ) {
     super(db, now, {
+      direct,
       groupCommit: wal?.sync ?? (async () => undefined),
       ...(checkpointer ? { betweenCommits: checkpointer.betweenCommits } : {}),
     });
@@ -92,14 +95,22 @@ export class SqliteStore extends KyselyStore {
     // Synchronous in better-sqlite3: it blocks the event loop. Kept short; a write still refused is
     // retried by the caller (the database counts as not answering meanwhile).
     sqlite.pragma('busy_timeout = 1000');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+    const statements = withStatementCache(sqlite);
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }) });
+    // As kysely's SQLite driver runs a statement, without its executor around it.
+    const direct: DirectRun = ({ sql, parameters }) => {
+      const statement = statements.prepare(sql) as SqliteDatabase.Statement;
+      if (statement.reader) return statement.all(parameters) as unknown[];
+      statement.run(parameters);
+      return [];
+    };
     try {
       await KyselyStore.migrate(db, 'sqlite');
     } catch (error) {
       await db.destroy();
       throw error;
     }
-    if (path === ':memory:') return new SqliteStore(db, now, null, null);
-    return new SqliteStore(db, now, new WalSync(path), new WalCheckpointer(path, sqlite));
+    if (path === ':memory:') return new SqliteStore(db, now, null, null, direct);
+    return new SqliteStore(db, now, new WalSync(path), new WalCheckpointer(path, sqlite), direct);
   }
 }
