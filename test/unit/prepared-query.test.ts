@@ -158,3 +158,24 @@ it("runs a group's statements on its connection directly, any other transaction'
     await db.destroy();
   }
 });
+
+it('SQLite: the delivery lookup never reads inside a transaction that is still open', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'ab-prepared-')), 'autobuilder.db');
+  const store = await SqliteStore.open(path);
+  try {
+    await store.createBuild(newBuild({ deliveryId: 'seen-1' }));
+    assert.equal((await store.findDelivery('seen-1'))?.outcome, 'build', 'read directly');
+    const db = (store as unknown as { database: Kysely<Schema> }).database;
+    const trx = await db.startTransaction().execute();
+    await trx
+      .insertInto('deliveries')
+      .values({ delivery_id: 'open-1', event: 'push', outcome: 'pending', received_at: 'now' })
+      .execute();
+    // On the one connection, a direct read now would see the uncommitted row.
+    const lookup = store.findDelivery('open-1');
+    await trx.rollback().execute();
+    assert.equal(await lookup, null);
+  } finally {
+    await store.close();
+  }
+});

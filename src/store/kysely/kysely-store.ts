@@ -2,7 +2,7 @@
  * The Store on kysely: one set of queries for SQLite (sqlite/sqlite-store.ts) and PostgreSQL
  * (postgres/postgres-store.ts), migrated on open.
  */
-import { Kysely, Migrator, sql, type Transaction } from 'kysely';
+import { Kysely, Migrator, sql, type Selectable, type Transaction } from 'kysely';
 import {
   BUILD_STATES,
   FINAL_STATES,
@@ -39,10 +39,10 @@ import { applyQueueLimits, countQueued } from './queue-limits.js';
 import { patchColumns, pullColumns, startable, toBuild, toBuildWith, toDelivery } from './rows.js';
 import { listDeliveries } from './delivery-log.js';
 import { GroupCommit } from './group-commit.js';
-import { rowsOf, type DirectRun } from './run-compiled.js';
+import { rowsOf, type DirectRead, type DirectRun } from './run-compiled.js';
 import { CreateBuildQueries } from './create-build-queries.js';
 import { gitRef } from '../../domain/git-ref.js';
-import type { Database } from './schema.js';
+import type { Database, DeliveriesTable } from './schema.js';
 
 type Clock = () => Date;
 
@@ -62,13 +62,18 @@ export class KyselyStore implements Store {
       betweenCommits?: (written: number) => Promise<void>;
       /** Runs a group's statements on its connection directly (SQLite: run-compiled.ts). */
       direct?: DirectRun;
+      /** Runs a read outside transactions directly, where it can (run-compiled.ts). */
+      directRead?: DirectRead;
     } = {},
   ) {
     this.writes = options.groupCommit
       ? new GroupCommit(db, options.groupCommit, options.betweenCommits, options.direct)
       : null;
     this.queries = new CreateBuildQueries(db);
+    this.directRead = options.directRead ?? (() => null);
   }
+
+  private readonly directRead: DirectRead;
 
   /** createBuild's statements, compiled once. */
   private readonly queries: CreateBuildQueries;
@@ -347,7 +352,10 @@ export class KyselyStore implements Store {
   }
 
   async findDelivery(deliveryId: string): Promise<Delivery | null> {
-    const [row] = (await this.db.executeQuery(this.queries.findDelivery.with({ deliveryId }))).rows;
+    // Every webhook asks, before anything else.
+    const query = this.queries.findDelivery.with({ deliveryId });
+    const [row] = (this.directRead(query) ??
+      (await this.db.executeQuery(query)).rows) as Selectable<DeliveriesTable>[];
     return row ? toDelivery(row) : null;
   }
 

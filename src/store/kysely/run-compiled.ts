@@ -22,3 +22,10 @@ export async function rowsOf<DB, R>(trx: Transaction<DB>, query: CompiledQuery<R
   if (run) return run(query) as R[];
   return (await trx.executeQuery(query)).rows;
 }
+
+/**
+ * Runs a read outside any transaction on the connection directly, or gives null when it cannot
+ * (SQLite with a transaction open: a read there would see its uncommitted writes; kysely then
+ * runs it once the transaction is over).
+ */
+export type DirectRead = (query: CompiledQuery) => unknown[] | null;

@@ -7,7 +7,7 @@ import { Kysely, SqliteDialect, type SqliteDatabase as SqliteDatabaseLike } from
 import { KyselyStore } from '../kysely/kysely-store.js';
 import type { Database } from '../kysely/schema.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
-import type { DirectRun } from '../kysely/run-compiled.js';
+import type { DirectRead, DirectRun } from '../kysely/run-compiled.js';
 
 const STATEMENT_CACHE_SIZE = 256;
 
@@ -66,9 +66,11 @@ export class SqliteStore extends KyselyStore {
     /** Checkpoints off the event loop (wal-checkpointer.ts); none for `:memory:`. */
     readonly checkpointer: WalCheckpointer | null,
     direct: DirectRun,
+    directRead: DirectRead,
   ) {
     super(db, now, {
       direct,
+      directRead,
       groupCommit: wal?.sync ?? (async () => undefined),
       ...(checkpointer ? { betweenCommits: checkpointer.betweenCommits } : {}),
     });
@@ -104,13 +106,16 @@ export class SqliteStore extends KyselyStore {
       statement.run(parameters);
       return [];
     };
+    // Outside a transaction only: inside one (a group commit's, across its awaits) a read would
+    // see what is not committed yet.
+    const directRead: DirectRead = (query) => (sqlite.inTransaction ? null : direct(query));
     try {
       await KyselyStore.migrate(db, 'sqlite');
     } catch (error) {
       await db.destroy();
       throw error;
     }
-    if (path === ':memory:') return new SqliteStore(db, now, null, null, direct);
-    return new SqliteStore(db, now, new WalSync(path), new WalCheckpointer(path, sqlite), direct);
+    if (path === ':memory:') return new SqliteStore(db, now, null, null, direct, directRead);
+    return new SqliteStore(db, now, new WalSync(path), new WalCheckpointer(path, sqlite), direct, directRead);
   }
 }
