@@ -8,16 +8,30 @@ import type { EventBus } from './event-bus.js';
 import { formatSse } from './sse.js';
 
 export class BuildFrame {
+  private json: string | null = null;
+  private full: Buffer | null = null;
   private plain: Buffer | null = null;
 
   constructor(
     readonly seq: number,
     readonly build: Build,
-    /** The summary as JSON: the `data` of the event. */
-    readonly data: string,
-    /** `event: build` with `id: seq`, for /api/events. */
-    readonly frame: Buffer,
+    private readonly summarize: (build: Build) => unknown,
   ) {}
+
+  /**
+   * The summary as JSON: the `data` of the event. Made on first use: with nobody watching (the
+   * usual case while pushes arrive), a change costs no summary, JSON or frame.
+   */
+  get data(): string {
+    this.json ??= JSON.stringify(this.summarize(this.build));
+    return this.json;
+  }
+
+  /** `event: build` with `id: seq`, for /api/events. */
+  get frame(): Buffer {
+    this.full ??= Buffer.from(formatSse({ event: 'build', id: this.seq, data: this.data }));
+    return this.full;
+  }
 
   /**
    * The same event without an `id`, for log streams: their ids are byte offsets, and an event
@@ -36,13 +50,7 @@ export class BuildFeed {
   constructor(bus: EventBus, summarize: (build: Build) => unknown) {
     this.unsubscribe = bus.onBuild(({ seq, build }) => {
       if (this.listeners.size === 0) return;
-      const data = JSON.stringify(summarize(build));
-      const frame = new BuildFrame(
-        seq,
-        build,
-        data,
-        Buffer.from(formatSse({ event: 'build', id: seq, data })),
-      );
+      const frame = new BuildFrame(seq, build, summarize);
       for (const listener of this.listeners) listener(frame);
     });
   }

@@ -57,7 +57,10 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
     ),
   );
   const events = new Broadcast();
-  feed.on((frame) => events.send(frame.frame));
+  // The frame is made only when a stream is open to take it.
+  feed.on((frame) => {
+    if (events.size > 0) events.send(frame.frame);
+  });
   // The database going away or coming back changes no build, but the page must say so.
   const unsubscribeHealth = deps.databaseHealth?.onChange((problem) =>
     events.send(

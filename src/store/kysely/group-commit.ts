@@ -12,8 +12,9 @@
  * error (the database's) rolls the whole batch back and reaches every caller in it: none of them
  * was stored.
  */
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import { AppError } from '../../errors.js';
+import { rowsOf, runDirectly, type DirectRun } from './run-compiled.js';
 
 interface Pending<DB> {
   work: (trx: Transaction<DB>) => Promise<unknown>;
@@ -22,6 +23,11 @@ interface Pending<DB> {
 }
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** The savepoint statements, compiled once: they run around every write. */
+const SAVEPOINT = CompiledQuery.raw('SAVEPOINT group_item');
+const RELEASE = CompiledQuery.raw('RELEASE SAVEPOINT group_item');
+const ROLLBACK_TO = CompiledQuery.raw('ROLLBACK TO SAVEPOINT group_item');
 
 /** Bounds a batch (and so the time the event loop waits for its commit). */
 const MAX_BATCH = 256;
@@ -34,6 +40,13 @@ export class GroupCommit<DB> {
     private readonly db: Kysely<DB>,
     /** Makes a commit durable; resolves when it is on disk. */
     private readonly sync: () => Promise<void> = async () => undefined,
+    /**
+     * Runs after a group is answered and before the next one starts, told how many writes the
+     * group stored (SQLite: the WAL checkpoint, wal-checkpointer.ts). Must not reject.
+     */
+    private readonly between: (written: number) => Promise<void> = async () => undefined,
+    /** Where the group's statements may run on its connection directly (run-compiled.ts). */
+    private readonly direct?: DirectRun,
   ) {}
 
   run<T>(work: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
@@ -58,6 +71,7 @@ export class GroupCommit<DB> {
     const outcomes: Outcome[] = [];
     try {
       const trx = await this.db.startTransaction().execute();
+      if (this.direct) runDirectly(trx, this.direct);
       try {
         while (outcomes.length < batch.length) {
           outcomes.push(await this.one(trx, batch[outcomes.length]!));
@@ -79,6 +93,8 @@ export class GroupCommit<DB> {
         if (outcome.ok) item.resolve(outcome.value);
         else item.reject(outcome.error);
       });
+      // The callers have their answers; writes arriving meanwhile form the next group.
+      await this.between(outcomes.filter((outcome) => outcome.ok).length);
     } catch (error) {
       // Nothing of the batch was stored (or, the fsync failing, it is not known to be on disk):
       // every caller in it gets the error.
@@ -91,15 +107,15 @@ export class GroupCommit<DB> {
 
   /** One write in a savepoint: its own refusal undoes only its own changes. */
   private async one(trx: Transaction<DB>, item: Pending<DB>): Promise<Outcome> {
-    await sql`SAVEPOINT group_item`.execute(trx);
+    await rowsOf(trx, SAVEPOINT);
     try {
       const value = await item.work(trx);
-      await sql`RELEASE SAVEPOINT group_item`.execute(trx);
+      await rowsOf(trx, RELEASE);
       return { ok: true, value };
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
-      await sql`ROLLBACK TO SAVEPOINT group_item`.execute(trx);
-      await sql`RELEASE SAVEPOINT group_item`.execute(trx);
+      await rowsOf(trx, ROLLBACK_TO);
+      await rowsOf(trx, RELEASE);
       return { ok: false, error };
     }
   }

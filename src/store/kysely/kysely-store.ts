@@ -2,7 +2,7 @@
  * The Store on kysely: one set of queries for SQLite (sqlite/sqlite-store.ts) and PostgreSQL
  * (postgres/postgres-store.ts), migrated on open.
  */
-import { Kysely, Migrator, sql, type Transaction } from 'kysely';
+import { Kysely, Migrator, sql, type Selectable, type Transaction } from 'kysely';
 import {
   BUILD_STATES,
   FINAL_STATES,
@@ -36,11 +36,13 @@ import { claimChosen, readQueueView } from './leases.js';
 import { pushHistory } from './push-history.js';
 import { migrations, type Dialect } from './migrations.js';
 import { applyQueueLimits, countQueued } from './queue-limits.js';
-import { patchColumns, pullColumns, startable, toBuild, toDelivery } from './rows.js';
+import { patchColumns, pullColumns, startable, toBuild, toBuildWith, toDelivery } from './rows.js';
 import { listDeliveries } from './delivery-log.js';
 import { GroupCommit } from './group-commit.js';
+import { rowsOf, type DirectRead, type DirectRun } from './run-compiled.js';
+import { CreateBuildQueries } from './create-build-queries.js';
 import { gitRef } from '../../domain/git-ref.js';
-import type { Database } from './schema.js';
+import type { Database, DeliveriesTable } from './schema.js';
 
 type Clock = () => Date;
 
@@ -51,11 +53,30 @@ export class KyselyStore implements Store {
   protected constructor(
     private readonly db: Kysely<Database>,
     private readonly now: Clock,
-    /** `groupCommit`: how a group's commit is made durable (SQLite: fsync of the WAL). */
-    options: { groupCommit?: () => Promise<void> } = {},
+    /**
+     * `groupCommit`: how a group's commit is made durable (SQLite: fsync of the WAL);
+     * `betweenCommits`: what runs before the next group (SQLite: the WAL checkpoint).
+     */
+    options: {
+      groupCommit?: () => Promise<void>;
+      betweenCommits?: (written: number) => Promise<void>;
+      /** Runs a group's statements on its connection directly (SQLite: run-compiled.ts). */
+      direct?: DirectRun;
+      /** Runs a read outside transactions directly, where it can (run-compiled.ts). */
+      directRead?: DirectRead;
+    } = {},
   ) {
-    this.writes = options.groupCommit ? new GroupCommit(db, options.groupCommit) : null;
+    this.writes = options.groupCommit
+      ? new GroupCommit(db, options.groupCommit, options.betweenCommits, options.direct)
+      : null;
+    this.queries = new CreateBuildQueries(db);
+    this.directRead = options.directRead ?? (() => null);
   }
+
+  private readonly directRead: DirectRead;
+
+  /** createBuild's statements, compiled once. */
+  private readonly queries: CreateBuildQueries;
 
   /** Applies the migrations; throws what failed (the caller closes the connection). */
   protected static async migrate(db: Kysely<Database>, dialect: Dialect, schema?: string): Promise<void> {
@@ -213,27 +234,19 @@ export class KyselyStore implements Store {
     if (input.deliveryId) {
       // Claim the delivery id first. A concurrent transaction with the same id waits on this row
       // (PostgreSQL) or runs after this one (SQLite), then finds the build made here.
-      const claimed = await trx
-        .insertInto('deliveries')
-        .values({
+      const claimed = await rowsOf(
+        trx,
+        this.queries.claimDelivery.with({
           delivery_id: input.deliveryId,
           event: input.refType === 'pull' ? 'pull_request' : 'push',
-          outcome: 'pending',
-          build_id: null,
-          reason: null,
           received_at: now,
           repository: input.repository,
           ref: gitRef(input.refType, input.branch),
-        })
-        .onConflict((oc) => oc.column('delivery_id').doNothing())
-        .returning('delivery_id')
-        .executeTakeFirst();
-      if (!claimed) {
-        const seen = await trx
-          .selectFrom('deliveries')
-          .selectAll()
-          .where('delivery_id', '=', input.deliveryId)
-          .executeTakeFirstOrThrow();
+        }),
+      );
+      if (claimed.length === 0) {
+        const [seen] = await rowsOf(trx, this.queries.findDelivery.with({ deliveryId: input.deliveryId }));
+        if (!seen) throw new Error(`delivery ${input.deliveryId} vanished inside its transaction`);
         if (seen.build_id != null) return this.answer(trx, seen.build_id);
         // Ignored before (say, its repository was not configured yet): it builds now, and is
         // listed as arriving now.
@@ -247,16 +260,16 @@ export class KyselyStore implements Store {
     if (input.push) {
       const answering = answeringBuild(
         { ...input.push, commit: input.commit },
-        await pushHistory(trx, input, input.push),
+        await pushHistory(trx, this.queries, input, input.push),
       );
       if (answering !== null) {
         if (input.deliveryId) await this.linkDelivery(trx, input.deliveryId, answering);
         return this.answer(trx, answering);
       }
     }
-    const row = await trx
-      .insertInto('builds')
-      .values({
+    const [row] = await rowsOf(
+      trx,
+      this.queries.insertBuild.with({
         project: input.project,
         repository: input.repository,
         ref_type: input.refType,
@@ -273,39 +286,39 @@ export class KyselyStore implements Store {
         attempt: input.attempt ?? 1,
         ...pullColumns(input.refType === 'pull' ? input.pull : null),
         created_at: now,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+      }),
+    );
+    if (!row) throw new Error('INSERT … RETURNING gave no row');
     if (input.deliveryId) await this.linkDelivery(trx, input.deliveryId, row.id);
-    const superseded = await trx
-      .updateTable('builds')
-      .set({ state: 'superseded', reason: `superseded by #${row.id}`, finished_at: now })
-      .where('repository', 'in', names)
-      .where('ref_type', '=', input.refType)
-      .where('branch', '=', input.branch)
-      .where('state', '=', 'queued')
-      .where('id', '<', row.id)
-      .returningAll()
-      .execute();
-    if (limits) superseded.push(...(await applyQueueLimits(trx, row, names, limits, superseded.length, now)));
-    return { build: toBuild(row), created: true, superseded: superseded.map(toBuild) };
+    const superseded = await rowsOf(
+      trx,
+      this.queries.supersede(names, {
+        refType: input.refType,
+        branch: input.branch,
+        id: row.id,
+        reason: `superseded by #${row.id}`,
+        now,
+      }),
+    );
+    if (limits)
+      superseded.push(
+        ...(await applyQueueLimits(trx, this.queries, row, names, limits, superseded.length, now)),
+      );
+    return {
+      build: toBuildWith(row, input.commits),
+      created: true,
+      superseded: superseded.map(toBuild),
+    };
   }
 
   private async answer(trx: Transaction<Database>, buildId: number): Promise<CreatedBuild> {
-    const row = await trx
-      .selectFrom('builds')
-      .selectAll()
-      .where('id', '=', buildId)
-      .executeTakeFirstOrThrow();
+    const [row] = await rowsOf(trx, this.queries.build.with({ id: buildId }));
+    if (!row) throw new Error(`build #${buildId} not found inside its transaction`);
     return { build: toBuild(row), created: false, superseded: [] };
   }
 
   private async linkDelivery(trx: Transaction<Database>, deliveryId: string, buildId: number): Promise<void> {
-    await trx
-      .updateTable('deliveries')
-      .set({ outcome: 'build', build_id: buildId, reason: null })
-      .where('delivery_id', '=', deliveryId)
-      .execute();
+    await rowsOf(trx, this.queries.linkDelivery.with({ deliveryId, buildId }));
   }
 
   async recordIgnored(
@@ -339,11 +352,10 @@ export class KyselyStore implements Store {
   }
 
   async findDelivery(deliveryId: string): Promise<Delivery | null> {
-    const row = await this.db
-      .selectFrom('deliveries')
-      .selectAll()
-      .where('delivery_id', '=', deliveryId)
-      .executeTakeFirst();
+    // Every webhook asks, before anything else.
+    const query = this.queries.findDelivery.with({ deliveryId });
+    const [row] = (this.directRead(query) ??
+      (await this.db.executeQuery(query)).rows) as Selectable<DeliveriesTable>[];
     return row ? toDelivery(row) : null;
   }
 

@@ -7,6 +7,8 @@ import type { Kysely, Selectable, Transaction } from 'kysely';
 import { AppError } from '../../errors.js';
 import type { QueueLimits } from '../store.js';
 import type { BuildsTable, Database } from './schema.js';
+import type { CreateBuildQueries } from './create-build-queries.js';
+import { rowsOf } from './run-compiled.js';
 
 /** Queued builds, of one repository or in all: a range of an index either way. */
 export async function countQueued(
@@ -30,6 +32,7 @@ export async function countQueued(
  */
 export async function applyQueueLimits(
   trx: Transaction<Database>,
+  queries: CreateBuildQueries,
   added: Selectable<BuildsTable>,
   /** `added`'s repository and its other names (NewBuild.names): one repository here. */
   names: readonly string[],
@@ -38,7 +41,8 @@ export async function applyQueueLimits(
   now: string,
 ): Promise<Selectable<BuildsTable>[]> {
   let superseded: Selectable<BuildsTable>[] = [];
-  const excess = (await countQueued(trx, names)) - limits.perRepository;
+  const [counted] = await rowsOf(trx, queries.countQueued(names, {}));
+  const excess = Number(counted?.count ?? 0) - limits.perRepository;
   // A build awaiting approval (a fork's PR: anyone can open one) only ever replaces others like it.
   const awaiting = added.pull_approval === 'awaiting';
   if (excess > 0) {

@@ -14,6 +14,14 @@ export function startable(eb: ExpressionBuilder<Database, 'builds'>) {
 }
 
 export function toBuild(row: Selectable<BuildsTable>): Build {
+  return toBuildWith(row, JSON.parse(row.commits) as Build['commits']);
+}
+
+/**
+ * A row just written, with the commit list it was written from: a push's list (up to 2048
+ * commits of JSON) is not parsed back for nothing.
+ */
+export function toBuildWith(row: Selectable<BuildsTable>, commits: Build['commits']): Build {
   return {
     id: row.id,
     project: row.project,
@@ -26,7 +34,7 @@ export function toBuild(row: Selectable<BuildsTable>): Build {
     reason: row.reason,
     pusher: row.pusher,
     deliveryId: row.delivery_id,
-    commits: JSON.parse(row.commits) as Build['commits'],
+    commits,
     steps: JSON.parse(row.steps) as Build['steps'],
     artifact: row.artifact,
     image: row.image,

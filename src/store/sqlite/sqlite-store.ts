@@ -6,6 +6,8 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, SqliteDialect, type SqliteDatabase as SqliteDatabaseLike } from 'kysely';
 import { KyselyStore } from '../kysely/kysely-store.js';
 import type { Database } from '../kysely/schema.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
+import type { DirectRead, DirectRun } from '../kysely/run-compiled.js';
 
 const STATEMENT_CACHE_SIZE = 256;
 
@@ -61,11 +63,22 @@ export class SqliteStore extends KyselyStore {
     db: Kysely<Database>,
     now: () => Date,
     private readonly wal: WalSync | null,
+    /** Checkpoints off the event loop (wal-checkpointer.ts); none for `:memory:`. */
+    readonly checkpointer: WalCheckpointer | null,
+    direct: DirectRun,
+    directRead: DirectRead,
   ) {
-    super(db, now, { groupCommit: wal?.sync ?? (async () => undefined) });
+    super(db, now, {
+      direct,
+      directRead,
+      groupCommit: wal?.sync ?? (async () => undefined),
+      ...(checkpointer ? { betweenCommits: checkpointer.betweenCommits } : {}),
+    });
   }
 
   override async close(): Promise<void> {
+    // Its connection first: the service's own, closing last, checkpoints and removes the WAL.
+    await this.checkpointer?.close();
     await super.close();
     await this.wal?.close();
   }
@@ -84,14 +97,25 @@ export class SqliteStore extends KyselyStore {
     // Synchronous in better-sqlite3: it blocks the event loop. Kept short; a write still refused is
     // retried by the caller (the database counts as not answering meanwhile).
     sqlite.pragma('busy_timeout = 1000');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+    const statements = withStatementCache(sqlite);
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }) });
+    // As kysely's SQLite driver runs a statement, without its executor around it.
+    const direct: DirectRun = ({ sql, parameters }) => {
+      const statement = statements.prepare(sql) as SqliteDatabase.Statement;
+      if (statement.reader) return statement.all(parameters) as unknown[];
+      statement.run(parameters);
+      return [];
+    };
+    // Outside a transaction only: inside one (a group commit's, across its awaits) a read would
+    // see what is not committed yet.
+    const directRead: DirectRead = (query) => (sqlite.inTransaction ? null : direct(query));
     try {
       await KyselyStore.migrate(db, 'sqlite');
     } catch (error) {
       await db.destroy();
       throw error;
     }
-    const wal = path === ':memory:' ? null : new WalSync(path);
-    return new SqliteStore(db, now, wal);
+    if (path === ':memory:') return new SqliteStore(db, now, null, null, direct, directRead);
+    return new SqliteStore(db, now, new WalSync(path), new WalCheckpointer(path, sqlite), direct, directRead);
   }
 }
