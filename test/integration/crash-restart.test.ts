@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isFinal, type Build } from '../../src/domain/build.js';
+import { serviceInstance } from '../../src/config/service-instance.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { ourContainers, requireDocker, TEST_IMAGE } from '../helpers/docker.js';
 import { LocalRepo } from '../helpers/git-repo.js';
@@ -116,7 +117,9 @@ describe('kill -9 while pushes arrive', () => {
         assert.match(log, /line 10 of /, `log of #${b.id} is whole`);
         assert.match(log, /==> success\n$/, `log of #${b.id} ends with its result`);
       }
-      await waitFor(() => ourContainers().length === 0, 30_000);
+      // Only this service's containers: other services may share the engine.
+      const instance = serviceInstance({ dataDirectory: join(home, 'data') });
+      await waitFor(() => ourContainers(instance).length === 0, 30_000);
       assert.deepEqual(readdirSync(join(home, 'tmp')), []);
       process.stdout.write(
         `# fault test: ${PUSHES} pushes, ${accepted.length} accepted, ${refused} refused while down, ${KILLS} kill -9, ` +
