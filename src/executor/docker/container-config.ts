@@ -4,7 +4,13 @@
  */
 import type Docker from 'dockerode';
 import { capabilitySets, DEFAULT_MEMORY_BYTES, DEFAULT_PIDS_LIMIT } from '../../domain/limits.js';
-import { BUILD_LABEL, INSTANCE_LABEL, MANAGED_LABEL, type ContainerSpec, type FirstStep } from '../executor.js';
+import {
+  BUILD_LABEL,
+  INSTANCE_LABEL,
+  MANAGED_LABEL,
+  type ContainerSpec,
+  type FirstStep,
+} from '../executor.js';
 import { MERGE_STDERR } from './step-stream.js';
 
 /** Waits for exec without running anything of its own; exits on SIGTERM. */
@@ -83,7 +89,9 @@ export function containerOptions(spec: ContainerSpec, instance: string): Docker.
           Source: cache.volume,
           Target: cache.target,
           ReadOnly: cache.readOnly,
-          ...(cache.readOnly ? { VolumeOptions: { NoCopy: true } as Docker.MountSettings['VolumeOptions'] } : {}),
+          ...(cache.readOnly
+            ? { VolumeOptions: { NoCopy: true } as Docker.MountSettings['VolumeOptions'] }
+            : {}),
         })),
       ],
       Init: false,

@@ -111,6 +111,8 @@ export class DockerExecutor implements Executor {
     const stream = (await withTimeout('attach', this.timeouts.call, (abortSignal) =>
       container.attach({ stream: true, stdout: true, stderr: true, hijack: true, abortSignal }),
     )) as Duplex;
+    // Read from before the start: what the step prints at once is handed on, never dropped.
+    const read = readStepStream(stream, options, kill);
     try {
       await withTimeout(
         'start container',
@@ -120,14 +122,12 @@ export class DockerExecutor implements Executor {
       );
     } catch (error) {
       stream.destroy();
-      // Cancelled while starting: the engine may have started it all the same.
-      if (options.signal?.aborted) {
-        kill();
-        return 137;
-      }
+      await read.catch(() => undefined);
+      // Cancelled while starting (the kill above went out): the engine may have started it anyway.
+      if (options.signal?.aborted) return 137;
       throw error;
     }
-    await readStepStream(stream, options, kill);
+    await read;
     if (options.signal?.aborted) return 137;
     // The process's own status, kept by the engine: nothing the step printed can stand for it.
     return exitCodeAfterStream(async () => {
@@ -158,9 +158,7 @@ export class DockerExecutor implements Executor {
       })(),
     );
     try {
-      await this.docker
-        .getContainer(handle.id)
-        .putArchive(body, { path, abortSignal: deadline.signal });
+      await this.docker.getContainer(handle.id).putArchive(body, { path, abortSignal: deadline.signal });
     } catch (error) {
       throw deadline.timedOut() ?? error;
     } finally {
