@@ -3,11 +3,14 @@
  * status (nothing it prints can stand for it), and nothing it leaves running reaches step 2.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type Docker from 'dockerode';
 import { DockerExecutor } from '../../src/executor/docker/docker-executor.js';
 import type { ContainerHandle, FirstStep } from '../../src/executor/executor.js';
 import { requireDocker, TEST_IMAGE } from '../helpers/docker.js';
+import { LocalRepo } from '../helpers/git-repo.js';
+import { enqueuePush, removeHome, startHarness, waitForFinal } from '../helpers/harness.js';
 
 describe('first step as the container process (Docker)', () => {
   let docker: Docker;
@@ -79,5 +82,43 @@ describe('first step as the container process (Docker)', () => {
     assert.equal(info.HostConfig.LogConfig?.Type, 'none');
     // The step's environment and directory are in its command, not in what `commit` keeps.
     assert.equal(info.Config.WorkingDir, '');
+  });
+
+  it('in a build, step 1 and step 2 each keep their own output and exit code', async () => {
+    const h = await startHarness({
+      executor: new DockerExecutor(docker, `first-step-pipeline-${process.pid}`),
+      repositories: {
+        'acme/apart': {
+          image: TEST_IMAGE,
+          checkout: '/src',
+          network: 'none',
+          steps: [
+            // Sees the source at the pushed commit in its directory; leaves a printer behind.
+            'cat which; (sleep 1; echo late-from-step-1) & echo step-1-done',
+            'sleep 2; echo step-2-done; exit 4',
+          ],
+        },
+      },
+    });
+    try {
+      const sha = new LocalRepo(h.gitRoot, 'acme/apart').commit('master', { which: 'the-pushed-tree\n' });
+      const queued = await enqueuePush(h, 'acme/apart', 'master', sha);
+      const build = await waitForFinal(h, queued.id, 120_000);
+      assert.equal(build.state, 'failed');
+      assert.equal(build.reason, 'step 2 (sleep 2; echo step-2-done; exit 4) exited with code 4');
+      assert.deepEqual(
+        build.steps.map((step) => step.exitCode),
+        [0, 4],
+      );
+      const log = readFileSync(build.logPath!, 'utf8');
+      assert.match(
+        log,
+        /==> step 1\/2: [^\n]*\nthe-pushed-tree\nstep-1-done\n==> step 2\/2: [^\n]*\nstep-2-done\n/,
+      );
+      assert.doesNotMatch(log, /^late-from-step-1$/m);
+    } finally {
+      await h.close();
+      removeHome(h);
+    }
   });
 });
