@@ -138,8 +138,6 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
         ? null
         : deps.mirrors.archive(build.repository, build.commit, rule.checkout.replace(/^\/+|\/+$/g, '')),
     );
-    // A failed fetch is reported through `source`; this copy of it must not go unhandled.
-    tree.catch(() => undefined);
     container = (async () => {
       const image = await resolveImage(deps.executor, deps.rules, rule, baseImageRef(build), (l) =>
         log.line(`    ${l}`),
