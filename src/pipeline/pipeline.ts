@@ -6,7 +6,6 @@
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import type { BootResult, Build, FailureCause, StepRecord } from '../domain/build.js';
 import type { BuildRule, RuleLookup } from '../domain/rule.js';
 import { renderTemplate, templateValues } from '../domain/template.js';
@@ -89,7 +88,6 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
   let handle: ContainerHandle | null = null;
   let tempDir: string | null = null;
   let container: Promise<ContainerHandle> | null = null;
-  let tree: Promise<Readable | null> | null = null;
   try {
     log.line(
       `==> build #${build.id}: ${build.repository} ${build.refType} ${build.branch} at ${build.commit}`,
@@ -130,13 +128,6 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
       build.commit,
       (l) => log.line(`    ${l}`),
       build.pull ? pullHeadRef(build.pull.number) : undefined,
-    );
-    // git archive starts as soon as the commit is in the mirror: its first bytes wait in the pipe
-    // by the time the container exists (a process start less before step 1).
-    tree = source.then((problem) =>
-      problem
-        ? null
-        : deps.mirrors.archive(build.repository, build.commit, rule.checkout.replace(/^\/+|\/+$/g, '')),
     );
     container = (async () => {
       const image = await resolveImage(deps.executor, deps.rules, rule, baseImageRef(build), (l) =>
@@ -181,7 +172,14 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
     checkAborted(signal);
     const created = started.value;
     log.line(`==> source ${build.commit} into ${rule.checkout}`);
-    await untilAborted(signal, deps.executor.putArchive(created, '/', (await tree)!));
+    await untilAborted(
+      signal,
+      deps.executor.putArchive(
+        created,
+        '/',
+        deps.mirrors.archive(build.repository, build.commit, rule.checkout.replace(/^\/+|\/+$/g, '')),
+      ),
+    );
     let running = false;
 
     const steps: StepRecord[] = [];
@@ -264,11 +262,6 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
     const cause = error instanceof BuildFailure ? 'build' : 'engine';
     return { state: 'failed', reason, cause, artifact: null, image: null, lost: error instanceof LeaseLost };
   } finally {
-    // Not read (the build ended before the source went in) or read: either way git is done.
-    void tree?.then(
-      (stream) => stream?.destroy(),
-      () => undefined,
-    );
     if (handle) await deps.executor.destroy(handle).catch(() => undefined);
     if (tempDir) await rm(tempDir, { recursive: true, force: true }).catch(() => undefined);
     if (!handle && container) {
