@@ -11,6 +11,7 @@ import {
   type ContainerSpec,
   type CopyOutOptions,
   type ExecOptions,
+  type RunOptions,
   type Executor,
   type ManagedContainer,
   type CopyVolumeOptions,
@@ -108,6 +109,15 @@ class GuardedExecutor implements Executor {
   }
   listTags(repo: string): Promise<string[]> {
     return this.guard(() => this.inner.listTags(repo));
+  }
+  create(spec: ContainerSpec): Promise<ContainerHandle> {
+    return this.guard(() => this.inner.create(spec));
+  }
+  runFirstStep(handle: ContainerHandle, options: RunOptions): Promise<number> {
+    return this.guard(() => this.inner.runFirstStep(handle, options));
+  }
+  resume(handle: ContainerHandle): Promise<void> {
+    return this.guard(() => this.inner.resume(handle));
   }
   start(spec: ContainerSpec): Promise<ContainerHandle> {
     return this.guard(() => this.inner.start(spec));

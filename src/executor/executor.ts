@@ -4,8 +4,14 @@
  * test/integration/executor.contract.ts.
  *
  * Call order for one build:
- *   ping → listTags/ensureImage (choosing the image) → start → putArchive → exec (once per step)
+ *   ping → listTags/ensureImage (choosing the image) → create → putArchive (source, into the
+ *   created container) → runFirstStep (step 1 as the container's own process; the container is
+ *   stopped when it ends) → resume? (only when more steps follow) → exec (each later step)
  *   → copyFileOut? → commit? (under a pending name) → retag? (the commit point) → destroy
+ * A build whose first step needs what the container's configuration must not keep (secrets:
+ * pipeline/build-env.ts) is created without `firstStep`, then `resume` → exec for every step.
+ * `start` is `create` + `resume` in one call. `copyFileOut` and `commit` work on a running or a
+ * stopped container alike; `exec` needs a running one (after `resume`).
  * A build's image is committed under a pending name first and moved to its real name by `retag`
  * only when the build has nothing left that can fail or be cancelled: a cancelled or failed build
  * never moves a tag that incremental builds start from (`removeImage` drops its pending name).
@@ -54,6 +60,19 @@ export interface ContainerSpec {
    */
   caches?: CacheMount[];
   workingDir?: string;
+  /**
+   * The command the container runs as its own process the first time it starts (`runFirstStep`),
+   * with `env` as its environment, in `firstStep.workingDir`. At any later start (`resume`) it
+   * waits for exec instead and the step is not run again. Its exit code comes from the engine
+   * (the process's own status), so nothing the step prints can change it. Absent: the container
+   * only ever waits for exec.
+   */
+  firstStep?: FirstStep;
+}
+
+export interface FirstStep {
+  command: string;
+  workingDir?: string;
 }
 
 export interface CacheMount {
@@ -93,6 +112,9 @@ export interface ExecOptions {
   signal?: AbortSignal;
 }
 
+/** Output and cancel of `runFirstStep`: its command, environment and directory are in the spec. */
+export type RunOptions = Pick<ExecOptions, 'onOutput' | 'signal'>;
+
 export interface CopyOutOptions {
   /** A file larger than this is refused; reading stops as soon as it is passed. */
   maxBytes: number;
@@ -127,9 +149,31 @@ export interface Executor {
   ensureImage(image: string, onProgress?: (line: string) => void): Promise<boolean>;
   /** Tags present locally for an image repository such as `zero-os/initramfs`. */
   listTags(repo: string): Promise<string[]>;
-  /** Creates and starts a container that waits for exec; labelled as ours with the build id. */
+  /**
+   * Creates a container, not started, labelled as ours with the build id. Nothing runs in it yet:
+   * files put in with `putArchive` are there before its first process starts.
+   */
+  create(spec: ContainerSpec): Promise<ContainerHandle>;
+  /**
+   * Starts a created container with `spec.firstStep` as its process and resolves with that
+   * process's exit code, once it has ended (the container is then stopped: whatever the step left
+   * running in the background ended with it). Output reaches `onOutput` as with `exec` (stderr
+   * merged into stdout at the source); aborting kills the container and resolves 137 at once.
+   * Throws (an engine error, not an exit code) when the engine fails or the output stream is cut
+   * while the step still runs. Called once per container, and only on one made with `firstStep`.
+   */
+  runFirstStep(handle: ContainerHandle, options: RunOptions): Promise<number>;
+  /**
+   * Starts a created or stopped container so that it waits for exec (its `firstStep`, if any, is
+   * not run again). Files, volumes and caches are as the last run left them.
+   */
+  resume(handle: ContainerHandle): Promise<void>;
+  /** `create` then `resume`: a container that waits for exec. */
   start(spec: ContainerSpec): Promise<ContainerHandle>;
-  /** Extracts a tar stream into the container at `path` (an existing directory, `/` is fine). */
+  /**
+   * Extracts a tar stream into the container at `path` (an existing directory, `/` is fine); the
+   * container may be created (not yet started) or running.
+   */
   putArchive(handle: ContainerHandle, path: string, tar: Readable): Promise<void>;
   /**
    * Runs `sh -c command`; resolves with its exit code. Output reaches `onOutput` frame by frame in

@@ -1,5 +1,6 @@
 /**
- * Runs one build: source at the exact commit → container → steps → artifact → commit point
+ * Runs one build: container created while the source at the exact commit is fetched → source
+ * into it → step 1 as its process → later steps by exec → artifact → commit point
  * (commit-point.ts: image committed, kernel published, tag moved) → cleanup.
  * Cleanup (container removed, temp dir deleted) runs on success, failure and cancel alike.
  */
@@ -8,7 +9,7 @@ import { join } from 'node:path';
 import type { BootResult, Build, FailureCause, StepRecord } from '../domain/build.js';
 import type { BuildRule, RuleLookup } from '../domain/rule.js';
 import { renderTemplate, templateValues } from '../domain/template.js';
-import type { ContainerHandle, Executor } from '../executor/executor.js';
+import type { ContainerHandle, Executor, OutputStream } from '../executor/executor.js';
 import type { BuildLog } from '../live/build-log.js';
 import type { GitMirrors } from './git-mirror.js';
 import { BuildFailure, LeaseLost } from './build-failure.js';
@@ -111,9 +112,17 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
       names = null;
     }
     const env = buildEnv(build, rule, deps.rules);
+    // Step 1 runs as the container's own process (no exec to make and start before its first
+    // line) when its environment may be the container's: that holds no secret value, as `commit`
+    // keeps a container's environment in the image. Otherwise every step is an exec.
+    const firstStep =
+      rule.steps.length > 0 && Object.keys(rule.secrets ?? {}).every((name) => !env[name])
+        ? { command: rule.steps[0]!, workingDir: rule.checkout }
+        : undefined;
     const taken = names && (await nameTakenBy(deps.store, deps.kernelTarget, build, ...ownedNames(names)));
     if (taken) throw new BuildFailure(taken);
-    // Fetching the source and starting the container do not depend on each other: do both at once.
+    // Fetching the source and making the container do not depend on each other: do both at once.
+    // The source goes into the created container, before anything in it has started.
     const source = deps.mirrors.ensureCommit(
       build.repository,
       build.commit,
@@ -142,10 +151,11 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
       checkAborted(signal);
       await mkdir(deps.tmpDirectory, { recursive: true });
       tempDir = await mkdtemp(join(deps.tmpDirectory, `${TEMP_PREFIX}${build.id}-`));
-      handle = await deps.executor.start({
+      handle = await deps.executor.create({
         buildId: build.id,
         image,
-        env: containerEnv(env, rule),
+        env: firstStep ? env : containerEnv(env, rule),
+        firstStep,
         network: rule.network,
         memoryBytes: rule.memoryBytes,
         pidsLimit: rule.pidsLimit,
@@ -160,16 +170,17 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
     if (fetched.value) throw new BuildFailure(fetched.value);
     if (started.status === 'rejected') throw started.reason;
     checkAborted(signal);
-    const running = started.value;
+    const created = started.value;
     log.line(`==> source ${build.commit} into ${rule.checkout}`);
     await untilAborted(
       signal,
       deps.executor.putArchive(
-        running,
+        created,
         '/',
         deps.mirrors.archive(build.repository, build.commit, rule.checkout.replace(/^\/+|\/+$/g, '')),
       ),
     );
+    let running = false;
 
     const steps: StepRecord[] = [];
     for (const [index, command] of rule.steps.entries()) {
@@ -178,12 +189,22 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
       steps.push(step);
       ctx.onSteps(steps);
       log.line(`==> step ${index + 1}/${rule.steps.length}: ${command}`);
-      const exitCode = await deps.executor.exec(running, command, {
-        env,
-        workingDir: rule.checkout,
-        onOutput: (chunk, stream) => log.output(chunk, stream),
-        signal,
-      });
+      const onOutput = (chunk: Buffer, stream: OutputStream) => log.output(chunk, stream);
+      let exitCode: number;
+      if (index === 0 && firstStep) {
+        // Its exit code is the process's own, from the engine; the container stops with it, and
+        // with it whatever the step left running in the background.
+        exitCode = await deps.executor.runFirstStep(created, { onOutput, signal });
+      } else {
+        if (!running) await untilAborted(signal, deps.executor.resume(created));
+        running = true;
+        exitCode = await deps.executor.exec(created, command, {
+          env,
+          workingDir: rule.checkout,
+          onOutput,
+          signal,
+        });
+      }
       log.flush();
       step.exitCode = exitCode;
       step.finishedAt = new Date().toISOString();
@@ -199,11 +220,11 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
       checkAborted(signal);
       // Staged in the service's own temp dir: only the engine ever read the container's file.
       const staged = join(tempDir!, 'artifact');
-      const bytes = await stageArtifact(deps.executor, running, rule, staged, signal);
+      const bytes = await stageArtifact(deps.executor, created, rule, staged, signal);
       log.line(`==> artifact ${rule.artifact}: ${bytes} bytes`);
       checkAborted(signal);
       // Before any name, link or image tag moves: a kernel that does not boot is not published.
-      await bootTest(deps, ctx, running, staged);
+      await bootTest(deps, ctx, created, staged);
       kernel = { staged, names };
     }
     checkAborted(signal);
@@ -212,7 +233,7 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
       rule.commit && build.refType !== 'pull'
         ? renderTemplate(rule.commit, values).replace(/^[^:]+/, (repo) => repo.toLowerCase())
         : null;
-    const delivered = await deliver(deps, { build, handle: running, kernel, image }, log, signal);
+    const delivered = await deliver(deps, { build, handle: created, kernel, image }, log, signal);
     if (delivered.failure) {
       log.line(`==> failed: ${delivered.failure}`);
       return {

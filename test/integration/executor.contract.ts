@@ -271,6 +271,94 @@ export function executorContract(name: string, setup: () => Promise<ContractSetu
       }
     });
 
+    it("runs the first step as the created container's process: source put in first, its own exit code", async () => {
+      const handle = await s.executor.create({
+        buildId: ++buildId,
+        image: s.image,
+        env: { GREETING: 'hello' },
+        network: 'none',
+        volumes: ['/target'],
+        firstStep: { command: 'pwd && cat put && echo $GREETING && exit 3', workingDir: '/work/src' },
+      });
+      try {
+        // Into the created container: nothing has run in it yet.
+        await s.executor.putArchive(handle, '/', tarOf({ 'work/src/put': 'there\n' }));
+        let out = '';
+        const code = await s.executor.runFirstStep(handle, {
+          onOutput: (chunk) => (out += chunk.toString()),
+        });
+        assert.deepEqual({ code, out }, { code: 3, out: '/work/src\nthere\nhello\n' });
+        await assert.rejects(run(s.executor, handle, 'true'), 'a stopped container runs no exec');
+        // Started again, it waits for exec: step 1 (which exits at once) is not run again.
+        await s.executor.resume(handle);
+        assert.deepEqual(await run(s.executor, handle, 'sleep 1 && cat /work/src/put'), {
+          code: 0,
+          out: 'there\n',
+        });
+      } finally {
+        await s.executor.destroy(handle);
+      }
+    });
+
+    it('a first step that is the last leaves a stopped container to copy from and commit', async () => {
+      const handle = await s.executor.create({
+        buildId: ++buildId,
+        image: s.image,
+        env: {},
+        network: 'none',
+        volumes: ['/target'],
+        firstStep: { command: 'echo kernel > /target/vmlinuz.efi && echo layer > /in-layer' },
+      });
+      try {
+        assert.equal(await s.executor.runFirstStep(handle, { onOutput: () => undefined }), 0);
+        const destination = staging();
+        assert.deepEqual(
+          await s.executor.copyFileOut(handle, '/target/vmlinuz.efi', destination, { maxBytes: 100 }),
+          { bytes: 7 },
+        );
+        assert.equal(readFileSync(destination, 'utf8'), 'kernel\n');
+        await s.executor.commit(handle, `${s.commitRepo}:first-step`);
+      } finally {
+        await s.executor.destroy(handle);
+      }
+      const next = await s.executor.start({
+        buildId: ++buildId,
+        image: `${s.commitRepo}:first-step`,
+        env: {},
+        network: 'none',
+      });
+      try {
+        assert.deepEqual(await run(s.executor, next, 'cat /in-layer'), { code: 0, out: 'layer\n' });
+        // The note that step 1 ran is not in the image: it would skip the next build's step 1.
+        assert.notEqual((await run(s.executor, next, 'cat /run/autobuilder/first-step-ran')).code, 0);
+      } finally {
+        await s.executor.destroy(next);
+        await s.executor.removeImage(`${s.commitRepo}:first-step`);
+      }
+    });
+
+    it('aborting the first step ends it at once with 137', async () => {
+      const handle = await s.executor.create({
+        buildId: ++buildId,
+        image: s.image,
+        env: {},
+        network: 'none',
+        firstStep: { command: 'echo started && sleep 30' },
+      });
+      try {
+        const controller = new AbortController();
+        const started = Date.now();
+        const code = await s.executor.runFirstStep(handle, {
+          onOutput: (chunk) => chunk.toString().includes('started') && controller.abort(),
+          signal: controller.signal,
+        });
+        assert.equal(code, 137);
+        assert.ok(Date.now() - started < 10_000, 'the step did not run to its end');
+      } finally {
+        await s.executor.destroy(handle);
+      }
+    });
+
     it('refuses to put an archive into a directory that does not exist', async () => {
       const handle = await start();
       try {

@@ -39,9 +39,9 @@ class StallingExecutor extends FakeExecutor {
     this.release?.();
   }
 
-  override async start(spec: ContainerSpec): Promise<ContainerHandle> {
+  override async create(spec: ContainerSpec): Promise<ContainerHandle> {
     if (this.phase === 'start') await this.stall();
-    const handle = await super.start(spec);
+    const handle = await super.create(spec);
     this.started.push(handle.id);
     return handle;
   }

@@ -8,7 +8,9 @@ import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
+import { pack } from 'tar-stream';
 import { DockerExecutor } from '../../src/executor/docker/docker-executor.js';
 import { ExecutorUnavailable } from '../../src/executor/executor.js';
 
@@ -35,12 +37,29 @@ describe('Engine API deadlines', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('start, exec, commit, destroy, list and ping fail after their deadline', async () => {
+  it('putArchive fails after its deadline once the engine stops taking the archive or answering', async () => {
+    // A source tree of a few MB: the engine reads it all, then never answers.
+    const tar = pack();
+    tar.entry({ name: 'src/big' }, Buffer.alloc(4 * 1024 * 1024, 'x'));
+    tar.finalize();
+    await assert.rejects(
+      executor.putArchive(handle, '/', tar as unknown as Readable),
+      /did not answer put archive within 0.2s/,
+    );
+  });
+
+  it('create, start, attach, exec, commit, destroy, list and ping fail after their deadline', async () => {
     const spec = { buildId: 1, image: 'x', env: {}, network: 'none', binds: [] };
     await assert.rejects(executor.start(spec), /did not answer create container within 0.2s/);
     await assert.rejects(
       executor.exec(handle, 'true', { onOutput: () => undefined }),
       /did not answer exec create within 0.2s/,
+    );
+    await assert.rejects(executor.create(spec), /did not answer create container within 0.2s/);
+    await assert.rejects(executor.resume(handle), /did not answer start container within 0.2s/);
+    await assert.rejects(
+      executor.runFirstStep(handle, { onOutput: () => undefined }),
+      /did not answer attach within 0.2s/,
     );
     await assert.rejects(executor.commit(handle, 'a/b:c'), /did not answer commit within 0.2s/);
     await assert.rejects(executor.destroy(handle), /did not answer container remove within 0.2s/);

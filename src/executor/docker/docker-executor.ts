@@ -1,8 +1,7 @@
 /** The Executor on a real Docker engine, through dockerode. */
-import type { Readable } from 'node:stream';
+import { Readable, type Duplex } from 'node:stream';
 import Docker from 'dockerode';
 import { splitImageName } from '../../domain/base-image.js';
-import { capabilitySets, DEFAULT_MEMORY_BYTES, DEFAULT_PIDS_LIMIT } from '../../domain/limits.js';
 import {
   BUILD_LABEL,
   INSTANCE_LABEL,
@@ -14,28 +13,18 @@ import {
   type ContainerSpec,
   type CopyOutOptions,
   type ExecOptions,
+  type RunOptions,
   type Executor,
   type ManagedContainer,
   type CopyVolumeOptions,
   type VolumeUsage,
 } from '../executor.js';
 import { ENGINE_TIMEOUTS, idleDeadline, withTimeout } from './engine-timeout.js';
-import { FrameDemuxer } from './frame-demuxer.js';
+import { containerOptions } from './container-config.js';
+import { exitCodeAfterStream, MERGE_STDERR, readStepStream } from './step-stream.js';
 import { pullImage, repoDigests } from './image-transfer.js';
 import { readFileEntry } from '../read-file-entry.js';
 import { DockerVolumes } from './docker-volumes.js';
-
-/** Waits for exec without running anything of its own; exits on SIGTERM. */
-const IDLE_COMMAND = ['/bin/sh', '-c', 'trap "exit 0" TERM INT; while :; do sleep 3600 & wait $!; done'];
-
-/**
- * How long an exec may still show as running after its output stream ended: the engine records
- * the exit code before it closes the streams, this only absorbs a slow engine.
- */
-const STREAM_END_GRACE_MS = 2000;
-
-/** Prepended to every step: its stderr goes to the same pipe as its stdout. */
-const MERGE_STDERR = 'exec 2>&1\n';
 
 function statusOf(error: unknown): number | undefined {
   return (error as { statusCode?: number }).statusCode;
@@ -90,59 +79,23 @@ export class DockerExecutor implements Executor {
       .map((tag) => tag.slice(repo.length + 1));
   }
 
-  async start(spec: ContainerSpec): Promise<ContainerHandle> {
-    const caps = capabilitySets(spec.capAdd ?? []);
+  async create(spec: ContainerSpec): Promise<ContainerHandle> {
     const container = await withTimeout('create container', this.timeouts.call, (abortSignal) =>
-      this.docker.createContainer({
-        Image: spec.image,
-        Entrypoint: [],
-        Cmd: IDLE_COMMAND,
-        Env: envList(spec.env),
-        WorkingDir: spec.workingDir,
-        Labels: {
-          [MANAGED_LABEL]: 'true',
-          [BUILD_LABEL]: String(spec.buildId),
-          [INSTANCE_LABEL]: this.instance,
-        },
-        HostConfig: {
-          NetworkMode: spec.network,
-          Memory: spec.memoryBytes ?? DEFAULT_MEMORY_BYTES,
-          PidsLimit: spec.pidsLimit ?? DEFAULT_PIDS_LIMIT,
-          // setuid binaries a build drops into its image cannot raise its privileges.
-          SecurityOpt: ['no-new-privileges'],
-          CapDrop: caps.drop,
-          CapAdd: caps.add,
-          // Anonymous volumes: fresh for each container, not committed, not on any host path we use.
-          Mounts: [
-            ...(spec.volumes ?? []).map((target) => ({
-              Type: 'volume' as const,
-              Source: '',
-              Target: target,
-              // Typed as if labels and a driver were required; the engine needs neither.
-              VolumeOptions: { NoCopy: true } as Docker.MountSettings['VolumeOptions'],
-            })),
-            // Named caches (createVolume made them). A read-only one is never written, not even by
-            // the engine's copy of the image's files into an empty volume.
-            ...(spec.caches ?? []).map((cache) => ({
-              Type: 'volume' as const,
-              Source: cache.volume,
-              Target: cache.target,
-              ReadOnly: cache.readOnly,
-              ...(cache.readOnly
-                ? { VolumeOptions: { NoCopy: true } as Docker.MountSettings['VolumeOptions'] }
-                : {}),
-            })),
-          ],
-          Init: false,
-        },
-        abortSignal,
-      }),
+      this.docker.createContainer({ ...containerOptions(spec, this.instance), abortSignal }),
     );
-    const handle = { id: container.id, buildId: spec.buildId };
+    return { id: container.id, buildId: spec.buildId };
+  }
+
+  async resume(handle: ContainerHandle): Promise<void> {
+    await withTimeout('start container', this.timeouts.call, (abortSignal) =>
+      this.docker.getContainer(handle.id).start({ abortSignal }),
+    );
+  }
+
+  async start(spec: ContainerSpec): Promise<ContainerHandle> {
+    const handle = await this.create(spec);
     try {
-      await withTimeout('start container', this.timeouts.call, (abortSignal) =>
-        container.start({ abortSignal }),
-      );
+      await this.resume(handle);
     } catch (error) {
       await this.destroy(handle).catch(() => undefined);
       throw error;
@@ -150,8 +103,69 @@ export class DockerExecutor implements Executor {
     return handle;
   }
 
+  async runFirstStep(handle: ContainerHandle, options: RunOptions): Promise<number> {
+    if (options.signal?.aborted) return 137;
+    const container = this.docker.getContainer(handle.id);
+    const kill = () => this.kill(container);
+    // Attached before it starts, as `docker run` does: not one byte of the step's output is missed.
+    const stream = (await withTimeout('attach', this.timeouts.call, (abortSignal) =>
+      container.attach({ stream: true, stdout: true, stderr: true, hijack: true, abortSignal }),
+    )) as Duplex;
+    // Read from before the start: what the step prints at once is handed on, never dropped.
+    const read = readStepStream(stream, options, kill);
+    try {
+      await withTimeout(
+        'start container',
+        this.timeouts.call,
+        (abortSignal) => container.start({ abortSignal }),
+        options.signal,
+      );
+    } catch (error) {
+      stream.destroy();
+      await read.catch(() => undefined);
+      // Cancelled while starting (the kill above went out): the engine may have started it anyway.
+      if (options.signal?.aborted) return 137;
+      throw error;
+    }
+    await read;
+    if (options.signal?.aborted) return 137;
+    // The process's own status, kept by the engine: nothing the step printed can stand for it.
+    return exitCodeAfterStream(async () => {
+      const info = await withTimeout('container inspect', this.timeouts.call, (abortSignal) =>
+        container.inspect({ abortSignal }),
+      );
+      return { running: info.State.Running, exitCode: info.State.ExitCode };
+    });
+  }
+
+  private kill(container: Docker.Container): void {
+    withTimeout('kill', this.timeouts.call, (abortSignal) => container.kill({ abortSignal })).catch(
+      () => undefined,
+    );
+  }
+
   async putArchive(handle: ContainerHandle, path: string, tar: Readable): Promise<void> {
-    await this.docker.getContainer(handle.id).putArchive(tar, { path });
+    // An idle deadline, renewed as the archive moves: a large tree may take long, a wedged engine
+    // (one that stops reading, or never answers once it has read all) fails the build.
+    const deadline = idleDeadline('put archive', this.timeouts.call);
+    // Each chunk read renews the deadline (the request takes only what the engine reads).
+    const body = Readable.from(
+      (async function* () {
+        for await (const chunk of tar) {
+          deadline.progress();
+          yield chunk as Buffer;
+        }
+      })(),
+    );
+    try {
+      await this.docker.getContainer(handle.id).putArchive(body, { path, abortSignal: deadline.signal });
+    } catch (error) {
+      throw deadline.timedOut() ?? error;
+    } finally {
+      deadline.clear();
+      body.destroy();
+      tar.destroy();
+    }
   }
 
   async exec(handle: ContainerHandle, command: string, options: ExecOptions): Promise<number> {
@@ -172,56 +186,14 @@ export class DockerExecutor implements Executor {
     const stream = await withTimeout('exec start', this.timeouts.call, (abortSignal) =>
       exec.start({ hijack: true, stdin: false, abortSignal }),
     );
-    let outputError: unknown = null;
-    const demuxer = new FrameDemuxer((payload, kind) => {
-      try {
-        options.onOutput(payload, kind);
-      } catch (error) {
-        // A throwing consumer ends this exec with an error; it must not escape a stream event.
-        outputError ??= error;
-        stream.destroy();
-      }
-    });
-    const onAbort = () => {
-      withTimeout('kill', this.timeouts.call, (abortSignal) => container.kill({ abortSignal })).catch(
-        () => undefined,
-      );
-      stream.destroy();
-    };
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    // Aborted while the exec was being created or started: the listener above will never fire.
-    if (options.signal?.aborted) onAbort();
-    try {
-      await new Promise<void>((resolve) => {
-        stream.on('data', (chunk: Buffer) => demuxer.push(chunk));
-        stream.on('end', resolve);
-        stream.on('close', resolve);
-        stream.on('error', () => resolve());
-      });
-    } finally {
-      options.signal?.removeEventListener('abort', onAbort);
-    }
+    await readStepStream(stream, options, () => this.kill(container));
     if (options.signal?.aborted) return 137;
-    if (outputError) throw outputError;
-    return this.exitCode(exec);
-  }
-
-  /**
-   * The exit code once the output stream has ended. A stream that ends while the command still
-   * runs was cut (engine restarted, connection dropped): that is an engine error, not the step's.
-   */
-  private async exitCode(exec: Docker.Exec): Promise<number> {
-    const deadline = Date.now() + STREAM_END_GRACE_MS;
-    for (;;) {
+    return exitCodeAfterStream(async () => {
       const info = await withTimeout('exec inspect', this.timeouts.call, (abortSignal) =>
         exec.inspect({ abortSignal }),
       );
-      if (!info.Running && typeof info.ExitCode === 'number') return info.ExitCode;
-      if (Date.now() >= deadline) {
-        throw new Error('the output stream of the step ended while the step was still running');
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+      return { running: info.Running, exitCode: info.ExitCode ?? undefined };
+    });
   }
 
   async copyFileOut(

@@ -7,7 +7,8 @@
  * leave. Where the pipeline relies on the engine's behaviour, the fake has it too, each case in
  * test/integration/executor.contract.ts: the working directory, `destroy` ending a running exec,
  * `listManaged` seeing only this instance's containers, `putArchive` refusing a missing directory,
- * `commit` returning an image id that `start` takes. Cache volumes are kept in memory too; a path
+ * `commit` returning an image id that `start` takes, exec refused by a container that is not
+ * running, the first step run once. Cache volumes are kept in memory too; a path
  * under a cache mount is read from and written to its volume (a write to a read-only one fails as
  * on a read-only file system).
  */
@@ -22,6 +23,7 @@ import {
   type ContainerSpec,
   type CopyOutOptions,
   type ExecOptions,
+  type RunOptions,
   type Executor,
   type ManagedContainer,
   type VolumeUsage,
@@ -49,6 +51,8 @@ interface FakeContainer {
   files: FakeFiles;
   /** Aborted by `destroy`: a command still running ends, as when the engine removes a container. */
   removed: AbortController;
+  /** As on the engine: exec needs `running`; `runFirstStep` needs `created` and leaves `stopped`. */
+  state: 'created' | 'running' | 'stopped';
 }
 
 /** Directories of the test image (busybox) that exist before anything is put in. */
@@ -111,7 +115,7 @@ export class FakeExecutor implements Executor {
       .map((i) => i.slice(repo.length + 1));
   }
 
-  async start(spec: ContainerSpec): Promise<ContainerHandle> {
+  async create(spec: ContainerSpec): Promise<ContainerHandle> {
     await this.ping();
     const image = this.images.get(spec.image) ?? this.imagesById.get(spec.image);
     if (!image) throw new Error(`No such image: ${spec.image}`);
@@ -121,8 +125,34 @@ export class FakeExecutor implements Executor {
       instance: this.instance,
       files: new Map(image),
       removed: new AbortController(),
+      state: 'created',
     });
     return { id, buildId: spec.buildId };
+  }
+
+  async resume(handle: ContainerHandle): Promise<void> {
+    await this.ping();
+    this.container(handle).state = 'running';
+  }
+
+  async start(spec: ContainerSpec): Promise<ContainerHandle> {
+    const handle = await this.create(spec);
+    await this.resume(handle);
+    return handle;
+  }
+
+  /** The first step goes through `exec` (recorded in `executed`, and what a subclass makes of it). */
+  async runFirstStep(handle: ContainerHandle, options: RunOptions): Promise<number> {
+    const container = this.container(handle);
+    const step = container.spec.firstStep;
+    if (!step) throw new Error(`container ${handle.id} has no first step`);
+    if (container.state !== 'created') throw new Error(`container ${handle.id} was started before`);
+    container.state = 'running';
+    try {
+      return await this.exec(handle, step.command, { ...options, workingDir: step.workingDir });
+    } finally {
+      container.state = 'stopped';
+    }
   }
 
   private container(handle: ContainerHandle): FakeContainer {
@@ -228,6 +258,7 @@ export class FakeExecutor implements Executor {
 
   async exec(handle: ContainerHandle, command: string, options: ExecOptions): Promise<number> {
     const container = this.container(handle);
+    if (container.state !== 'running') throw new Error(`Container ${handle.id} is not running`);
     this.executed.push({ buildId: handle.buildId, command });
     const env = { ...container.spec.env, ...options.env };
     const cwd = options.workingDir ?? container.spec.workingDir ?? '/';

@@ -14,6 +14,7 @@ import {
   type ContainerSpec,
   type CopyOutOptions,
   type ExecOptions,
+  type RunOptions,
   type Executor,
   type ManagedContainer,
   type CopyVolumeOptions,
@@ -53,6 +54,21 @@ export class RegistryExecutor implements Executor {
   /** The image a container of `image` starts from here: the registry's copy for committed ones. */
   isCommitted(image: string): boolean {
     return this.committed.has(splitImageTemplate(image).repo);
+  }
+
+  async create(spec: ContainerSpec): Promise<ContainerHandle> {
+    if (!this.isCommitted(spec.image)) return this.inner.create(spec);
+    const image = this.registry.qualify(spec.image);
+    await this.pullIfStale(spec.image);
+    return this.inner.create({ ...spec, image });
+  }
+
+  runFirstStep(handle: ContainerHandle, options: RunOptions): Promise<number> {
+    return this.inner.runFirstStep(handle, options);
+  }
+
+  resume(handle: ContainerHandle): Promise<void> {
+    return this.inner.resume(handle);
   }
 
   async start(spec: ContainerSpec): Promise<ContainerHandle> {

@@ -1,0 +1,100 @@
+/**
+ * The engine's configuration of a build container: limits, labels, mounts and its process. One
+ * place, so that every container of a build has the same limits whatever runs first in it.
+ */
+import type Docker from 'dockerode';
+import { capabilitySets, DEFAULT_MEMORY_BYTES, DEFAULT_PIDS_LIMIT } from '../../domain/limits.js';
+import {
+  BUILD_LABEL,
+  INSTANCE_LABEL,
+  MANAGED_LABEL,
+  type ContainerSpec,
+  type FirstStep,
+} from '../executor.js';
+import { MERGE_STDERR } from './step-stream.js';
+
+/** Waits for exec without running anything of its own; exits on SIGTERM. */
+const IDLE_SCRIPT = 'trap "exit 0" TERM INT; while :; do sleep 3600 & wait $!; done';
+const IDLE_COMMAND = ['/bin/sh', '-c', IDLE_SCRIPT];
+
+/**
+ * Where the first-step command notes that it ran: an anonymous volume of the container, so it
+ * survives the stop between step 1 and `resume`, is never committed into an image and is shared
+ * with nothing. Only the build itself can remove the note, and then only its own build suffers.
+ */
+export const FIRST_STEP_MARKS = '/run/autobuilder';
+const MARK = `${FIRST_STEP_MARKS}/first-step-ran`;
+
+/**
+ * The container's process when step 1 runs as it: at the first start, the step (its stderr merged
+ * into its stdout at the source, as for exec: the engine reorders two pipes); at any later start
+ * (`resume`), idle. The directory is an argument, never text in the script, and `set --` leaves
+ * the step no positional parameters, as `sh -c` has for an exec'd step.
+ */
+export function firstStepCommand(step: FirstStep): string[] {
+  const script =
+    `if [ -e ${MARK} ]; then ${IDLE_SCRIPT}; fi\n` +
+    MERGE_STDERR +
+    `: > ${MARK} || exit 125\n` +
+    (step.workingDir ? 'cd -- "$1" || exit 125\n' : '') +
+    'set --\n' +
+    step.command;
+  return ['/bin/sh', '-c', script, 'sh', ...(step.workingDir ? [step.workingDir] : [])];
+}
+
+function envList(env: Record<string, string>): string[] {
+  return Object.entries(env).map(([key, value]) => `${key}=${value}`);
+}
+
+export function containerOptions(spec: ContainerSpec, instance: string): Docker.ContainerCreateOptions {
+  const caps = capabilitySets(spec.capAdd ?? []);
+  // The step's directory is set by the first-step command (a container's WorkingDir would be
+  // committed into the image); an exec'd step gets its own.
+  const volumes = [...(spec.volumes ?? []), ...(spec.firstStep ? [FIRST_STEP_MARKS] : [])];
+  return {
+    Image: spec.image,
+    Entrypoint: [],
+    Cmd: spec.firstStep ? firstStepCommand(spec.firstStep) : IDLE_COMMAND,
+    Env: envList(spec.env),
+    WorkingDir: spec.workingDir,
+    Labels: {
+      [MANAGED_LABEL]: 'true',
+      [BUILD_LABEL]: String(spec.buildId),
+      [INSTANCE_LABEL]: instance,
+    },
+    HostConfig: {
+      NetworkMode: spec.network,
+      Memory: spec.memoryBytes ?? DEFAULT_MEMORY_BYTES,
+      PidsLimit: spec.pidsLimit ?? DEFAULT_PIDS_LIMIT,
+      // setuid binaries a build drops into its image cannot raise its privileges.
+      SecurityOpt: ['no-new-privileges'],
+      CapDrop: caps.drop,
+      CapAdd: caps.add,
+      // The first step's output reaches the build log through attach; the engine's log driver
+      // would write the same bytes (200 MB for a large build) to its own disk a second time.
+      LogConfig: { Type: 'none', Config: {} },
+      // Anonymous volumes: fresh for each container, not committed, not on any host path we use.
+      Mounts: [
+        ...volumes.map((target) => ({
+          Type: 'volume' as const,
+          Source: '',
+          Target: target,
+          // Typed as if labels and a driver were required; the engine needs neither.
+          VolumeOptions: { NoCopy: true } as Docker.MountSettings['VolumeOptions'],
+        })),
+        // Named caches (createVolume made them). A read-only one is never written, not even by
+        // the engine's copy of the image's files into an empty volume.
+        ...(spec.caches ?? []).map((cache) => ({
+          Type: 'volume' as const,
+          Source: cache.volume,
+          Target: cache.target,
+          ReadOnly: cache.readOnly,
+          ...(cache.readOnly
+            ? { VolumeOptions: { NoCopy: true } as Docker.MountSettings['VolumeOptions'] }
+            : {}),
+        })),
+      ],
+      Init: false,
+    },
+  };
+}
