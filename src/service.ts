@@ -21,7 +21,7 @@ import { Metrics } from './metrics.js';
 import { securityNotices } from './config/security-notices.js';
 import { serviceInstance } from './config/service-instance.js';
 import { EventBus } from './live/event-bus.js';
-import { PgRelay } from './live/pg-relay.js';
+import type { PgRelay } from './live/pg-relay.js';
 import { GitMirrors } from './pipeline/git-mirror.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { openStore } from './store/open-store.js';
@@ -174,8 +174,9 @@ export async function createService(config: Config, options: ServiceOptions = {}
       })
     : null;
   // Replicas on one PostgreSQL share what they do: each build shows live on all of them.
+  // Loaded only then: the PostgreSQL driver is memory an SQLite service never uses.
   const relay = /^postgres(ql)?:\/\//.test(config.databaseUrl)
-    ? new PgRelay({ url: config.databaseUrl, bus, store, logger })
+    ? new (await import('./live/pg-relay.js')).PgRelay({ url: config.databaseUrl, bus, store, logger })
     : null;
   bus.onBuild(({ build, remote }) => {
     // Another replica's build: its metrics and commit status are that replica's to report.
