@@ -84,6 +84,34 @@ describe('first step as the container process (Docker)', () => {
     assert.equal(info.Config.WorkingDir, '');
   });
 
+  it("runs in an image whose USER is not root (the note's directory is writable by it), once", async () => {
+    // An image as a build may bring: its own user, set in the image's configuration.
+    const base = await executor.create({ buildId: ++buildId, image: TEST_IMAGE, env: {}, network: 'none' });
+    made.push(base);
+    const image = `autobuilder-test/first-step-user-${process.pid}:latest`;
+    const [repo, tag] = image.split(':');
+    await docker.getContainer(base.id).commit({ repo, tag, changes: 'USER 1000' });
+    try {
+      const handle = await executor.create({
+        buildId: ++buildId,
+        image,
+        env: {},
+        network: 'none',
+        firstStep: { command: 'id -u; echo ran >> /tmp/step-1-runs' },
+      });
+      made.push(handle);
+      const first = await collect((onOutput) => executor.runFirstStep(handle, { onOutput }));
+      assert.deepEqual(first, { code: 0, out: '1000\n' });
+      // Started again, it waits for exec: step 1 is not run a second time.
+      await executor.resume(handle);
+      const second = await collect((onOutput) => executor.exec(handle, 'cat /tmp/step-1-runs', { onOutput }));
+      assert.deepEqual(second, { code: 0, out: 'ran\n' });
+    } finally {
+      for (const handle of made.splice(0)) await executor.destroy(handle);
+      await docker.getImage(image).remove({ force: true });
+    }
+  });
+
   it('in a build, step 1 and step 2 each keep their own output and exit code', async () => {
     const h = await startHarness({
       executor: new DockerExecutor(docker, `first-step-pipeline-${process.pid}`),

@@ -2,7 +2,9 @@
  * The engine's configuration of a build container: limits, labels, mounts and its process. One
  * place, so that every container of a build has the same limits whatever runs first in it.
  */
+import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
+import { pack } from 'tar-stream';
 import { capabilitySets, DEFAULT_MEMORY_BYTES, DEFAULT_PIDS_LIMIT } from '../../domain/limits.js';
 import {
   BUILD_LABEL,
@@ -24,6 +26,20 @@ const IDLE_COMMAND = ['/bin/sh', '-c', IDLE_SCRIPT];
  */
 export const FIRST_STEP_MARKS = '/run/autobuilder';
 const MARK = `${FIRST_STEP_MARKS}/first-step-ran`;
+
+/**
+ * The note's directory as a tar entry, put into the created container before its first start: an
+ * empty volume's directory is root's, mode 755, and the step runs as the image's USER, which may
+ * not be root (it could then not write the note, and step 1 would fail before it began). Sticky
+ * and writable by all, as /tmp.
+ */
+export function firstStepMarksArchive(): Readable {
+  const archive = pack();
+  archive.entry({ name: `${FIRST_STEP_MARKS.slice(1)}/`, type: 'directory', mode: 0o1777 });
+  archive.finalize();
+  // A streamx Readable: piped and iterated as a Node one.
+  return archive as unknown as Readable;
+}
 
 /**
  * The container's process when step 1 runs as it: at the first start, the step (its stderr merged

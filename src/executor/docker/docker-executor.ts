@@ -20,7 +20,7 @@ import {
   type VolumeUsage,
 } from '../executor.js';
 import { ENGINE_TIMEOUTS, idleDeadline, withTimeout } from './engine-timeout.js';
-import { containerOptions } from './container-config.js';
+import { containerOptions, firstStepMarksArchive } from './container-config.js';
 import { exitCodeAfterStream, MERGE_STDERR, readStepStream } from './step-stream.js';
 import { pullImage, repoDigests } from './image-transfer.js';
 import { readFileEntry } from '../read-file-entry.js';
@@ -83,7 +83,16 @@ export class DockerExecutor implements Executor {
     const container = await withTimeout('create container', this.timeouts.call, (abortSignal) =>
       this.docker.createContainer({ ...containerOptions(spec, this.instance), abortSignal }),
     );
-    return { id: container.id, buildId: spec.buildId };
+    const handle = { id: container.id, buildId: spec.buildId };
+    if (spec.firstStep) {
+      try {
+        await this.putArchive(handle, '/', firstStepMarksArchive());
+      } catch (error) {
+        await this.destroy(handle).catch(() => undefined);
+        throw error;
+      }
+    }
+    return handle;
   }
 
   async resume(handle: ContainerHandle): Promise<void> {
