@@ -84,6 +84,19 @@ describe('first step as the container process (Docker)', () => {
     assert.equal(info.Config.WorkingDir, '');
   });
 
+  it("a step that signals itself ends as an exec'd step does (it is not the container's PID 1)", async () => {
+    // PID 1 ignores every signal it has no handler for: a step that stops itself on a fatal error
+    // (`kill $$`, a common idiom) would carry on and could pass.
+    const command = 'kill -TERM $$; echo carried-on';
+    const handle = await create({ command });
+    const first = await collect((onOutput) => executor.runFirstStep(handle, { onOutput }));
+    const other = await executor.start({ buildId: ++buildId, image: TEST_IMAGE, env: {}, network: 'none' });
+    made.push(other);
+    const exec = await collect((onOutput) => executor.exec(other, command, { onOutput }));
+    assert.deepEqual(exec, { code: 143, out: '' });
+    assert.deepEqual(first, exec);
+  });
+
   it("runs in an image whose USER is not root (the note's directory is writable by it), once", async () => {
     // An image as a build may bring: its own user, set in the image's configuration.
     const base = await executor.create({ buildId: ++buildId, image: TEST_IMAGE, env: {}, network: 'none' });

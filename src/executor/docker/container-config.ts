@@ -44,18 +44,31 @@ export function firstStepMarksArchive(): Readable {
 /**
  * The container's process when step 1 runs as it: at the first start, the step (its stderr merged
  * into its stdout at the source, as for exec: the engine reorders two pipes); at any later start
- * (`resume`), idle. The directory is an argument, never text in the script, and `set --` leaves
- * the step no positional parameters, as `sh -c` has for an exec'd step.
+ * (`resume`), idle. The step and its directory are arguments, never text in the script. The step
+ * runs in a shell of its own, as an exec'd step does, not as the container's PID 1: PID 1 ignores
+ * every signal it has no handler for, so a step that ends itself (`kill $$` on a fatal error, a
+ * tool's SIGTERM) would carry on. The `exit` after it keeps the shell from exec'ing the step, and
+ * passes its status (128 + the signal when one ended it) on as the container's.
  */
 export function firstStepCommand(step: FirstStep): string[] {
   const script =
     `if [ -e ${MARK} ]; then ${IDLE_SCRIPT}; fi\n` +
     MERGE_STDERR +
     `: > ${MARK} || exit 125\n` +
-    (step.workingDir ? 'cd -- "$1" || exit 125\n' : '') +
-    'set --\n' +
-    step.command;
-  return ['/bin/sh', '-c', script, 'sh', ...(step.workingDir ? [step.workingDir] : [])];
+    (step.workingDir ? 'cd -- "$2" || exit 125\n' : '') +
+    // The shell's notice of a child a signal ended ("Terminated") goes to its own stderr, which is
+    // not the step's output: the step merges its stderr into its stdout itself, as an exec'd one.
+    'exec 2>/dev/null\n' +
+    'sh -c "$1"\n' +
+    'exit $?';
+  return [
+    '/bin/sh',
+    '-c',
+    script,
+    'sh',
+    MERGE_STDERR + step.command,
+    ...(step.workingDir ? [step.workingDir] : []),
+  ];
 }
 
 function envList(env: Record<string, string>): string[] {
