@@ -20,22 +20,19 @@ const IDLE_SCRIPT = 'trap "exit 0" TERM INT; while :; do sleep 3600 & wait $!; d
 const IDLE_COMMAND = ['/bin/sh', '-c', IDLE_SCRIPT];
 
 /**
- * Where the first-step command notes that it ran: an anonymous volume of the container, so it
- * survives the stop between step 1 and `resume`, is never committed into an image and is shared
- * with nothing. Only the build itself can remove the note, and then only its own build suffers.
+ * Where the note that step 1 ran is kept: an anonymous volume of the container, so it survives the
+ * stop between step 1 and `resume`, is never committed into an image and is shared with nothing.
+ * The executor puts the note in before it starts the container again (`resume`): the step runs as
+ * the image's USER, which may not be root and could not write into the empty volume (root's, mode
+ * 755), and no extra engine call is spent before step 1, only before the next step.
  */
 export const FIRST_STEP_MARKS = '/run/autobuilder';
 const MARK = `${FIRST_STEP_MARKS}/first-step-ran`;
 
-/**
- * The note's directory as a tar entry, put into the created container before its first start: an
- * empty volume's directory is root's, mode 755, and the step runs as the image's USER, which may
- * not be root (it could then not write the note, and step 1 would fail before it began). Sticky
- * and writable by all, as /tmp.
- */
-export function firstStepMarksArchive(): Readable {
+/** The note, as an archive to put into the container at `/`. */
+export function firstStepNoteArchive(): Readable {
   const archive = pack();
-  archive.entry({ name: `${FIRST_STEP_MARKS.slice(1)}/`, type: 'directory', mode: 0o1777 });
+  archive.entry({ name: MARK.slice(1), type: 'file', mode: 0o444 }, '');
   archive.finalize();
   // A streamx Readable: piped and iterated as a Node one.
   return archive as unknown as Readable;
@@ -54,7 +51,6 @@ export function firstStepCommand(step: FirstStep): string[] {
   const script =
     `if [ -e ${MARK} ]; then ${IDLE_SCRIPT}; fi\n` +
     MERGE_STDERR +
-    `: > ${MARK} || exit 125\n` +
     (step.workingDir ? 'cd -- "$2" || exit 125\n' : '') +
     // The shell's notice of a child a signal ended ("Terminated") goes to its own stderr, which is
     // not the step's output: the step merges its stderr into its stdout itself, as an exec'd one.
