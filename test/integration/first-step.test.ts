@@ -84,6 +84,47 @@ describe('first step as the container process (Docker)', () => {
     assert.equal(info.Config.WorkingDir, '');
   });
 
+  it("a step that signals itself ends as an exec'd step does (it is not the container's PID 1)", async () => {
+    // PID 1 ignores every signal it has no handler for: a step that stops itself on a fatal error
+    // (`kill $$`, a common idiom) would carry on and could pass.
+    const command = 'kill -TERM $$; echo carried-on';
+    const handle = await create({ command });
+    const first = await collect((onOutput) => executor.runFirstStep(handle, { onOutput }));
+    const other = await executor.start({ buildId: ++buildId, image: TEST_IMAGE, env: {}, network: 'none' });
+    made.push(other);
+    const exec = await collect((onOutput) => executor.exec(other, command, { onOutput }));
+    assert.deepEqual(exec, { code: 143, out: '' });
+    assert.deepEqual(first, exec);
+  });
+
+  it("runs in an image whose USER is not root (the note's directory is writable by it), once", async () => {
+    // An image as a build may bring: its own user, set in the image's configuration.
+    const base = await executor.create({ buildId: ++buildId, image: TEST_IMAGE, env: {}, network: 'none' });
+    made.push(base);
+    const image = `autobuilder-test/first-step-user-${process.pid}:latest`;
+    const [repo, tag] = image.split(':');
+    await docker.getContainer(base.id).commit({ repo, tag, changes: 'USER 1000' });
+    try {
+      const handle = await executor.create({
+        buildId: ++buildId,
+        image,
+        env: {},
+        network: 'none',
+        firstStep: { command: 'id -u; echo ran >> /tmp/step-1-runs' },
+      });
+      made.push(handle);
+      const first = await collect((onOutput) => executor.runFirstStep(handle, { onOutput }));
+      assert.deepEqual(first, { code: 0, out: '1000\n' });
+      // Started again, it waits for exec: step 1 is not run a second time.
+      await executor.resume(handle);
+      const second = await collect((onOutput) => executor.exec(handle, 'cat /tmp/step-1-runs', { onOutput }));
+      assert.deepEqual(second, { code: 0, out: 'ran\n' });
+    } finally {
+      for (const handle of made.splice(0)) await executor.destroy(handle);
+      await docker.getImage(image).remove({ force: true });
+    }
+  });
+
   it('in a build, step 1 and step 2 each keep their own output and exit code', async () => {
     const h = await startHarness({
       executor: new DockerExecutor(docker, `first-step-pipeline-${process.pid}`),

@@ -2,7 +2,9 @@
  * The engine's configuration of a build container: limits, labels, mounts and its process. One
  * place, so that every container of a build has the same limits whatever runs first in it.
  */
+import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
+import { pack } from 'tar-stream';
 import { capabilitySets, DEFAULT_MEMORY_BYTES, DEFAULT_PIDS_LIMIT } from '../../domain/limits.js';
 import {
   BUILD_LABEL,
@@ -18,28 +20,51 @@ const IDLE_SCRIPT = 'trap "exit 0" TERM INT; while :; do sleep 3600 & wait $!; d
 const IDLE_COMMAND = ['/bin/sh', '-c', IDLE_SCRIPT];
 
 /**
- * Where the first-step command notes that it ran: an anonymous volume of the container, so it
- * survives the stop between step 1 and `resume`, is never committed into an image and is shared
- * with nothing. Only the build itself can remove the note, and then only its own build suffers.
+ * Where the note that step 1 ran is kept: an anonymous volume of the container, so it survives the
+ * stop between step 1 and `resume`, is never committed into an image and is shared with nothing.
+ * The executor puts the note in before it starts the container again (`resume`): the step runs as
+ * the image's USER, which may not be root and could not write into the empty volume (root's, mode
+ * 755), and no extra engine call is spent before step 1, only before the next step.
  */
 export const FIRST_STEP_MARKS = '/run/autobuilder';
 const MARK = `${FIRST_STEP_MARKS}/first-step-ran`;
 
+/** The note, as an archive to put into the container at `/`. */
+export function firstStepNoteArchive(): Readable {
+  const archive = pack();
+  archive.entry({ name: MARK.slice(1), type: 'file', mode: 0o444 }, '');
+  archive.finalize();
+  // A streamx Readable: piped and iterated as a Node one.
+  return archive as unknown as Readable;
+}
+
 /**
  * The container's process when step 1 runs as it: at the first start, the step (its stderr merged
  * into its stdout at the source, as for exec: the engine reorders two pipes); at any later start
- * (`resume`), idle. The directory is an argument, never text in the script, and `set --` leaves
- * the step no positional parameters, as `sh -c` has for an exec'd step.
+ * (`resume`), idle. The step and its directory are arguments, never text in the script. The step
+ * runs in a shell of its own, as an exec'd step does, not as the container's PID 1: PID 1 ignores
+ * every signal it has no handler for, so a step that ends itself (`kill $$` on a fatal error, a
+ * tool's SIGTERM) would carry on. The `exit` after it keeps the shell from exec'ing the step, and
+ * passes its status (128 + the signal when one ended it) on as the container's.
  */
 export function firstStepCommand(step: FirstStep): string[] {
   const script =
     `if [ -e ${MARK} ]; then ${IDLE_SCRIPT}; fi\n` +
     MERGE_STDERR +
-    `: > ${MARK} || exit 125\n` +
-    (step.workingDir ? 'cd -- "$1" || exit 125\n' : '') +
-    'set --\n' +
-    step.command;
-  return ['/bin/sh', '-c', script, 'sh', ...(step.workingDir ? [step.workingDir] : [])];
+    (step.workingDir ? 'cd -- "$2" || exit 125\n' : '') +
+    // The shell's notice of a child a signal ended ("Terminated") goes to its own stderr, which is
+    // not the step's output: the step merges its stderr into its stdout itself, as an exec'd one.
+    'exec 2>/dev/null\n' +
+    'sh -c "$1"\n' +
+    'exit $?';
+  return [
+    '/bin/sh',
+    '-c',
+    script,
+    'sh',
+    MERGE_STDERR + step.command,
+    ...(step.workingDir ? [step.workingDir] : []),
+  ];
 }
 
 function envList(env: Record<string, string>): string[] {

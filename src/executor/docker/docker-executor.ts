@@ -20,7 +20,7 @@ import {
   type VolumeUsage,
 } from '../executor.js';
 import { ENGINE_TIMEOUTS, idleDeadline, withTimeout } from './engine-timeout.js';
-import { containerOptions } from './container-config.js';
+import { containerOptions, firstStepNoteArchive } from './container-config.js';
 import { exitCodeAfterStream, MERGE_STDERR, readStepStream } from './step-stream.js';
 import { pullImage, repoDigests } from './image-transfer.js';
 import { readFileEntry } from '../read-file-entry.js';
@@ -36,6 +36,11 @@ function envList(env: Record<string, string>): string[] {
 
 export class DockerExecutor implements Executor {
   private readonly volumes: DockerVolumes;
+  /**
+   * Containers made here with a first step that was not started again yet: `resume` puts the
+   * note in (container-config.ts). Gone with the process, as are the containers (recovery).
+   */
+  private readonly firstSteps = new Set<string>();
   /**
    * `instance` names this service (see serviceInstance()), so that two services sharing one
    * engine never remove each other's containers as leftovers.
@@ -83,10 +88,16 @@ export class DockerExecutor implements Executor {
     const container = await withTimeout('create container', this.timeouts.call, (abortSignal) =>
       this.docker.createContainer({ ...containerOptions(spec, this.instance), abortSignal }),
     );
+    if (spec.firstStep) this.firstSteps.add(container.id);
     return { id: container.id, buildId: spec.buildId };
   }
 
   async resume(handle: ContainerHandle): Promise<void> {
+    if (this.firstSteps.has(handle.id)) {
+      // Its command finds the note and waits for exec: step 1 is not run again.
+      await this.putArchive(handle, '/', firstStepNoteArchive());
+      this.firstSteps.delete(handle.id);
+    }
     await withTimeout('start container', this.timeouts.call, (abortSignal) =>
       this.docker.getContainer(handle.id).start({ abortSignal }),
     );
@@ -297,6 +308,7 @@ export class DockerExecutor implements Executor {
 
   async destroy(handle: ContainerHandle | string): Promise<void> {
     const id = typeof handle === 'string' ? handle : handle.id;
+    this.firstSteps.delete(id);
     try {
       await withTimeout('container remove', this.timeouts.remove, (abortSignal) =>
         this.docker.getContainer(id).remove({ force: true, v: true, abortSignal }),
