@@ -39,3 +39,16 @@ export function presentBuildSummary(build: Build, publicUrl: string, waiting?: s
   const { commits, deliveryId, logPath, image, ...rest } = presentBuild(build, publicUrl, waiting);
   return { ...rest, commitCount: commits.length };
 }
+
+/**
+ * A build as the webhook answers it: the build object with a count instead of the commit list.
+ * GitHub keeps the answer only for its delivery log, and a push's list (up to 2048 commits, some
+ * 7 KB for twenty) made most of the bytes serialised and sent per push; `GET /api/builds/:id`
+ * (`links.api`) has it.
+ */
+export type HookBuildView = Omit<BuildView, 'commits'> & { commitCount: number };
+
+export function presentHookBuild(build: Build, publicUrl: string): HookBuildView {
+  const { commits, ...rest } = presentBuild(build, publicUrl);
+  return { ...rest, commitCount: commits.length };
+}

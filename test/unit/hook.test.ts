@@ -60,6 +60,41 @@ describe('POST /build/:project/hook', () => {
     assert.equal(api.state, 'queued');
   });
 
+  it('answers a push with a commit count instead of its commit list, which the build API still has', async () => {
+    const commits = Array.from({ length: 20 }, (_, i) => ({
+      id: (i + 1).toString(16).padStart(40, '0'),
+      message: `change ${i} ${'x'.repeat(300)}`,
+      author: { name: 'dev', username: 'dev' },
+      url: `https://github.com/acme/os/commit/${(i + 1).toString(16).padStart(40, '0')}`,
+    }));
+    const body = JSON.stringify({
+      ...pushPayload({ repository: 'acme/os', branch: 'slim-answer', commit: 'a'.repeat(40) }),
+      commits,
+    });
+    const response = await post(body, webhookHeaders(body, { secret: SECRET, delivery: 'slim-1' }));
+    assert.equal(response.status, 202);
+    const text = await response.text();
+    const answer = JSON.parse(text) as Record<string, unknown> & { id: number };
+    assert.equal('commits' in answer, false, 'no commit list in the answer');
+    assert.equal(answer.commitCount, 20);
+    assert.equal(answer.state, 'queued');
+    assert.equal(answer.deliveryId, 'slim-1');
+    assert.ok(text.length < 2000, `the answer is small (${text.length} bytes)`);
+    const api = (await (await injectFetch(h.service.app)(`/api/builds/${answer.id}`)).json()) as {
+      commits: { message: string }[];
+    };
+    assert.equal(api.commits.length, 20);
+    assert.equal(api.commits[19]!.message, commits[19]!.message);
+    // A redelivery answers the same way.
+    const again = (await (
+      await post(body, webhookHeaders(body, { secret: SECRET, delivery: 'slim-1' }))
+    ).json()) as Record<string, unknown>;
+    assert.equal(again.id, answer.id);
+    assert.equal(again.duplicate, true);
+    assert.equal('commits' in again, false);
+    assert.equal(again.commitCount, 20);
+  });
+
   it('answers a redelivery with the same build and records no second one', async () => {
     const body = JSON.stringify(
       pushPayload({ repository: 'acme/os', branch: 'redeliver', commit: '1'.repeat(40) }),

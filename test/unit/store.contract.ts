@@ -246,6 +246,27 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.equal((await store.getBuild(other.id))!.state, 'queued');
     });
 
+    it('returns a superseded build whole: its commits read, spread, serialised and assigned like any field', async () => {
+      const commits = Array.from({ length: 3 }, (_, i) => ({
+        sha: String(i).repeat(40),
+        message: `m${i} «ü»`,
+        author: 'Ann',
+        url: `https://example.com/${i}`,
+      }));
+      const old = (await store.createBuild(newBuild({ branch: 'sup-whole', commits }))).build;
+      const { superseded } = await store.createBuild(
+        newBuild({ branch: 'sup-whole', commit: 'b'.repeat(40) }),
+      );
+      const [gone] = superseded;
+      const stored = await store.getBuild(old.id);
+      assert.deepEqual(gone, stored, 'the same build getBuild reads');
+      assert.deepEqual({ ...gone! }.commits, commits, 'a spread copies the list');
+      assert.deepEqual((JSON.parse(JSON.stringify(gone)) as typeof stored)!.commits, commits);
+      assert.ok(Object.keys(gone!).includes('commits'));
+      gone!.commits = [];
+      assert.deepEqual(gone!.commits, [], 'assignable');
+    });
+
     it('moves a build only from the states it names', async () => {
       const { build } = await store.createBuild(newBuild({ branch: 'tr' }));
       const started = await store.transition(build.id, ['queued'], 'running', {

@@ -11,7 +11,7 @@ import { gitRef } from '../../domain/git-ref.js';
 import { PROJECT_LABEL } from '../../domain/identifiers.js';
 import type { AppDeps } from '../app-deps.js';
 import { parseWebhookBody, registerRawBodies } from '../body.js';
-import { presentBuild } from '../present.js';
+import { presentHookBuild } from '../present.js';
 import { pullRequestHook } from './pull-request-hook.js';
 
 /** What an unparsed payload names, for the delivery list; nothing it says is trusted further. */
@@ -58,7 +58,7 @@ function hookRoute(app: FastifyInstance, deps: AppDeps): void {
       { delivery: delivery.deliveryId, event: delivery.event, build: delivery.buildId, outcome: 'duplicate' },
       `delivery ${delivery.deliveryId} ${delivery.event}: already built as #${delivery.buildId}`,
     );
-    return reply.status(202).send({ ...presentBuild(build!, config.publicUrl), duplicate: true });
+    return reply.status(202).send({ ...presentHookBuild(build!, config.publicUrl), duplicate: true });
   };
 
   const ignore = async (
@@ -199,6 +199,6 @@ function hookRoute(app: FastifyInstance, deps: AppDeps): void {
     );
     return reply
       .status(202)
-      .send({ ...presentBuild(build, config.publicUrl), ...(created ? {} : { duplicate: true }) });
+      .send({ ...presentHookBuild(build, config.publicUrl), ...(created ? {} : { duplicate: true }) });
   });
 }

@@ -13,7 +13,7 @@ import { parsePullRequest } from '../../forge/github/pull-request-event.js';
 import { PayloadError } from '../../forge/github/push-event.js';
 import type { DeliveryAbout } from '../../store/store.js';
 import type { AppDeps } from '../app-deps.js';
-import { presentBuild } from '../present.js';
+import { presentHookBuild } from '../present.js';
 
 /** What hook.ts lends: its ways of answering, so every delivery is listed the same way. */
 export interface HookAnswers {
@@ -127,5 +127,5 @@ export async function pullRequestHook(
   );
   return reply
     .status(202)
-    .send({ ...presentBuild(build, deps.config.publicUrl), ...(created ? {} : { duplicate: true }) });
+    .send({ ...presentHookBuild(build, deps.config.publicUrl), ...(created ? {} : { duplicate: true }) });
 }

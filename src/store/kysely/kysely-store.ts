@@ -36,7 +36,15 @@ import { claimChosen, readQueueView } from './leases.js';
 import { pushHistory } from './push-history.js';
 import { migrations, type Dialect } from './migrations.js';
 import { applyQueueLimits, countQueued } from './queue-limits.js';
-import { patchColumns, pullColumns, startable, toBuild, toBuildWith, toDelivery } from './rows.js';
+import {
+  patchColumns,
+  pullColumns,
+  startable,
+  toBuild,
+  toBuildCommitsOnRead,
+  toBuildWith,
+  toDelivery,
+} from './rows.js';
 import { listDeliveries } from './delivery-log.js';
 import { GroupCommit } from './group-commit.js';
 import { rowsOf, type DirectRead, type DirectRun } from './run-compiled.js';
@@ -307,7 +315,7 @@ export class KyselyStore implements Store {
     return {
       build: toBuildWith(row, input.commits),
       created: true,
-      superseded: superseded.map(toBuild),
+      superseded: superseded.map(toBuildCommitsOnRead),
     };
   }
 
