@@ -24,6 +24,28 @@ const IDLE_COMMAND = ['/bin/sh', '-c', IDLE_SCRIPT];
  */
 export const FIRST_STEP_MARKS = '/run/autobuilder';
 const MARK = `${FIRST_STEP_MARKS}/first-step-ran`;
+/**
+ * What became of the source given on stdin: `unpacked`, `no-tar` or `failed <tar's status>`. Read
+ * by the service only when step 1's exit code is not 0, to tell a failed unpack from the step's own
+ * failure. The step could overwrite it, but then only its own build is misreported.
+ */
+export const SOURCE_NOTE = `${FIRST_STEP_MARKS}/source`;
+
+/**
+ * Unpacks the source from stdin: a line with the archive's length, then the archive. `head -c`
+ * ends tar's input at the archive's last byte (busybox tar reads to end of file, past the archive's
+ * end marker, and the service never half-closes the attach stream: ssh and TLS engines may not
+ * carry a half-close). Nothing of the step runs unless tar exited 0; stdin is closed before it.
+ */
+const UNPACK_SCRIPT =
+  `if ! command -v tar >/dev/null 2>&1 || ! command -v head >/dev/null 2>&1; then echo no-tar > ${SOURCE_NOTE}; exit 125; fi\n` +
+  `read -r bytes || bytes=\n` +
+  `case $bytes in ''|*[!0-9]*) echo "failed no length" > ${SOURCE_NOTE}; exit 125;; esac\n` +
+  `head -c "$bytes" | tar -x -f - -C /\n` +
+  `status=$?\n` +
+  `if [ $status -ne 0 ]; then echo "failed $status" > ${SOURCE_NOTE}; exit 125; fi\n` +
+  'exec </dev/null\n' +
+  `echo unpacked > ${SOURCE_NOTE}\n`;
 
 /**
  * The container's process when step 1 runs as it: at the first start, the step (its stderr merged
@@ -36,6 +58,7 @@ export function firstStepCommand(step: FirstStep): string[] {
     `if [ -e ${MARK} ]; then ${IDLE_SCRIPT}; fi\n` +
     MERGE_STDERR +
     `: > ${MARK} || exit 125\n` +
+    (step.sourceOnStdin ? UNPACK_SCRIPT : '') +
     (step.workingDir ? 'cd -- "$1" || exit 125\n' : '') +
     'set --\n' +
     step.command;
@@ -57,6 +80,8 @@ export function containerOptions(spec: ContainerSpec, instance: string): Docker.
     Cmd: spec.firstStep ? firstStepCommand(spec.firstStep) : IDLE_COMMAND,
     Env: envList(spec.env),
     WorkingDir: spec.workingDir,
+    // As `docker run -i`: stdin open for the first attach only; it carries the source.
+    ...(spec.firstStep?.sourceOnStdin ? { OpenStdin: true, StdinOnce: true, AttachStdin: true } : {}),
     Labels: {
       [MANAGED_LABEL]: 'true',
       [BUILD_LABEL]: String(spec.buildId),

@@ -9,6 +9,7 @@ import {
   FileRefused,
   MANAGED_LABEL,
   PENDING_REPOSITORY,
+  SourceNotUnpacked,
   type ContainerHandle,
   type ContainerSpec,
   type CopyOutOptions,
@@ -20,7 +21,8 @@ import {
   type VolumeUsage,
 } from '../executor.js';
 import { ENGINE_TIMEOUTS, idleDeadline, withTimeout } from './engine-timeout.js';
-import { containerOptions } from './container-config.js';
+import { containerOptions, SOURCE_NOTE } from './container-config.js';
+import { feedSource, firstEntryText } from './source-feed.js';
 import { exitCodeAfterStream, MERGE_STDERR, readStepStream } from './step-stream.js';
 import { pullImage, repoDigests } from './image-transfer.js';
 import { readFileEntry } from '../read-file-entry.js';
@@ -36,6 +38,8 @@ function envList(env: Record<string, string>): string[] {
 
 export class DockerExecutor implements Executor {
   private readonly volumes: DockerVolumes;
+  /** Image name → id of images whose first step found no `tar` (they get the source by putArchive). */
+  private readonly withoutTar = new Map<string, string>();
   /**
    * `instance` names this service (see serviceInstance()), so that two services sharing one
    * engine never remove each other's containers as leftovers.
@@ -80,10 +84,25 @@ export class DockerExecutor implements Executor {
   }
 
   async create(spec: ContainerSpec): Promise<ContainerHandle> {
+    let made = spec;
+    if (spec.firstStep?.sourceOnStdin && (await this.lacksTar(spec.image)))
+      made = { ...spec, firstStep: { ...spec.firstStep, sourceOnStdin: false } };
     const container = await withTimeout('create container', this.timeouts.call, (abortSignal) =>
-      this.docker.createContainer({ ...containerOptions(spec, this.instance), abortSignal }),
+      this.docker.createContainer({ ...containerOptions(made, this.instance), abortSignal }),
     );
-    return { id: container.id, buildId: spec.buildId };
+    return { id: container.id, buildId: spec.buildId, sourceOnStdin: made.firstStep?.sourceOnStdin === true };
+  }
+
+  /**
+   * Whether `image` is one a first step found without `tar` (remembered by image id: a new image
+   * under the same name is tried again). One inspect, only for a name seen without tar.
+   */
+  private async lacksTar(image: string): Promise<boolean> {
+    const known = this.withoutTar.get(image);
+    if (!known) return false;
+    if ((await this.imageId(image)) === known) return true;
+    this.withoutTar.delete(image);
+    return false;
   }
 
   async resume(handle: ContainerHandle): Promise<void> {
@@ -107,9 +126,11 @@ export class DockerExecutor implements Executor {
     if (options.signal?.aborted) return 137;
     const container = this.docker.getContainer(handle.id);
     const kill = () => this.kill(container);
+    const stdin = handle.sourceOnStdin === true;
+    if (stdin && !options.source) throw new Error('runFirstStep: the source is required on stdin');
     // Attached before it starts, as `docker run` does: not one byte of the step's output is missed.
     const stream = (await withTimeout('attach', this.timeouts.call, (abortSignal) =>
-      container.attach({ stream: true, stdout: true, stderr: true, hijack: true, abortSignal }),
+      container.attach({ stream: true, stdin, stdout: true, stderr: true, hijack: true, abortSignal }),
     )) as Duplex;
     // Read from before the start: what the step prints at once is handed on, never dropped.
     const read = readStepStream(stream, options, kill);
@@ -127,15 +148,52 @@ export class DockerExecutor implements Executor {
       if (options.signal?.aborted) return 137;
       throw error;
     }
+    // The container runs (unpacking waits for its stdin) while the commit is still fetched.
+    const fed = stdin ? feedSource(stream, options.source!, read, kill) : Promise.resolve(null);
     await read;
+    const sourceError = await fed;
     if (options.signal?.aborted) return 137;
+    if (sourceError) throw sourceError;
     // The process's own status, kept by the engine: nothing the step printed can stand for it.
-    return exitCodeAfterStream(async () => {
+    let image = { name: '', id: '' };
+    const code = await exitCodeAfterStream(async () => {
       const info = await withTimeout('container inspect', this.timeouts.call, (abortSignal) =>
         container.inspect({ abortSignal }),
       );
+      image = { name: info.Config.Image, id: info.Image };
       return { running: info.State.Running, exitCode: info.State.ExitCode };
     });
+    if (!stdin || code === 0) return code;
+    const note = await this.sourceNote(container);
+    if (note === 'unpacked') return code;
+    if (note === 'no-tar') {
+      this.withoutTar.set(image.name, image.id);
+      throw new SourceNotUnpacked(
+        'no-tar',
+        `image ${image.name} has no tar: the source cannot come on stdin`,
+      );
+    }
+    throw new SourceNotUnpacked(
+      'failed',
+      `the source could not be unpacked in the container (${note || 'no note'}); step 1 did not run`,
+    );
+  }
+
+  /** The first line of SOURCE_NOTE in a stopped container ('' when there is none). */
+  private async sourceNote(container: Docker.Container): Promise<string> {
+    const deadline = idleDeadline('reading the source note', this.timeouts.call);
+    try {
+      const archive = (await container.getArchive({
+        path: SOURCE_NOTE,
+        abortSignal: deadline.signal,
+      })) as Readable;
+      return (await firstEntryText(archive, 256)).split('\n')[0]!.trim();
+    } catch (error) {
+      if (statusOf(error) === 404) return '';
+      throw deadline.timedOut() ?? error;
+    } finally {
+      deadline.clear();
+    }
   }
 
   private kill(container: Docker.Container): void {
