@@ -38,7 +38,10 @@ export const SOURCE_NOTE = `${FIRST_STEP_MARKS}/source`;
  * carry a half-close). Nothing of the step runs unless tar exited 0; stdin is closed before it.
  */
 const UNPACK_SCRIPT =
-  `if ! command -v tar >/dev/null 2>&1 || ! command -v head >/dev/null 2>&1; then echo no-tar > ${SOURCE_NOTE}; exit 125; fi\n` +
+  // A file on PATH: busybox's shell answers `command -v` for its applets whether a file is there
+  // or not, and a build that removed its tar expects none.
+  'for tool in tar head; do found=; IFS=:; for dir in $PATH; do [ -x "$dir/$tool" ] && found=1; done; ' +
+  `unset IFS; [ -n "$found" ] || { echo no-tar > ${SOURCE_NOTE}; exit 125; }; done\n` +
   `read -r bytes || bytes=\n` +
   `case $bytes in ''|*[!0-9]*) echo "failed no length" > ${SOURCE_NOTE}; exit 125;; esac\n` +
   `head -c "$bytes" | tar -x -f - -C /\n` +

@@ -31,7 +31,7 @@ export async function feedSource(
   );
   const first = await Promise.race([got, done.then(() => null)]);
   if (first === null) {
-    void got.then((late) => 'archive' in late && late.archive.tar.destroy());
+    void got.then((late) => 'archive' in late && late.archive.tar.destroy()).catch(() => undefined);
     return null;
   }
   const fail = (error: Error) => {
