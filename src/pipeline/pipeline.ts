@@ -1,6 +1,7 @@
 /**
- * Runs one build: container created while the source at the exact commit is fetched → source
- * into it → step 1 as its process → later steps by exec → artifact → commit point
+ * Runs one build: container created while the source at the exact commit is fetched → step 1 as
+ * its process, started at once, the source on its stdin once fetched (no tar in the image, or
+ * secrets: the source copied into the created container first) → later steps by exec → artifact → commit point
  * (commit-point.ts: image committed, kernel published, tag moved) → cleanup.
  * Cleanup (container removed, temp dir deleted) runs on success, failure and cancel alike.
  */
