@@ -11,13 +11,13 @@ import type { BootResult, Build, FailureCause, StepRecord } from '../domain/buil
 import type { BuildRule, RuleLookup } from '../domain/rule.js';
 import { renderTemplate, templateValues } from '../domain/template.js';
 import {
-  SourceNotUnpacked,
   type ContainerHandle,
   type ContainerSpec,
   type Executor,
   type OutputStream,
 } from '../executor/executor.js';
-import { spoolArchive } from './source-archive.js';
+import { sourceAt, spoolArchive } from './source-archive.js';
+import { runFirstStep } from './first-step.js';
 import type { BuildLog } from '../live/build-log.js';
 import type { GitMirrors } from './git-mirror.js';
 import { BuildFailure, LeaseLost } from './build-failure.js';
@@ -177,18 +177,7 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
       return handle;
     })();
     source.catch(() => undefined); // awaited below, or by the source's feed
-    const prefix = rule.checkout.replace(/^\/+|\/+$/g, '');
-    const fetched = async () => {
-      const failure = await untilAborted(signal, source);
-      if (failure) throw new BuildFailure(failure);
-      return deps.mirrors.archive(build.repository, build.commit, prefix);
-    };
-    /** The older way in: the whole source put into the created container before it starts. */
-    const copySource = async (into: ContainerHandle) => {
-      const tree = await fetched();
-      checkAborted(signal);
-      await untilAborted(signal, deps.executor.putArchive(into, '/', tree));
-    };
+    const { fetched, copySource } = sourceAt(deps, build, rule.checkout, source, signal);
     let created: ContainerHandle;
     try {
       created = await untilAborted(signal, container);
@@ -214,26 +203,23 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
       if (index === 0 && firstStep) {
         // Its exit code is the process's own, from the engine; the container stops with it, and
         // with it whatever the step left running in the background.
-        try {
-          exitCode = await deps.executor.runFirstStep(created, {
-            onOutput,
-            signal,
-            ...(created.sourceOnStdin ? { source: async () => spoolArchive(await fetched(), tempDir!) } : {}),
-          });
-        } catch (error) {
-          if (!(error instanceof SourceNotUnpacked)) throw error;
-          if (error.kind === 'failed') throw new BuildFailure(error.message);
+        exitCode = await runFirstStep(deps.executor, created, {
+          onOutput,
+          signal,
+          source: async () => spoolArchive(await fetched(), tempDir!),
           // An image without tar: a new container, the source copied in before it starts.
-          log.line(`==> ${error.message}: copying it in instead`);
-          await deps.executor.destroy(created);
-          handle = null;
-          handle = created = await deps.executor.create({
-            ...spec!,
-            firstStep: { ...firstStep, sourceOnStdin: false },
-          });
-          await copySource(created);
-          exitCode = await deps.executor.runFirstStep(created, { onOutput, signal });
-        }
+          recreate: async (message) => {
+            log.line(`==> ${message}: copying it in instead`);
+            await deps.executor.destroy(created);
+            handle = null;
+            handle = created = await deps.executor.create({
+              ...spec!,
+              firstStep: { ...firstStep, sourceOnStdin: false },
+            });
+            await copySource(created);
+            return created;
+          },
+        });
       } else {
         if (!running) await untilAborted(signal, deps.executor.resume(created));
         running = true;
