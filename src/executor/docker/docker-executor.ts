@@ -21,8 +21,8 @@ import {
   type VolumeUsage,
 } from '../executor.js';
 import { ENGINE_TIMEOUTS, idleDeadline, withTimeout } from './engine-timeout.js';
-import { containerOptions, SOURCE_NOTE } from './container-config.js';
-import { feedSource, firstEntryText } from './source-feed.js';
+import { containerOptions } from './container-config.js';
+import { feedSource, readSourceNote } from './source-feed.js';
 import { exitCodeAfterStream, MERGE_STDERR, readStepStream } from './step-stream.js';
 import { pullImage, repoDigests } from './image-transfer.js';
 import { readFileEntry } from '../read-file-entry.js';
@@ -164,7 +164,7 @@ export class DockerExecutor implements Executor {
       return { running: info.State.Running, exitCode: info.State.ExitCode };
     });
     if (!stdin || code === 0) return code;
-    const note = await this.sourceNote(container);
+    const note = await readSourceNote(container, this.timeouts.call);
     if (note === 'unpacked') return code;
     if (note === 'no-tar') {
       this.withoutTar.set(image.name, image.id);
@@ -177,23 +177,6 @@ export class DockerExecutor implements Executor {
       'failed',
       `the source could not be unpacked in the container (${note || 'no note'}); step 1 did not run`,
     );
-  }
-
-  /** The first line of SOURCE_NOTE in a stopped container ('' when there is none). */
-  private async sourceNote(container: Docker.Container): Promise<string> {
-    const deadline = idleDeadline('reading the source note', this.timeouts.call);
-    try {
-      const archive = (await container.getArchive({
-        path: SOURCE_NOTE,
-        abortSignal: deadline.signal,
-      })) as Readable;
-      return (await firstEntryText(archive, 256)).split('\n')[0]!.trim();
-    } catch (error) {
-      if (statusOf(error) === 404) return '';
-      throw deadline.timedOut() ?? error;
-    } finally {
-      deadline.clear();
-    }
   }
 
   private kill(container: Docker.Container): void {

@@ -5,7 +5,10 @@
 import { once } from 'node:events';
 import type { Duplex, Readable } from 'node:stream';
 import { extract } from 'tar-stream';
+import type Docker from 'dockerode';
 import type { SourceArchive } from '../executor.js';
+import { SOURCE_NOTE } from './container-config.js';
+import { idleDeadline } from './engine-timeout.js';
 
 /**
  * Waits for `source` (the commit being fetched), then writes its length line and archive into
@@ -78,5 +81,22 @@ export async function firstEntryText(archive: Readable, maxBytes: number): Promi
   } finally {
     archive.destroy();
     unpack.destroy();
+  }
+}
+
+/** The first line of SOURCE_NOTE in a stopped container ('' when there is none), under a deadline. */
+export async function readSourceNote(container: Docker.Container, timeoutMs: number): Promise<string> {
+  const deadline = idleDeadline('reading the source note', timeoutMs);
+  try {
+    const archive = (await container.getArchive({
+      path: SOURCE_NOTE,
+      abortSignal: deadline.signal,
+    })) as Readable;
+    return (await firstEntryText(archive, 256)).split('\n')[0]!.trim();
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return '';
+    throw deadline.timedOut() ?? error;
+  } finally {
+    deadline.clear();
   }
 }
