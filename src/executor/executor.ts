@@ -4,12 +4,19 @@
  * test/integration/executor.contract.ts.
  *
  * Call order for one build:
- *   ping → listTags/ensureImage (choosing the image) → create → putArchive (source, into the
- *   created container) → runFirstStep (step 1 as the container's own process; the container is
- *   stopped when it ends) → resume? (only when more steps follow) → exec (each later step)
- *   → copyFileOut? → commit? (under a pending name) → retag? (the commit point) → destroy
+ *   ping → listTags/ensureImage (choosing the image) → create (with `firstStep.sourceOnStdin`,
+ *   while the commit is still being fetched) → runFirstStep with `source` (the container starts at
+ *   once; the source is written to step 1's stdin once the commit is there, unpacked at `/`, and
+ *   only then does step 1 run; the container is stopped when it ends) → resume? (only when more
+ *   steps follow) → exec (each later step) → copyFileOut? → commit? (under a pending name) →
+ *   retag? (the commit point) → destroy
+ * When `create` did not take the source on stdin (`handle.sourceOnStdin` false: an image known to
+ * lack `tar`), or `runFirstStep` throws SourceNotUnpacked of kind `no-tar`, the caller destroys that
+ * container and takes the older order: create (without `sourceOnStdin`) → putArchive (into the
+ * created container) → runFirstStep (without `source`).
  * A build whose first step needs what the container's configuration must not keep (secrets:
- * pipeline/build-env.ts) is created without `firstStep`, then `resume` → exec for every step.
+ * pipeline/build-env.ts) is created without `firstStep`, then putArchive → `resume` → exec for
+ * every step.
  * `start` is `create` + `resume` in one call. `copyFileOut` and `commit` work on a running or a
  * stopped container alike; `exec` needs a running one (after `resume`).
  * A build's image is committed under a pending name first and moved to its real name by `retag`
@@ -73,6 +80,33 @@ export interface ContainerSpec {
 export interface FirstStep {
   command: string;
   workingDir?: string;
+  /**
+   * The source comes in on the process's stdin (`runFirstStep`'s `source`): the command first
+   * unpacks it at `/` with the image's `tar`, closes stdin, and runs the step only when the whole
+   * archive was unpacked. `create` may refuse it (see `ContainerHandle.sourceOnStdin`).
+   */
+  sourceOnStdin?: boolean;
+}
+
+/** A tar archive of the source, extracted at `/`; `bytes` is its exact length. */
+export interface SourceArchive {
+  tar: Readable;
+  bytes: number;
+}
+
+/**
+ * The source given on step 1's stdin was not unpacked, so step 1 did not run: `no-tar` (the image
+ * has no `tar` or `head`: the caller takes putArchive instead) or `failed` (a truncated or corrupt
+ * archive; tar's own message is in the step's output). Never step 1's own exit code.
+ */
+export class SourceNotUnpacked extends Error {
+  constructor(
+    readonly kind: 'no-tar' | 'failed',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SourceNotUnpacked';
+  }
 }
 
 export interface CacheMount {
@@ -100,6 +134,8 @@ export interface VolumeUsage {
 export interface ContainerHandle {
   id: string;
   buildId: number;
+  /** True when the container takes the source on step 1's stdin (`firstStep.sourceOnStdin` honoured). */
+  sourceOnStdin?: boolean;
 }
 
 export type OutputStream = 'stdout' | 'stderr';
@@ -113,7 +149,14 @@ export interface ExecOptions {
 }
 
 /** Output and cancel of `runFirstStep`: its command, environment and directory are in the spec. */
-export type RunOptions = Pick<ExecOptions, 'onOutput' | 'signal'>;
+export type RunOptions = Pick<ExecOptions, 'onOutput' | 'signal'> & {
+  /**
+   * Required when `handle.sourceOnStdin`: called once the container has started; what it resolves
+   * with is written to step 1's stdin. When it rejects (or its stream fails), the container is
+   * killed and `runFirstStep` rejects with that error.
+   */
+  source?: () => Promise<SourceArchive>;
+};
 
 export interface CopyOutOptions {
   /** A file larger than this is refused; reading stops as soon as it is passed. */
@@ -161,6 +204,8 @@ export interface Executor {
    * merged into stdout at the source); aborting kills the container and resolves 137 at once.
    * Throws (an engine error, not an exit code) when the engine fails or the output stream is cut
    * while the step still runs. Called once per container, and only on one made with `firstStep`.
+   * With `handle.sourceOnStdin`: throws SourceNotUnpacked when the source was not unpacked (step 1
+   * never ran then); a step that exits non-zero after a complete unpack resolves with its code.
    */
   runFirstStep(handle: ContainerHandle, options: RunOptions): Promise<number>;
   /**

@@ -1,6 +1,7 @@
 /**
- * Runs one build: container created while the source at the exact commit is fetched → source
- * into it → step 1 as its process → later steps by exec → artifact → commit point
+ * Runs one build: container created while the source at the exact commit is fetched → step 1 as
+ * its process, started at once, the source on its stdin once fetched (no tar in the image, or
+ * secrets: the source copied into the created container first) → later steps by exec → artifact → commit point
  * (commit-point.ts: image committed, kernel published, tag moved) → cleanup.
  * Cleanup (container removed, temp dir deleted) runs on success, failure and cancel alike.
  */
@@ -9,7 +10,14 @@ import { join } from 'node:path';
 import type { BootResult, Build, FailureCause, StepRecord } from '../domain/build.js';
 import type { BuildRule, RuleLookup } from '../domain/rule.js';
 import { renderTemplate, templateValues } from '../domain/template.js';
-import type { ContainerHandle, Executor, OutputStream } from '../executor/executor.js';
+import {
+  type ContainerHandle,
+  type ContainerSpec,
+  type Executor,
+  type OutputStream,
+} from '../executor/executor.js';
+import { sourceAt, spoolArchive } from './source-archive.js';
+import { runFirstStep } from './first-step.js';
 import type { BuildLog } from '../live/build-log.js';
 import type { GitMirrors } from './git-mirror.js';
 import { BuildFailure, LeaseLost } from './build-failure.js';
@@ -88,6 +96,7 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
   let handle: ContainerHandle | null = null;
   let tempDir: string | null = null;
   let container: Promise<ContainerHandle> | null = null;
+  let spec: ContainerSpec | null = null;
   try {
     log.line(
       `==> build #${build.id}: ${build.repository} ${build.refType} ${build.branch} at ${build.commit}`,
@@ -151,35 +160,35 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
       checkAborted(signal);
       await mkdir(deps.tmpDirectory, { recursive: true });
       tempDir = await mkdtemp(join(deps.tmpDirectory, `${TEMP_PREFIX}${build.id}-`));
-      handle = await deps.executor.create({
+      spec = {
         buildId: build.id,
         image,
         env: firstStep ? env : containerEnv(env, rule),
-        firstStep,
+        // The source on step 1's stdin: the container can start before the commit is fetched.
+        firstStep: firstStep && { ...firstStep, sourceOnStdin: true },
         network: rule.network,
         memoryBytes: rule.memoryBytes,
         pidsLimit: rule.pidsLimit,
         capAdd: rule.capAdd,
         volumes: [OUTPUT_DIRECTORY],
         caches,
-      });
+      };
+      handle = await deps.executor.create(spec);
       return handle;
     })();
-    const [fetched, started] = await untilAborted(signal, Promise.allSettled([source, container]));
-    if (fetched.status === 'rejected') throw fetched.reason;
-    if (fetched.value) throw new BuildFailure(fetched.value);
-    if (started.status === 'rejected') throw started.reason;
-    checkAborted(signal);
-    const created = started.value;
+    source.catch(() => undefined); // awaited below, or by the source's feed
+    const { fetched, copySource } = sourceAt(deps, build, rule.checkout, source, signal);
+    let created: ContainerHandle;
+    try {
+      created = await untilAborted(signal, container);
+    } catch (error) {
+      // A failed fetch is the clearer reason when both failed.
+      const failure = await untilAborted(signal, source).catch(() => null);
+      throw failure ? new BuildFailure(failure) : error;
+    }
     log.line(`==> source ${build.commit} into ${rule.checkout}`);
-    await untilAborted(
-      signal,
-      deps.executor.putArchive(
-        created,
-        '/',
-        deps.mirrors.archive(build.repository, build.commit, rule.checkout.replace(/^\/+|\/+$/g, '')),
-      ),
-    );
+    if (!created.sourceOnStdin) await copySource(created);
+    checkAborted(signal);
     let running = false;
 
     const steps: StepRecord[] = [];
@@ -194,7 +203,23 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
       if (index === 0 && firstStep) {
         // Its exit code is the process's own, from the engine; the container stops with it, and
         // with it whatever the step left running in the background.
-        exitCode = await deps.executor.runFirstStep(created, { onOutput, signal });
+        exitCode = await runFirstStep(deps.executor, created, {
+          onOutput,
+          signal,
+          source: async () => spoolArchive(await fetched(), tempDir!),
+          // An image without tar: a new container, the source copied in before it starts.
+          recreate: async (message) => {
+            log.line(`==> ${message}: copying it in instead`);
+            await deps.executor.destroy(created);
+            handle = null;
+            handle = created = await deps.executor.create({
+              ...spec!,
+              firstStep: { ...firstStep, sourceOnStdin: false },
+            });
+            await copySource(created);
+            return created;
+          },
+        });
       } else {
         if (!running) await untilAborted(signal, deps.executor.resume(created));
         running = true;

@@ -6,7 +6,12 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { pack, type Header } from 'tar-stream';
-import { FileRefused, type ContainerHandle, type Executor } from '../../src/executor/executor.js';
+import {
+  FileRefused,
+  SourceNotUnpacked,
+  type ContainerHandle,
+  type Executor,
+} from '../../src/executor/executor.js';
 
 export interface ContractSetup {
   executor: Executor;
@@ -295,6 +300,116 @@ export function executorContract(name: string, setup: () => Promise<ContractSetu
           code: 0,
           out: 'there\n',
         });
+      } finally {
+        await s.executor.destroy(handle);
+      }
+    });
+
+    const stdinStep = (command: string) =>
+      s.executor.create({
+        buildId: ++buildId,
+        image: s.image,
+        env: {},
+        network: 'none',
+        volumes: ['/target'],
+        firstStep: { command, workingDir: '/work/src', sourceOnStdin: true },
+      });
+    const archiveOf = async (tar: Readable) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of tar) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks);
+    };
+
+    it('takes the source on step 1 stdin once the container runs: the whole tree, then the step, its own exit code', async () => {
+      const handle = await stdinStep('pwd && cat put && cat deep/er/file && exit 3');
+      try {
+        assert.equal(handle.sourceOnStdin, true);
+        // Larger than a pipe's buffer: written with back-pressure, all of it before the step runs.
+        const big = 'x'.repeat(3 * 1024 * 1024);
+        const bytes = await archiveOf(
+          tarOf({ 'work/src/put': 'there\n', 'work/src/deep/er/file': 'deep\n', 'work/src/big': big }),
+        );
+        let asked = 0;
+        let out = '';
+        const code = await s.executor.runFirstStep(handle, {
+          onOutput: (chunk) => (out += chunk.toString()),
+          source: async () => {
+            asked += 1;
+            // The commit arrives while the container already runs.
+            await new Promise((resolve) => setImmediate(resolve));
+            return { tar: Readable.from([bytes]), bytes: bytes.length };
+          },
+        });
+        assert.equal(asked, 1);
+        assert.deepEqual({ code, out }, { code: 3, out: '/work/src\nthere\ndeep\n' });
+        const destination = staging();
+        const copied = await s.executor.copyFileOut(handle, '/work/src/big', destination, {
+          maxBytes: big.length,
+        });
+        assert.deepEqual(copied, { bytes: big.length });
+      } finally {
+        await s.executor.destroy(handle);
+      }
+    });
+
+    it('an archive that cannot be unpacked is SourceNotUnpacked, never an exit code of step 1', async () => {
+      const handle = await stdinStep('echo step-ran');
+      try {
+        let out = '';
+        const garbage = Buffer.alloc(4096, 'x');
+        await assert.rejects(
+          s.executor.runFirstStep(handle, {
+            onOutput: (chunk) => (out += chunk.toString()),
+            source: async () => ({ tar: Readable.from([garbage]), bytes: garbage.length }),
+          }),
+          (error: unknown) => error instanceof SourceNotUnpacked && error.kind === 'failed',
+        );
+        assert.doesNotMatch(out, /step-ran/);
+      } finally {
+        await s.executor.destroy(handle);
+      }
+    });
+
+    it('a source that fails (fetch or a stream cut short) kills the container and rejects with its error', async () => {
+      for (const source of [
+        async () => Promise.reject(new Error('fetch failed here')),
+        async () => {
+          const whole = await archiveOf(tarOf({ 'work/src/put': 'y'.repeat(100_000) }));
+          const cut = new Readable({ read() {} });
+          cut.push(whole.subarray(0, 20_000));
+          setImmediate(() => cut.destroy(new Error('fetch failed here')));
+          return { tar: cut, bytes: whole.length };
+        },
+      ]) {
+        const handle = await stdinStep('echo step-ran');
+        try {
+          let out = '';
+          await assert.rejects(
+            s.executor.runFirstStep(handle, { onOutput: (chunk) => (out += chunk.toString()), source }),
+            /fetch failed here/,
+          );
+          assert.doesNotMatch(out, /step-ran/);
+        } finally {
+          await s.executor.destroy(handle);
+        }
+      }
+    });
+
+    it('aborting while the source is awaited ends the first step at once with 137', async () => {
+      const handle = await stdinStep('echo step-ran');
+      try {
+        const controller = new AbortController();
+        let out = '';
+        const code = await s.executor.runFirstStep(handle, {
+          onOutput: (chunk) => (out += chunk.toString()),
+          signal: controller.signal,
+          source: () => {
+            controller.abort();
+            return new Promise(() => undefined); // a fetch that never ends
+          },
+        });
+        assert.equal(code, 137);
+        assert.doesNotMatch(out, /step-ran/);
       } finally {
         await s.executor.destroy(handle);
       }

@@ -28,6 +28,31 @@ const IDLE_COMMAND = ['/bin/sh', '-c', IDLE_SCRIPT];
  */
 export const FIRST_STEP_MARKS = '/run/autobuilder';
 const MARK = `${FIRST_STEP_MARKS}/first-step-ran`;
+/**
+ * What became of the source given on stdin: `unpacked`, `no-tar` or `failed <tar's status>`. Read
+ * by the service only when step 1's exit code is not 0, to tell a failed unpack from the step's own
+ * failure. The step could overwrite it, but then only its own build is misreported.
+ */
+export const SOURCE_NOTE = `${FIRST_STEP_MARKS}/source`;
+
+/**
+ * Unpacks the source from stdin: a line with the archive's length, then the archive. `head -c`
+ * ends tar's input at the archive's last byte (busybox tar reads to end of file, past the archive's
+ * end marker, and the service never half-closes the attach stream: ssh and TLS engines may not
+ * carry a half-close). Nothing of the step runs unless tar exited 0; stdin is closed before it.
+ */
+const UNPACK_SCRIPT =
+  // A file on PATH: busybox's shell answers `command -v` for its applets whether a file is there
+  // or not, and a build that removed its tar expects none.
+  'for tool in tar head; do found=; IFS=:; for dir in $PATH; do [ -x "$dir/$tool" ] && found=1; done; ' +
+  `unset IFS; [ -n "$found" ] || { echo no-tar > ${SOURCE_NOTE}; exit 125; }; done\n` +
+  `read -r bytes || bytes=\n` +
+  `case $bytes in ''|*[!0-9]*) echo "failed no length" > ${SOURCE_NOTE}; exit 125;; esac\n` +
+  `head -c "$bytes" | tar -x -f - -C /\n` +
+  `status=$?\n` +
+  `if [ $status -ne 0 ]; then echo "failed $status" > ${SOURCE_NOTE}; exit 125; fi\n` +
+  'exec </dev/null\n' +
+  `echo unpacked > ${SOURCE_NOTE}\n`;
 
 /** The note, as an archive to put into the container at `/`. */
 export function firstStepNoteArchive(): Readable {
@@ -51,6 +76,7 @@ export function firstStepCommand(step: FirstStep): string[] {
   const script =
     `if [ -e ${MARK} ]; then ${IDLE_SCRIPT}; fi\n` +
     MERGE_STDERR +
+    (step.sourceOnStdin ? UNPACK_SCRIPT : '') +
     (step.workingDir ? 'cd -- "$2" || exit 125\n' : '') +
     // The shell's notice of a child a signal ended ("Terminated") goes to its own stderr, which is
     // not the step's output: the step merges its stderr into its stdout itself, as an exec'd one.
@@ -82,6 +108,8 @@ export function containerOptions(spec: ContainerSpec, instance: string): Docker.
     Cmd: spec.firstStep ? firstStepCommand(spec.firstStep) : IDLE_COMMAND,
     Env: envList(spec.env),
     WorkingDir: spec.workingDir,
+    // As `docker run -i`: stdin open for the first attach only; it carries the source.
+    ...(spec.firstStep?.sourceOnStdin ? { OpenStdin: true, StdinOnce: true, AttachStdin: true } : {}),
     Labels: {
       [MANAGED_LABEL]: 'true',
       [BUILD_LABEL]: String(spec.buildId),

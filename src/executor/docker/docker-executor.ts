@@ -9,6 +9,7 @@ import {
   FileRefused,
   MANAGED_LABEL,
   PENDING_REPOSITORY,
+  SourceNotUnpacked,
   type ContainerHandle,
   type ContainerSpec,
   type CopyOutOptions,
@@ -21,6 +22,7 @@ import {
 } from '../executor.js';
 import { ENGINE_TIMEOUTS, idleDeadline, withTimeout } from './engine-timeout.js';
 import { containerOptions, firstStepNoteArchive } from './container-config.js';
+import { feedSource, readSourceNote } from './source-feed.js';
 import { exitCodeAfterStream, MERGE_STDERR, readStepStream } from './step-stream.js';
 import { pullImage, repoDigests } from './image-transfer.js';
 import { readFileEntry } from '../read-file-entry.js';
@@ -36,6 +38,8 @@ function envList(env: Record<string, string>): string[] {
 
 export class DockerExecutor implements Executor {
   private readonly volumes: DockerVolumes;
+  /** Image name → id of images whose first step found no `tar` (they get the source by putArchive). */
+  private readonly withoutTar = new Map<string, string>();
   /**
    * Containers made here with a first step that was not started again yet: `resume` puts the
    * note in (container-config.ts). Gone with the process, as are the containers (recovery).
@@ -85,11 +89,33 @@ export class DockerExecutor implements Executor {
   }
 
   async create(spec: ContainerSpec): Promise<ContainerHandle> {
+    let made = spec;
+    if (spec.firstStep?.sourceOnStdin && (await this.lacksTar(spec.image)))
+      made = { ...spec, firstStep: { ...spec.firstStep, sourceOnStdin: false } };
     const container = await withTimeout('create container', this.timeouts.call, (abortSignal) =>
-      this.docker.createContainer({ ...containerOptions(spec, this.instance), abortSignal }),
+      this.docker.createContainer({ ...containerOptions(made, this.instance), abortSignal }),
     );
     if (spec.firstStep) this.firstSteps.add(container.id);
-    return { id: container.id, buildId: spec.buildId };
+    return { id: container.id, buildId: spec.buildId, sourceOnStdin: made.firstStep?.sourceOnStdin === true };
+  }
+
+  /**
+   * Whether step 1 cannot unpack the source itself in `image`: one whose first step found no `tar`
+   * (remembered by image id: a new image under the same name is tried again), or one whose USER is
+   * not root (it could not write the checkout's directory at `/`, nor the note, where the engine's
+   * own `putArchive` can). One image inspect, in parallel with the fetch.
+   */
+  private async lacksTar(image: string): Promise<boolean> {
+    const info = await withTimeout('image inspect', this.timeouts.call, () =>
+      this.docker.getImage(image).inspect(),
+    ).catch(() => null);
+    if (!info) return false;
+    if (!/^(|root|0)(:(root|0))?$/.test(info.Config?.User ?? '')) return true;
+    const known = this.withoutTar.get(image);
+    if (!known) return false;
+    if (info.Id === known) return true;
+    this.withoutTar.delete(image);
+    return false;
   }
 
   async resume(handle: ContainerHandle): Promise<void> {
@@ -118,9 +144,11 @@ export class DockerExecutor implements Executor {
     if (options.signal?.aborted) return 137;
     const container = this.docker.getContainer(handle.id);
     const kill = () => this.kill(container);
+    const stdin = handle.sourceOnStdin === true;
+    if (stdin && !options.source) throw new Error('runFirstStep: the source is required on stdin');
     // Attached before it starts, as `docker run` does: not one byte of the step's output is missed.
     const stream = (await withTimeout('attach', this.timeouts.call, (abortSignal) =>
-      container.attach({ stream: true, stdout: true, stderr: true, hijack: true, abortSignal }),
+      container.attach({ stream: true, stdin, stdout: true, stderr: true, hijack: true, abortSignal }),
     )) as Duplex;
     // Read from before the start: what the step prints at once is handed on, never dropped.
     const read = readStepStream(stream, options, kill);
@@ -138,15 +166,35 @@ export class DockerExecutor implements Executor {
       if (options.signal?.aborted) return 137;
       throw error;
     }
+    // The container runs (unpacking waits for its stdin) while the commit is still fetched.
+    const fed = stdin ? feedSource(stream, options.source!, read, kill) : Promise.resolve(null);
     await read;
+    const sourceError = await fed;
     if (options.signal?.aborted) return 137;
+    if (sourceError) throw sourceError;
     // The process's own status, kept by the engine: nothing the step printed can stand for it.
-    return exitCodeAfterStream(async () => {
+    let image = { name: '', id: '' };
+    const code = await exitCodeAfterStream(async () => {
       const info = await withTimeout('container inspect', this.timeouts.call, (abortSignal) =>
         container.inspect({ abortSignal }),
       );
+      image = { name: info.Config.Image, id: info.Image };
       return { running: info.State.Running, exitCode: info.State.ExitCode };
     });
+    if (!stdin || code === 0) return code;
+    const note = await readSourceNote(container, this.timeouts.call);
+    if (note === 'unpacked') return code;
+    if (note === 'no-tar') {
+      this.withoutTar.set(image.name, image.id);
+      throw new SourceNotUnpacked(
+        'no-tar',
+        `image ${image.name} has no tar: the source cannot come on stdin`,
+      );
+    }
+    throw new SourceNotUnpacked(
+      'failed',
+      `the source could not be unpacked in the container (${note || 'no note'}); step 1 did not run`,
+    );
   }
 
   private kill(container: Docker.Container): void {

@@ -19,6 +19,7 @@ import { extract, pack, type Header } from 'tar-stream';
 import {
   ExecutorUnavailable,
   FileRefused,
+  SourceNotUnpacked,
   type ContainerHandle,
   type ContainerSpec,
   type CopyOutOptions,
@@ -127,7 +128,7 @@ export class FakeExecutor implements Executor {
       removed: new AbortController(),
       state: 'created',
     });
-    return { id, buildId: spec.buildId };
+    return { id, buildId: spec.buildId, sourceOnStdin: spec.firstStep?.sourceOnStdin === true };
   }
 
   async resume(handle: ContainerHandle): Promise<void> {
@@ -149,6 +150,32 @@ export class FakeExecutor implements Executor {
     if (container.state !== 'created') throw new Error(`container ${handle.id} was started before`);
     container.state = 'running';
     try {
+      if (handle.sourceOnStdin) {
+        // As on the engine: the whole archive is unpacked at `/` before anything of the step runs.
+        if (!options.source) throw new Error('runFirstStep: the source is required on stdin');
+        if (options.signal?.aborted) return 137;
+        const aborted = new Promise<null>((resolve) => {
+          if (options.signal?.aborted) resolve(null);
+          options.signal?.addEventListener('abort', () => resolve(null), { once: true });
+        });
+        const archive = await Promise.race([options.source(), aborted]);
+        if (!archive || options.signal?.aborted) {
+          archive?.tar.destroy();
+          return 137;
+        }
+        // A source stream that fails is the build's error; an archive tar cannot read is not step 1's.
+        let failed: Error | null = null;
+        archive.tar.once('error', (error) => (failed = error));
+        try {
+          await this.putArchive(handle, '/', archive.tar);
+        } catch (error) {
+          if (failed) throw failed;
+          throw new SourceNotUnpacked(
+            'failed',
+            `the source could not be unpacked: ${(error as Error).message}`,
+          );
+        }
+      }
       return await this.exec(handle, step.command, { ...options, workingDir: step.workingDir });
     } finally {
       container.state = 'stopped';
