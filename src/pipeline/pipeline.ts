@@ -10,12 +10,7 @@ import { join } from 'node:path';
 import type { BootResult, Build, FailureCause, StepRecord } from '../domain/build.js';
 import type { BuildRule, RuleLookup } from '../domain/rule.js';
 import { renderTemplate, templateValues } from '../domain/template.js';
-import {
-  type ContainerHandle,
-  type ContainerSpec,
-  type Executor,
-  type OutputStream,
-} from '../executor/executor.js';
+import { type ContainerHandle, type Executor, type OutputStream } from '../executor/executor.js';
 import { sourceAt, spoolArchive } from './source-archive.js';
 import { runFirstStep } from './first-step.js';
 import type { BuildLog } from '../live/build-log.js';
@@ -23,15 +18,13 @@ import type { GitMirrors } from './git-mirror.js';
 import { BuildFailure, LeaseLost } from './build-failure.js';
 import { deliver, type Delivery, type NameClaims } from './commit-point.js';
 import { nameTakenBy } from './name-owner.js';
-import { resolveImage } from './resolve-image.js';
 import { untilAborted } from './until-aborted.js';
 import { stageArtifact } from './stage-artifact.js';
-import { buildEnv, containerEnv } from './build-env.js';
+import { makeContainer, HeldLines, type BuildContainer } from './build-container.js';
 import { ownedNames, publishNames, pullPublishProblem } from '../domain/publish-names.js';
-import { baseImageRef, pullHeadRef } from '../domain/pull-request.js';
+import { pullHeadRef } from '../domain/pull-request.js';
 import { readRepositoryRule } from './repository-rule.js';
 import { bootTest } from './boot-test.js';
-import { prepareCaches } from './build-caches.js';
 import type { Store } from '../store/store.js';
 
 export interface PipelineDeps {
@@ -81,8 +74,6 @@ export interface BuildOutcome {
 }
 
 export const TEMP_PREFIX = 'autobuilder-build-';
-/** The build's output directory: an empty volume in its container, shared with nothing. */
-export const OUTPUT_DIRECTORY = '/target';
 
 function checkAborted(signal: AbortSignal): void {
   if (signal.aborted) throw new BuildFailure('aborted');
@@ -96,12 +87,22 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
   let handle: ContainerHandle | null = null;
   let tempDir: string | null = null;
   let container: Promise<ContainerHandle> | null = null;
-  let spec: ContainerSpec | null = null;
+  const check = () => checkAborted(signal);
   try {
     log.line(
       `==> build #${build.id}: ${build.repository} ${build.refType} ${build.branch} at ${build.commit}`,
     );
+    await mkdir(deps.tmpDirectory, { recursive: true });
+    tempDir = await mkdtemp(join(deps.tmpDirectory, `${TEMP_PREFIX}${build.id}-`));
+    const serverRule = rule;
+    let early: { made: Promise<BuildContainer>; lines: HeldLines } | null = null;
     if (rule.repositoryConfig) {
+      // The container does not wait for the repository file (build-container.ts): made with the
+      // server's rule meanwhile, kept when the file changes nothing.
+      const lines = new HeldLines((l) => log.line(l));
+      early = { made: makeContainer(deps, build, rule, lines.line, check, signal), lines };
+      container = early.made.then((made) => made.handle);
+      container.catch(() => undefined); // awaited below, or removed in `finally`
       const read = await untilAborted(
         signal,
         readRepositoryRule(deps, build, rule, (l) => log.line(l)),
@@ -120,72 +121,39 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
       log.line(`==> not published: ${unpublished}`);
       names = null;
     }
-    const env = buildEnv(build, rule, deps.rules);
-    // Step 1 runs as the container's own process (no exec to make and start before its first
-    // line) when its environment may be the container's: that holds no secret value, as `commit`
-    // keeps a container's environment in the image. Otherwise every step is an exec.
-    const firstStep =
-      rule.steps.length > 0 && Object.keys(rule.secrets ?? {}).every((name) => !env[name])
-        ? { command: rule.steps[0]!, workingDir: rule.checkout }
-        : undefined;
     const taken = names && (await nameTakenBy(deps.store, deps.kernelTarget, build, ...ownedNames(names)));
     if (taken) throw new BuildFailure(taken);
     // Fetching the source and making the container do not depend on each other: do both at once.
-    // The source goes into the created container, before anything in it has started.
     const source = deps.mirrors.ensureCommit(
       build.repository,
       build.commit,
       (l) => log.line(`    ${l}`),
       build.pull ? pullHeadRef(build.pull.number) : undefined,
     );
-    container = (async () => {
-      const image = await resolveImage(deps.executor, deps.rules, rule, baseImageRef(build), (l) =>
-        log.line(`    ${l}`),
-      );
-      log.line(`==> image ${image}`);
-      checkAborted(signal);
-      const caches = await prepareCaches(
-        {
-          executor: deps.executor,
-          instance: deps.instance ?? 'default',
-          engine: build.engine ?? 'local',
-          ...(deps.cacheUses ? { record: (use) => deps.cacheUses!.recordCacheUse(use) } : {}),
-        },
-        build,
-        rule,
-        image,
-        (l) => log.line(`    ${l}`),
-        signal,
-      );
-      checkAborted(signal);
-      await mkdir(deps.tmpDirectory, { recursive: true });
-      tempDir = await mkdtemp(join(deps.tmpDirectory, `${TEMP_PREFIX}${build.id}-`));
-      spec = {
-        buildId: build.id,
-        image,
-        env: firstStep ? env : containerEnv(env, rule),
-        // The source on step 1's stdin: the container can start before the commit is fetched.
-        firstStep: firstStep && { ...firstStep, sourceOnStdin: true },
-        network: rule.network,
-        memoryBytes: rule.memoryBytes,
-        pidsLimit: rule.pidsLimit,
-        capAdd: rule.capAdd,
-        volumes: [OUTPUT_DIRECTORY],
-        caches,
-      };
-      handle = await deps.executor.create(spec);
-      return handle;
-    })();
+    let building: Promise<BuildContainer>;
+    if (early && rule === serverRule) {
+      early.lines.take();
+      building = early.made;
+    } else {
+      // The repository file changed the rule: the container made meanwhile is not this build's.
+      if (early) void early.made.then((made) => deps.executor.destroy(made.handle)).catch(() => undefined);
+      building = makeContainer(deps, build, rule, (l) => log.line(l), check, signal);
+      container = building.then((made) => made.handle);
+      container.catch(() => undefined);
+    }
     source.catch(() => undefined); // awaited below, or by the source's feed
     const { fetched, copySource } = sourceAt(deps, build, rule.checkout, source, signal);
-    let created: ContainerHandle;
+    let made: BuildContainer;
     try {
-      created = await untilAborted(signal, container);
+      made = await untilAborted(signal, building);
+      handle = made.handle;
     } catch (error) {
       // A failed fetch is the clearer reason when both failed.
       const failure = await untilAborted(signal, source).catch(() => null);
       throw failure ? new BuildFailure(failure) : error;
     }
+    const { env, firstStep, spec } = made;
+    let created = made.handle;
     log.line(`==> source ${build.commit} into ${rule.checkout}`);
     if (!created.sourceOnStdin) await copySource(created);
     checkAborted(signal);
@@ -213,7 +181,7 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
             await deps.executor.destroy(created);
             handle = null;
             handle = created = await deps.executor.create({
-              ...spec!,
+              ...spec,
               firstStep: { ...firstStep, sourceOnStdin: false },
             });
             await copySource(created);
