@@ -12,7 +12,7 @@ import type { BuildRule, RuleLookup } from '../domain/rule.js';
 import { renderTemplate, templateValues } from '../domain/template.js';
 import { type ContainerHandle, type Executor, type OutputStream } from '../executor/executor.js';
 import { sourceAt, spoolArchive } from './source-archive.js';
-import { runFirstStep } from './first-step.js';
+import { runFirstStep, type FirstStepOptions } from './first-step.js';
 import type { BuildLog } from '../live/build-log.js';
 import type { GitMirrors } from './git-mirror.js';
 import { BuildFailure, LeaseLost } from './build-failure.js';
@@ -75,6 +75,15 @@ export interface BuildOutcome {
 
 export const TEMP_PREFIX = 'autobuilder-build-';
 
+/** A promise opened or refused from outside; refusing one already opened changes nothing. */
+function gate<T>() {
+  let resolve!: (value: T) => void;
+  let reject!: (reason: unknown) => void;
+  const promise = new Promise<T>((yes, no) => ((resolve = yes), (reject = no)));
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
 function checkAborted(signal: AbortSignal): void {
   if (signal.aborted) throw new BuildFailure('aborted');
 }
@@ -88,6 +97,8 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
   let tempDir: string | null = null;
   let container: Promise<ContainerHandle> | null = null;
   const check = () => checkAborted(signal);
+  /** Opened with step 1's source once step 1 has begun; rejected when it never will (`finally`). */
+  const go = gate<Pick<FirstStepOptions, 'source' | 'recreate'>>();
   try {
     log.line(
       `==> build #${build.id}: ${build.repository} ${build.refType} ${build.branch} at ${build.commit}`,
@@ -96,6 +107,8 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
     tempDir = await mkdtemp(join(deps.tmpDirectory, `${TEMP_PREFIX}${build.id}-`));
     const serverRule = rule;
     let early: { made: Promise<BuildContainer>; lines: HeldLines } | null = null;
+    /** Step 1 started on the early container, waiting on its stdin until `go` opens (below). */
+    let earlyStep: Promise<{ exit: Promise<number> } | null> = Promise.resolve(null);
     if (rule.repositoryConfig) {
       // The container does not wait for the repository file (build-container.ts): made with the
       // server's rule meanwhile, kept when the file changes nothing.
@@ -103,6 +116,22 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
       early = { made: makeContainer(deps, build, rule, lines.line, check, signal), lines };
       container = early.made.then((made) => made.handle);
       container.catch(() => undefined); // awaited below, or removed in `finally`
+      // Its start (what `docker run` pays) does not wait for the file either: the container's
+      // command waits on stdin, and nothing of step 1 runs before `go` gives it its source, once
+      // the container is the build's and step 1 has begun. Never opened: the run ends, killed.
+      earlyStep = early.made.then((made) =>
+        made.firstStep && made.handle.sourceOnStdin
+          ? {
+              exit: runFirstStep(deps.executor, made.handle, {
+                onOutput: (chunk, stream) => log.output(chunk, stream),
+                signal,
+                source: async () => (await go.promise).source(),
+                recreate: async (message) => (await go.promise).recreate(message),
+              }),
+            }
+          : null,
+      );
+      void earlyStep.then((run) => run?.exit.catch(() => undefined)).catch(() => undefined);
       const read = await untilAborted(
         signal,
         readRepositoryRule(deps, build, rule, (l) => log.line(l)),
@@ -135,6 +164,8 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
       early.lines.take();
       building = early.made;
     } else {
+      earlyStep = Promise.resolve(null);
+      go.reject(new BuildFailure('the repository file changed the rule'));
       // The repository file changed the rule: the container made meanwhile is not this build's.
       if (early) void early.made.then((made) => deps.executor.destroy(made.handle)).catch(() => undefined);
       building = makeContainer(deps, build, rule, (l) => log.line(l), check, signal);
@@ -169,14 +200,10 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
       const onOutput = (chunk: Buffer, stream: OutputStream) => log.output(chunk, stream);
       let exitCode: number;
       if (index === 0 && firstStep) {
-        // Its exit code is the process's own, from the engine; the container stops with it, and
-        // with it whatever the step left running in the background.
-        exitCode = await runFirstStep(deps.executor, created, {
-          onOutput,
-          signal,
+        const feed = {
           source: async () => spoolArchive(await fetched(), tempDir!),
           // An image without tar: a new container, the source copied in before it starts.
-          recreate: async (message) => {
+          recreate: async (message: string) => {
             log.line(`==> ${message}: copying it in instead`);
             await deps.executor.destroy(created);
             handle = null;
@@ -187,7 +214,13 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
             await copySource(created);
             return created;
           },
-        });
+        };
+        // Its exit code is the process's own, from the engine; the container stops with it, and
+        // with it whatever the step left running in the background.
+        const started = await earlyStep;
+        go.resolve(feed);
+        exitCode = await (started?.exit ??
+          runFirstStep(deps.executor, created, { onOutput, signal, ...feed }));
       } else {
         if (!running) await untilAborted(signal, deps.executor.resume(created));
         running = true;
@@ -255,6 +288,7 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
     const cause = error instanceof BuildFailure ? 'build' : 'engine';
     return { state: 'failed', reason, cause, artifact: null, image: null, lost: error instanceof LeaseLost };
   } finally {
+    go.reject(new BuildFailure('step 1 did not begin'));
     if (handle) await deps.executor.destroy(handle).catch(() => undefined);
     if (tempDir) await rm(tempDir, { recursive: true, force: true }).catch(() => undefined);
     if (!handle && container) {

@@ -46,6 +46,36 @@ describe('source on the first step stdin (Docker)', () => {
         .catch(() => undefined);
   });
 
+  it('the container started while the repository file is read runs nothing of the server’s step 1 when the file changes it', async () => {
+    const h = await startHarness({
+      executor: new DockerExecutor(docker, `source-stdin-file-${process.pid}`),
+      repositories: {
+        'acme/file': { image: TEST_IMAGE, checkout: '/src', network: 'none', steps: ['echo server-ran'] },
+      },
+    });
+    try {
+      const repo = new LocalRepo(h.gitRoot, 'acme/file');
+      for (const [files, expected, absent] of [
+        [{ which: 'one\n' }, 'server-ran', 'file-ran'],
+        [
+          { '.autobuilder.yaml': 'steps: ["echo file-ran; cat which"]\n', which: 'two\n' },
+          'file-ran\ntwo',
+          'server-ran',
+        ],
+      ] as const) {
+        const queued = await enqueuePush(h, 'acme/file', 'master', repo.commit('master', files));
+        const build = await waitForFinal(h, queued.id, 120_000);
+        assert.equal(build.state, 'success', build.reason ?? '');
+        const log = readFileSync(build.logPath!, 'utf8');
+        assert.ok(log.includes(`\n${expected}\n`), log);
+        assert.ok(!log.includes(`\n${absent}\n`), log);
+      }
+    } finally {
+      await h.close();
+      removeHome(h);
+    }
+  });
+
   it('an image whose USER is not root gets its source copied in by the engine, and builds', async () => {
     const h = await startHarness({
       executor: new DockerExecutor(docker, `source-stdin-user-${process.pid}`),
