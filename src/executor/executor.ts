@@ -10,8 +10,11 @@
  *   only then does step 1 run; the container is stopped when it ends) → resume? (only when more
  *   steps follow) → exec (each later step) → copyFileOut? → commit? (under a pending name) →
  *   retag? (the commit point) → destroy
+ * `source` may wait as long as its caller wants (the pipeline holds it until the container is the
+ * build's: the repository file may still replace it); nothing of step 1 runs before it resolves,
+ * and when it rejects, the container is killed and runFirstStep rejects with that reason.
  * When `create` did not take the source on stdin (`handle.sourceOnStdin` false: an image known to
- * lack `tar`), or `runFirstStep` throws SourceNotUnpacked of kind `no-tar`, the caller destroys that
+ * lack `tar`, or whose USER is not root), or `runFirstStep` throws SourceNotUnpacked of kind `no-tar`, the caller destroys that
  * container and takes the older order: create (without `sourceOnStdin`) → putArchive (into the
  * created container) → runFirstStep (without `source`).
  * A build whose first step needs what the container's configuration must not keep (secrets:
