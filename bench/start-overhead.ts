@@ -103,10 +103,12 @@ async function oneServiceRun(service: ServiceProcess, repo: LocalRepo, n: number
   const times = lineTimes(build.logPath!);
   const at = (test: (line: string) => boolean) => times.find((t) => test(t.line))?.ms ?? Number.NaN;
   timeline['log: ==> build (pipeline begins)'] = at((l) => l.startsWith('==> build #')) - sent;
-  timeline['log: ==> image (resolved)'] = at((l) => l.startsWith('==> image')) - sent;
-  timeline['log: ==> source (container started, commit fetched)'] =
+  timeline['log: ==> image (resolved; held until the repository file is read)'] =
+    at((l) => l.startsWith('==> image')) - sent;
+  timeline['log: ==> source (container made, the repository file read)'] =
     at((l) => l.startsWith('==> source')) - sent;
-  timeline['log: ==> step 1/2 (source copied)'] = at((l) => l.startsWith('==> step 1/')) - sent;
+  timeline['log: ==> step 1/2 (its source goes to its stdin now)'] =
+    at((l) => l.startsWith('==> step 1/')) - sent;
   timeline['log: first output line (arrived in BuildLog)'] = at((l) => l === MARKER) - sent;
   timeline['SSE: first output line (client)'] = firstMs;
   return { firstMs, timeline };
