@@ -109,7 +109,9 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
     let early: { made: Promise<BuildContainer>; lines: HeldLines } | null = null;
     /** Step 1 started on the early container, waiting on its stdin until `go` opens (below). */
     let earlyStep: Promise<{ exit: Promise<number> } | null> = Promise.resolve(null);
-    if (rule.repositoryConfig) {
+    // A rule with caches waits for the file: its volumes (made, seeded from master's, their use
+    // recorded) must be the build's rule's, never made for a ref the file leaves out.
+    if (rule.repositoryConfig && !rule.cache?.length) {
       // The container does not wait for the repository file (build-container.ts): made with the
       // server's rule meanwhile, kept when the file changes nothing.
       const lines = new HeldLines((l) => log.line(l));
@@ -132,6 +134,8 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
           : null,
       );
       void earlyStep.then((run) => run?.exit.catch(() => undefined)).catch(() => undefined);
+    }
+    if (rule.repositoryConfig) {
       const read = await untilAborted(
         signal,
         readRepositoryRule(deps, build, rule, (l) => log.line(l)),

@@ -1,7 +1,8 @@
 /**
  * The container is made while the repository file is read (pipeline/build-container.ts): kept when
  * the commit has no file, replaced (and its log lines dropped) when the file changes the rule, and
- * removed when the file leaves the ref out.
+ * removed when the file leaves the ref out. A rule with caches waits for the file (its volumes
+ * must be the build's rule's).
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -22,6 +23,12 @@ import { fakeRule } from '../helpers/fake-rule.js';
 class CountingExecutor extends FakeExecutor {
   readonly created: { id: string; step: string | undefined }[] = [];
   readonly destroyed: string[] = [];
+  readonly volumesMade: string[] = [];
+
+  override async createVolume(name: string, labels: Record<string, string>): Promise<boolean> {
+    this.volumesMade.push(name);
+    return super.createVolume(name, labels);
+  }
 
   override async create(spec: ContainerSpec): Promise<ContainerHandle> {
     const handle = await super.create(spec);
@@ -81,5 +88,22 @@ describe('the container made while the repository file is read', () => {
     assert.equal(done.state, 'cancelled', done.reason ?? '');
     assert.equal(executor.created.length, 1);
     await waitFor(() => executor.destroyed.includes(executor.created[0]!.id));
+  });
+
+  it('a rule with caches waits for the file: a ref the file leaves out makes no cache volume', async () => {
+    const executor = new CountingExecutor();
+    const h = await startHarness({
+      executor,
+      repositories: { 'acme/app': fakeRule(['true'], { cache: ['/c'] }) },
+    });
+    harnesses.push(h);
+    const sha = new LocalRepo(h.gitRoot, 'acme/app').commit('feature', {
+      a: '1',
+      '.autobuilder.yaml': 'branches: [release]\n',
+    });
+    const done = await waitForFinal(h, (await enqueuePush(h, 'acme/app', 'feature', sha)).id);
+    assert.equal(done.state, 'cancelled', done.reason ?? '');
+    assert.deepEqual(executor.volumesMade, []);
+    assert.deepEqual(executor.created, []);
   });
 });
