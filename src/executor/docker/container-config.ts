@@ -93,7 +93,8 @@ export function firstStepCommand(step: FirstStep): string[] {
   ];
 }
 
-function envList(env: Record<string, string>): string[] {
+/** The engine's form of an environment (`KEY=value` lines): a container's, or an exec's. */
+export function envList(env: Record<string, string>): string[] {
   return Object.entries(env).map(([key, value]) => `${key}=${value}`);
 }
 

@@ -21,7 +21,7 @@ import {
   type VolumeUsage,
 } from '../executor.js';
 import { ENGINE_TIMEOUTS, idleDeadline, withTimeout } from './engine-timeout.js';
-import { containerOptions, firstStepNoteArchive } from './container-config.js';
+import { containerOptions, envList, firstStepNoteArchive } from './container-config.js';
 import { feedSource, readSourceNote } from './source-feed.js';
 import { exitCodeAfterStream, MERGE_STDERR, readStepStream } from './step-stream.js';
 import { pullImage, repoDigests } from './image-transfer.js';
@@ -30,10 +30,6 @@ import { DockerVolumes } from './docker-volumes.js';
 
 function statusOf(error: unknown): number | undefined {
   return (error as { statusCode?: number }).statusCode;
-}
-
-function envList(env: Record<string, string>): string[] {
-  return Object.entries(env).map(([key, value]) => `${key}=${value}`);
 }
 
 export class DockerExecutor implements Executor {
@@ -90,7 +86,7 @@ export class DockerExecutor implements Executor {
 
   async create(spec: ContainerSpec): Promise<ContainerHandle> {
     let made = spec;
-    if (spec.firstStep?.sourceOnStdin && (await this.lacksTar(spec.image)))
+    if (spec.firstStep?.sourceOnStdin && (await this.copiesSourceIn(spec.image)))
       made = { ...spec, firstStep: { ...spec.firstStep, sourceOnStdin: false } };
     const container = await withTimeout('create container', this.timeouts.call, (abortSignal) =>
       this.docker.createContainer({ ...containerOptions(made, this.instance), abortSignal }),
@@ -100,12 +96,13 @@ export class DockerExecutor implements Executor {
   }
 
   /**
-   * Whether step 1 cannot unpack the source itself in `image`: one whose first step found no `tar`
+   * Whether the source must be copied in (`putArchive`) rather than unpacked by step 1 itself in
+   * `image`: one whose first step found no `tar`
    * (remembered by image id: a new image under the same name is tried again), or one whose USER is
    * not root (it could not write the checkout's directory at `/`, nor the note, where the engine's
    * own `putArchive` can). One image inspect, in parallel with the fetch.
    */
-  private async lacksTar(image: string): Promise<boolean> {
+  private async copiesSourceIn(image: string): Promise<boolean> {
     const info = await withTimeout('image inspect', this.timeouts.call, () =>
       this.docker.getImage(image).inspect(),
     ).catch(() => null);
