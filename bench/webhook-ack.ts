@@ -42,7 +42,10 @@ async function startBare(): Promise<Bare> {
 async function startService(seed: number): Promise<ServiceProcess> {
   const service = new ServiceProcess('ab-bench-hook-', {
     dist: true,
-    nodeArgs: PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : [],
+    nodeArgs: [
+      ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : []),
+      ...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : []),
+    ],
   });
   service.configure({
     token: SECRET,
@@ -72,9 +75,13 @@ async function startService(seed: number): Promise<ServiceProcess> {
 const load = (url: string, offset: number): Promise<LoadResult> =>
   runLoad({ url, concurrency: CONCURRENCY, offset, requests: REQUESTS, secret: SECRET, newConnection: true });
 
-/** CPU time (user + system) a process has used so far, in ms, from /proc. */
-function cpuMs(pid: number | undefined): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+/**
+ * CPU time (user + system) a process has used so far, in ms, from /proc; with `thread`, only its
+ * main thread's (the event loop's: its task id is the process id).
+ */
+function cpuMs(pid: number | undefined, thread = false): number {
+  const path = thread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`;
+  const fields = readFileSync(path, 'utf8').split(') ')[1]!.split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
 }
 
@@ -92,14 +99,18 @@ async function variant(bare: Bare, seed: number, label: string): Promise<string[
     if (warm.errors > 0) fail(`${warm.errors} webhook requests failed (${label}, warm-up)`);
     const bareRps: number[] = [];
     const ours: number[] = [];
-    const cpu = { bare: 0, ours: 0 };
+    const cpu = { bare: 0, ours: 0, bareLoop: 0, ourLoop: 0 };
     for (let round = 0; round < ROUNDS; round += 1) {
       let before = cpuMs(bare.child.pid);
+      let loop = cpuMs(bare.child.pid, true);
       const baseline = await load(bareUrl, 0);
       cpu.bare += cpuMs(bare.child.pid) - before;
+      cpu.bareLoop += cpuMs(bare.child.pid, true) - loop;
       before = cpuMs(service.pid);
+      loop = cpuMs(service.pid, true);
       const measured = await load(url, round * REQUESTS);
       cpu.ours += cpuMs(service.pid) - before;
+      cpu.ourLoop += cpuMs(service.pid, true) - loop;
       if (measured.errors > 0)
         fail(`${measured.errors} webhook requests failed (${label}, round ${round + 1})`);
       bareRps.push(baseline.rps);
@@ -113,8 +124,12 @@ async function variant(bare: Bare, seed: number, label: string): Promise<string[
     // On a loaded machine throughput follows the CPU each request costs: the steadier figure.
     const perPush = (ms: number) => ms / (ROUNDS * REQUESTS);
     lines.push(figure(`webhook ${label} server CPU per push`, perPush(cpu.ours), 'ms', perPush(cpu.bare)));
+    // The event loop's share: what bounds one process's throughput (the rest runs on other threads).
+    lines.push(
+      figure(`webhook ${label} event loop CPU per push`, perPush(cpu.ourLoop), 'ms', perPush(cpu.bareLoop)),
+    );
     lines.push(figure(`webhook ${label} last round / first round`, ours.at(-1)!, 'req/s', ours[0]));
-    if (PROFILE) await service.stop('SIGTERM'); // --cpu-prof writes its file on a clean exit
+    if (PROFILE || process.env.BENCH_NODE_ARGS) await service.stop('SIGTERM'); // --cpu-prof writes its file on a clean exit
   } finally {
     await service.close();
   }

@@ -46,11 +46,30 @@ import {
   toDelivery,
 } from './rows.js';
 import { listDeliveries } from './delivery-log.js';
-import { GroupCommit } from './group-commit.js';
+import { GroupCommit, type BetweenGroups } from './group-commit.js';
 import { rowsOf, type DirectRead, type DirectRun } from './run-compiled.js';
 import { CreateBuildQueries } from './create-build-queries.js';
 import { gitRef } from '../../domain/git-ref.js';
-import type { Database, DeliveriesTable } from './schema.js';
+import type { BuildsTable, Database, DeliveriesTable } from './schema.js';
+
+/**
+ * createBuild's answer as rows. A created build's row comes with the push's own commit list, which
+ * need not be read back (nor, from SQLite's writer thread, copied back: its `commits` may be '').
+ */
+export interface CreatedRows {
+  row: Selectable<BuildsTable>;
+  created: boolean;
+  superseded: Selectable<BuildsTable>[];
+}
+
+/** The rows as domain objects: a created build with the list it was made from (rows.ts). */
+export function createdBuild(input: NewBuild, rows: CreatedRows): CreatedBuild {
+  return {
+    build: rows.created ? toBuildWith(rows.row, input.commits) : toBuild(rows.row),
+    created: rows.created,
+    superseded: rows.superseded.map(toBuildCommitsOnRead),
+  };
+}
 
 type Clock = () => Date;
 
@@ -67,7 +86,7 @@ export class KyselyStore implements Store {
      */
     options: {
       groupCommit?: () => Promise<void>;
-      betweenCommits?: (written: number) => Promise<void>;
+      betweenCommits?: BetweenGroups;
       /** Runs a group's statements on its connection directly (SQLite: run-compiled.ts). */
       direct?: DirectRun;
       /** Runs a read outside transactions directly, where it can (run-compiled.ts). */
@@ -226,6 +245,11 @@ export class KyselyStore implements Store {
   }
 
   async createBuild(input: NewBuild, limits?: QueueLimits): Promise<CreatedBuild> {
+    return createdBuild(input, await this.createBuildRows(input, limits));
+  }
+
+  /** createBuild's work, answered as rows (SQLite's writer thread sends them back: writer-thread.ts). */
+  async createBuildRows(input: NewBuild, limits?: QueueLimits): Promise<CreatedRows> {
     const work = (trx: Transaction<Database>) => this.insertBuild(trx, input, limits);
     return this.writes ? this.writes.run(work) : this.db.transaction().execute(work);
   }
@@ -234,7 +258,7 @@ export class KyselyStore implements Store {
     trx: Transaction<Database>,
     input: NewBuild,
     limits?: QueueLimits,
-  ): Promise<CreatedBuild> {
+  ): Promise<CreatedRows> {
     const now = this.now().toISOString();
     if (limits) await this.lockQueue(trx);
     const names = groupNames(input);
@@ -312,17 +336,13 @@ export class KyselyStore implements Store {
       superseded.push(
         ...(await applyQueueLimits(trx, this.queries, row, names, limits, superseded.length, now)),
       );
-    return {
-      build: toBuildWith(row, input.commits),
-      created: true,
-      superseded: superseded.map(toBuildCommitsOnRead),
-    };
+    return { row, created: true, superseded };
   }
 
-  private async answer(trx: Transaction<Database>, buildId: number): Promise<CreatedBuild> {
+  private async answer(trx: Transaction<Database>, buildId: number): Promise<CreatedRows> {
     const [row] = await rowsOf(trx, this.queries.build.with({ id: buildId }));
     if (!row) throw new Error(`build #${buildId} not found inside its transaction`);
-    return { build: toBuild(row), created: false, superseded: [] };
+    return { row, created: false, superseded: [] };
   }
 
   private async linkDelivery(trx: Transaction<Database>, deliveryId: string, buildId: number): Promise<void> {
