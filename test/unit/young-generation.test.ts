@@ -66,6 +66,7 @@ describe('young generation hold', () => {
       .find((l) => l.startsWith('autobuilder_nodejs_heap_space_size_total_bytes{space="new"}'));
     assert.ok(line, 'the new space size is in /metrics');
     const mb = Number(line.split(' ').at(-1)) / (1024 * 1024);
-    assert.ok(mb <= 8, `young generation after start: ${mb} MB`);
+    // 4 MB here from dist/, 8 MB through tsx; V8's maximum, which it reached before, is 32 MB.
+    assert.ok(mb <= 16, `young generation after start: ${mb} MB`);
   });
 });
