@@ -224,8 +224,9 @@ export interface Executor {
    */
   putArchive(handle: ContainerHandle, path: string, tar: Readable): Promise<void>;
   /**
-   * Runs `sh -c command`; resolves with its exit code. Output reaches `onOutput` frame by frame in
-   * the order the engine sent it. The Docker executor merges stderr into stdout at the source
+   * Runs `sh -c command`; resolves with its exit code. Output reaches `onOutput` in the order the
+   * engine sent it, in chunks that may end anywhere (mid-line, or a frame of the engine's stream
+   * in several pieces, as the socket delivered it). The Docker executor merges stderr into stdout at the source
    * (`exec 2>&1`), as only one pipe keeps the order the command printed in. Throws (an engine error, not an exit code) when the stream ends
    * while the command still runs.
    */

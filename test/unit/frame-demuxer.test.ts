@@ -1,4 +1,4 @@
-/** The exec stream demuxer: frames in arrival order, whatever the chunking. */
+/** The exec stream demuxer: payloads in arrival order with their stream, whatever the chunking. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FrameDemuxer } from '../../src/executor/docker/frame-demuxer.js';
@@ -15,9 +15,17 @@ function frame(type: number, text: string): Buffer {
 const lines = Array.from({ length: 600 }, (_, i) => (i % 2 === 0 ? `out-${i}\n` : `err-${i}\n`));
 const stream = Buffer.concat(lines.map((line, i) => frame(i % 2 === 0 ? 1 : 2, line)));
 
+/**
+ * What was handed on, pieces of one frame joined: the test frames alternate streams, so a frame's
+ * pieces are the consecutive calls with the same stream.
+ */
 function demux(chunks: Buffer[]) {
   const seen: { text: string; stream: string }[] = [];
-  const demuxer = new FrameDemuxer((payload, kind) => seen.push({ text: payload.toString(), stream: kind }));
+  const demuxer = new FrameDemuxer((payload, kind) => {
+    const last = seen.at(-1);
+    if (last?.stream === kind) last.text += payload.toString();
+    else seen.push({ text: payload.toString(), stream: kind });
+  });
   for (const chunk of chunks) demuxer.push(chunk);
   return { seen, pending: demuxer.pending };
 }
@@ -33,7 +41,7 @@ describe('FrameDemuxer', () => {
     assert.equal(pending, 0);
   });
 
-  it('joins frames split anywhere across chunks, headers included', () => {
+  it('hands on frames split anywhere across chunks, headers included, in order', () => {
     for (const size of [1, 3, 7, 8, 9, 13, 64, 1000]) {
       const chunks: Buffer[] = [];
       for (let at = 0; at < stream.length; at += size) chunks.push(stream.subarray(at, at + size));
@@ -45,12 +53,12 @@ describe('FrameDemuxer', () => {
     }
   });
 
-  it('keeps an incomplete frame pending and skips empty ones', () => {
+  it('counts an incomplete frame as pending (what came of it is handed on) and skips empty ones', () => {
     const { seen, pending } = demux([frame(1, ''), frame(1, 'a\n'), frame(2, 'partial').subarray(0, 10)]);
-    assert.deepEqual(
-      seen.map((s) => s.text),
-      ['a\n'],
-    );
+    assert.deepEqual(seen, [
+      { text: 'a\n', stream: 'stdout' },
+      { text: 'pa', stream: 'stderr' },
+    ]);
     assert.equal(pending, 10);
   });
 });
