@@ -32,16 +32,6 @@ const ROLLBACK_TO = CompiledQuery.raw('ROLLBACK TO SAVEPOINT group_item');
 /** Bounds a batch (and so the time the event loop waits for its commit). */
 const MAX_BATCH = 256;
 
-/**
- * What runs between two groups (SQLite: the WAL checkpoint). `due` is told, right after each
- * commit, how many writes the group stored; when it says yes, `run` runs once that group is
- * answered and before the next group starts. `run` must not reject.
- */
-export interface BetweenGroups {
-  due(written: number): boolean;
-  run(): Promise<void>;
-}
-
 export class GroupCommit<DB> {
   private queue: Pending<DB>[] = [];
   private writing = false;
@@ -50,7 +40,11 @@ export class GroupCommit<DB> {
     private readonly db: Kysely<DB>,
     /** Makes a commit durable; resolves when it is on disk. */
     private readonly sync: () => Promise<void> = async () => undefined,
-    private readonly between: BetweenGroups = { due: () => false, run: async () => undefined },
+    /**
+     * Runs after a group is answered and before the next one starts, told how many writes the
+     * group stored (SQLite: the WAL checkpoint, wal-checkpointer.ts). Must not reject.
+     */
+    private readonly between: (written: number) => Promise<void> = async () => undefined,
     /** Where the group's statements may run on its connection directly (run-compiled.ts). */
     private readonly direct?: DirectRun,
   ) {}
@@ -100,7 +94,7 @@ export class GroupCommit<DB> {
         else item.reject(outcome.error);
       });
       // The callers have their answers; writes arriving meanwhile form the next group.
-      if (this.between.due(outcomes.filter((outcome) => outcome.ok).length)) await this.between.run();
+      await this.between(outcomes.filter((outcome) => outcome.ok).length);
     } catch (error) {
       // Nothing of the batch was stored (or, the fsync failing, it is not known to be on disk):
       // every caller in it gets the error.

@@ -46,30 +46,11 @@ import {
   toDelivery,
 } from './rows.js';
 import { listDeliveries } from './delivery-log.js';
-import { GroupCommit, type BetweenGroups } from './group-commit.js';
+import { GroupCommit } from './group-commit.js';
 import { rowsOf, type DirectRead, type DirectRun } from './run-compiled.js';
 import { CreateBuildQueries } from './create-build-queries.js';
 import { gitRef } from '../../domain/git-ref.js';
-import type { BuildsTable, Database, DeliveriesTable } from './schema.js';
-
-/**
- * createBuild's answer as rows. A created build's row comes with the push's own commit list, which
- * need not be read back (nor, from SQLite's writer thread, copied back: its `commits` may be '').
- */
-export interface CreatedRows {
-  row: Selectable<BuildsTable>;
-  created: boolean;
-  superseded: Selectable<BuildsTable>[];
-}
-
-/** The rows as domain objects: a created build with the list it was made from (rows.ts). */
-export function createdBuild(input: NewBuild, rows: CreatedRows): CreatedBuild {
-  return {
-    build: rows.created ? toBuildWith(rows.row, input.commits) : toBuild(rows.row),
-    created: rows.created,
-    superseded: rows.superseded.map(toBuildCommitsOnRead),
-  };
-}
+import type { Database, DeliveriesTable } from './schema.js';
 
 type Clock = () => Date;
 
@@ -86,7 +67,7 @@ export class KyselyStore implements Store {
      */
     options: {
       groupCommit?: () => Promise<void>;
-      betweenCommits?: BetweenGroups;
+      betweenCommits?: (written: number) => Promise<void>;
       /** Runs a group's statements on its connection directly (SQLite: run-compiled.ts). */
       direct?: DirectRun;
       /** Runs a read outside transactions directly, where it can (run-compiled.ts). */
@@ -245,11 +226,6 @@ export class KyselyStore implements Store {
   }
 
   async createBuild(input: NewBuild, limits?: QueueLimits): Promise<CreatedBuild> {
-    return createdBuild(input, await this.createBuildRows(input, limits));
-  }
-
-  /** createBuild's work, answered as rows (SQLite's writer thread sends them back: writer-thread.ts). */
-  async createBuildRows(input: NewBuild, limits?: QueueLimits): Promise<CreatedRows> {
     const work = (trx: Transaction<Database>) => this.insertBuild(trx, input, limits);
     return this.writes ? this.writes.run(work) : this.db.transaction().execute(work);
   }
@@ -258,7 +234,7 @@ export class KyselyStore implements Store {
     trx: Transaction<Database>,
     input: NewBuild,
     limits?: QueueLimits,
-  ): Promise<CreatedRows> {
+  ): Promise<CreatedBuild> {
     const now = this.now().toISOString();
     if (limits) await this.lockQueue(trx);
     const names = groupNames(input);
@@ -336,13 +312,17 @@ export class KyselyStore implements Store {
       superseded.push(
         ...(await applyQueueLimits(trx, this.queries, row, names, limits, superseded.length, now)),
       );
-    return { row, created: true, superseded };
+    return {
+      build: toBuildWith(row, input.commits),
+      created: true,
+      superseded: superseded.map(toBuildCommitsOnRead),
+    };
   }
 
-  private async answer(trx: Transaction<Database>, buildId: number): Promise<CreatedRows> {
+  private async answer(trx: Transaction<Database>, buildId: number): Promise<CreatedBuild> {
     const [row] = await rowsOf(trx, this.queries.build.with({ id: buildId }));
     if (!row) throw new Error(`build #${buildId} not found inside its transaction`);
-    return { row, created: false, superseded: [] };
+    return { build: toBuild(row), created: false, superseded: [] };
   }
 
   private async linkDelivery(trx: Transaction<Database>, deliveryId: string, buildId: number): Promise<void> {
