@@ -24,7 +24,7 @@ import { EventBus } from './live/event-bus.js';
 import type { PgRelay } from './live/pg-relay.js';
 import { GitMirrors } from './pipeline/git-mirror.js';
 import { Scheduler } from './scheduler/scheduler.js';
-import { openStore } from './store/open-store.js';
+import { isPostgresUrl, openStore } from './store/open-store.js';
 import type { DatabaseHealth } from './store/database-health.js';
 import { lockSqliteDatabase, type SqliteLock } from './store/sqlite/single-process-lock.js';
 import type { Store } from './store/store.js';
@@ -175,7 +175,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     : null;
   // Replicas on one PostgreSQL share what they do: each build shows live on all of them.
   // Loaded only then: the PostgreSQL driver is memory an SQLite service never uses.
-  const relay = /^postgres(ql)?:\/\//.test(config.databaseUrl)
+  const relay = isPostgresUrl(config.databaseUrl)
     ? new (await import('./live/pg-relay.js')).PgRelay({ url: config.databaseUrl, bus, store, logger })
     : null;
   bus.onBuild(({ build, remote }) => {

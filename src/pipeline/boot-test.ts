@@ -23,6 +23,7 @@ import type { ContainerHandle, Executor } from '../executor/executor.js';
 import type { BuildLog } from '../live/build-log.js';
 import { BuildFailure } from './build-failure.js';
 import { stageArtifact } from './stage-artifact.js';
+import { throwIfAborted } from './until-aborted.js';
 import type { RunContext } from './pipeline.js';
 
 export const KVM_PROBE_MS = 20_000;
@@ -98,7 +99,7 @@ export async function bootTest(
     });
   };
   let result = await chooseAndRun(boot, log, run);
-  if (signal.aborted) throw new BuildFailure('aborted');
+  throwIfAborted(signal);
   if (result.error) result = { ...result, end: 'exited' };
   const outcome: BootResult = { ok: result.end === 'marker', seconds: Math.round(result.seconds * 10) / 10 };
   ctx.onBoot?.(outcome);

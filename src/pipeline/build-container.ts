@@ -15,6 +15,7 @@ import { prepareCaches } from './build-caches.js';
 import { buildEnv, containerEnv } from './build-env.js';
 import type { PipelineDeps } from './pipeline.js';
 import { resolveImage } from './resolve-image.js';
+import { throwIfAborted } from './until-aborted.js';
 
 /** The build's output directory: an empty volume in its container, shared with nothing. */
 export const OUTPUT_DIRECTORY = '/target';
@@ -43,7 +44,6 @@ export async function makeContainer(
   build: Build,
   rule: BuildRule,
   log: (line: string) => void,
-  checkAborted: () => void,
   signal: AbortSignal,
 ): Promise<BuildContainer> {
   const env = buildEnv(build, rule, deps.rules);
@@ -55,7 +55,7 @@ export async function makeContainer(
     log(`    ${l}`),
   );
   log(`==> image ${image}`);
-  checkAborted();
+  throwIfAborted(signal);
   const caches = await prepareCaches(
     {
       executor: deps.executor,
@@ -69,7 +69,7 @@ export async function makeContainer(
     (l) => log(`    ${l}`),
     signal,
   );
-  checkAborted();
+  throwIfAborted(signal);
   const spec: ContainerSpec = {
     buildId: build.id,
     image,

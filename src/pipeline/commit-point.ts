@@ -20,7 +20,7 @@ import type { BuildLog } from '../live/build-log.js';
 import type { Store } from '../store/store.js';
 import { BuildFailure, LeaseLost } from './build-failure.js';
 import { nameTakenBy } from './name-owner.js';
-import { untilAborted } from './until-aborted.js';
+import { throwIfAborted, untilAborted } from './until-aborted.js';
 
 export type NameClaims = Pick<Store, 'latestWithArtifact' | 'update'>;
 
@@ -82,7 +82,7 @@ export async function deliver(
       await untilAborted(signal, deps.executor.commit(what.handle, pending, { signal }));
       log.line(`==> committed the container as ${pending}`);
     }
-    if (signal.aborted) throw new BuildFailure('aborted');
+    throwIfAborted(signal);
     if (deps.holdLease && !(await deps.holdLease())) throw new LeaseLost();
 
     let artifact: string | null = null;

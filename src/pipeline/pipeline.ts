@@ -18,7 +18,7 @@ import type { GitMirrors } from './git-mirror.js';
 import { BuildFailure, LeaseLost } from './build-failure.js';
 import { deliver, type Delivery, type NameClaims } from './commit-point.js';
 import { nameTakenBy } from './name-owner.js';
-import { untilAborted } from './until-aborted.js';
+import { throwIfAborted, untilAborted } from './until-aborted.js';
 import { stageArtifact } from './stage-artifact.js';
 import { makeContainer, HeldLines, type BuildContainer } from './build-container.js';
 import { ownedNames, publishNames, pullPublishProblem } from '../domain/publish-names.js';
@@ -84,10 +84,6 @@ function gate<T>() {
   return { promise, resolve, reject };
 }
 
-function checkAborted(signal: AbortSignal): void {
-  if (signal.aborted) throw new BuildFailure('aborted');
-}
-
 export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<BuildOutcome> {
   const { build, log, signal } = ctx;
   let rule = ctx.rule;
@@ -96,7 +92,6 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
   let handle: ContainerHandle | null = null;
   let tempDir: string | null = null;
   let container: Promise<ContainerHandle> | null = null;
-  const check = () => checkAborted(signal);
   /** Opened with step 1's source once step 1 has begun; rejected when it never will (`finally`). */
   const go = gate<Pick<FirstStepOptions, 'source' | 'recreate'>>();
   try {
@@ -115,7 +110,7 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
       // The container does not wait for the repository file (build-container.ts): made with the
       // server's rule meanwhile, kept when the file changes nothing.
       const lines = new HeldLines((l) => log.line(l));
-      early = { made: makeContainer(deps, build, rule, lines.line, check, signal), lines };
+      early = { made: makeContainer(deps, build, rule, lines.line, signal), lines };
       container = early.made.then((made) => made.handle);
       container.catch(() => undefined); // awaited below, or removed in `finally`
       // Its start (what `docker run` pays) does not wait for the file either: the container's
@@ -172,7 +167,7 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
       go.reject(new BuildFailure('the repository file changed the rule'));
       // The repository file changed the rule: the container made meanwhile is not this build's.
       if (early) void early.made.then((made) => deps.executor.destroy(made.handle)).catch(() => undefined);
-      building = makeContainer(deps, build, rule, (l) => log.line(l), check, signal);
+      building = makeContainer(deps, build, rule, (l) => log.line(l), signal);
       container = building.then((made) => made.handle);
       container.catch(() => undefined);
     }
@@ -191,12 +186,12 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
     let created = made.handle;
     log.line(`==> source ${build.commit} into ${rule.checkout}`);
     if (!created.sourceOnStdin) await copySource(created);
-    checkAborted(signal);
+    throwIfAborted(signal);
     let running = false;
 
     const steps: StepRecord[] = [];
     for (const [index, command] of rule.steps.entries()) {
-      checkAborted(signal);
+      throwIfAborted(signal);
       const step: StepRecord = { index: index + 1, command, startedAt: new Date().toISOString() };
       steps.push(step);
       ctx.onSteps(steps);
@@ -239,7 +234,7 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
       step.exitCode = exitCode;
       step.finishedAt = new Date().toISOString();
       ctx.onSteps(steps);
-      checkAborted(signal);
+      throwIfAborted(signal);
       if (exitCode !== 0)
         throw new BuildFailure(`step ${index + 1} (${command}) exited with code ${exitCode}`);
     }
@@ -247,17 +242,17 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
     // A rule that publishes needs its artifact; one that only commits an image does not.
     let kernel: Delivery['kernel'] = null;
     if (names) {
-      checkAborted(signal);
+      throwIfAborted(signal);
       // Staged in the service's own temp dir: only the engine ever read the container's file.
       const staged = join(tempDir!, 'artifact');
       const bytes = await stageArtifact(deps.executor, created, rule, staged, signal);
       log.line(`==> artifact ${rule.artifact}: ${bytes} bytes`);
-      checkAborted(signal);
+      throwIfAborted(signal);
       // Before any name, link or image tag moves: a kernel that does not boot is not published.
       await bootTest(deps, ctx, created, staged);
       kernel = { staged, names };
     }
-    checkAborted(signal);
+    throwIfAborted(signal);
     // A pull request's container is never committed: the next branch build must not start from it.
     const image =
       rule.commit && build.refType !== 'pull'

@@ -11,7 +11,7 @@ import type { ContainerHandle, Executor, SourceArchive } from '../executor/execu
 import type { Build } from '../domain/build.js';
 import type { GitMirrors } from './git-mirror.js';
 import { BuildFailure } from './build-failure.js';
-import { untilAborted } from './until-aborted.js';
+import { throwIfAborted, untilAborted } from './until-aborted.js';
 
 /**
  * The source of `build` once `fetch` (the mirror's `ensureCommit`: a failure text or null) is done:
@@ -33,7 +33,7 @@ export function sourceAt(
   };
   const copySource = async (into: ContainerHandle) => {
     const tree = await fetched();
-    if (signal.aborted) throw new BuildFailure('aborted');
+    throwIfAborted(signal);
     await untilAborted(signal, deps.executor.putArchive(into, '/', tree));
   };
   return { fetched, copySource };

@@ -5,6 +5,11 @@
  */
 import { BuildFailure } from './build-failure.js';
 
+/** Ends the build here when it was cancelled or timed out meanwhile. */
+export function throwIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw new BuildFailure('aborted');
+}
+
 export function untilAborted<T>(signal: AbortSignal, work: Promise<T>): Promise<T> {
   if (signal.aborted) {
     work.catch(() => undefined);

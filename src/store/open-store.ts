@@ -23,8 +23,11 @@ export interface OpenStoreOptions {
   probeMs?: { down: number; up: number };
 }
 
+/** Whether `database_url` names a PostgreSQL server (else it is `sqlite:<path>`). */
+export const isPostgresUrl = (databaseUrl: string): boolean => /^postgres(ql)?:\/\//.test(databaseUrl);
+
 export async function openStore(databaseUrl: string, options: OpenStoreOptions = {}): Promise<GuardedStore> {
-  if (/^postgres(ql)?:\/\//.test(databaseUrl)) return openPostgres(databaseUrl, options);
+  if (isPostgresUrl(databaseUrl)) return openPostgres(databaseUrl, options);
   if (databaseUrl.startsWith('sqlite:')) {
     const inner = await SqliteStore.open(resolve(databaseUrl.slice('sqlite:'.length)));
     // A local file: nothing to reach or wait for at start. But a file locked by another process

@@ -56,11 +56,15 @@ export class RegistryExecutor implements Executor {
     return this.committed.has(splitImageTemplate(image).repo);
   }
 
-  async create(spec: ContainerSpec): Promise<ContainerHandle> {
-    if (!this.isCommitted(spec.image)) return this.inner.create(spec);
-    const image = this.registry.qualify(spec.image);
+  /** `spec` as this engine makes it: a committed image from the registry's copy, pulled when stale. */
+  private async onThisEngine(spec: ContainerSpec): Promise<ContainerSpec> {
+    if (!this.isCommitted(spec.image)) return spec;
     await this.pullIfStale(spec.image);
-    return this.inner.create({ ...spec, image });
+    return { ...spec, image: this.registry.qualify(spec.image) };
+  }
+
+  async create(spec: ContainerSpec): Promise<ContainerHandle> {
+    return this.inner.create(await this.onThisEngine(spec));
   }
 
   runFirstStep(handle: ContainerHandle, options: RunOptions): Promise<number> {
@@ -72,10 +76,7 @@ export class RegistryExecutor implements Executor {
   }
 
   async start(spec: ContainerSpec): Promise<ContainerHandle> {
-    if (!this.isCommitted(spec.image)) return this.inner.start(spec);
-    const image = this.registry.qualify(spec.image);
-    await this.pullIfStale(spec.image);
-    return this.inner.start({ ...spec, image });
+    return this.inner.start(await this.onThisEngine(spec));
   }
 
   /** Whether this engine holds the registry's current copy of `image` (by digest). */
