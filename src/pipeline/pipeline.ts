@@ -92,6 +92,7 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
   let handle: ContainerHandle | null = null;
   let tempDir: string | null = null;
   let container: Promise<ContainerHandle> | null = null;
+  let spool: ReturnType<typeof spoolArchive> | null = null;
   /** Opened with step 1's source once step 1 has begun; rejected when it never will (`finally`). */
   const go = gate<Pick<FirstStepOptions, 'source' | 'recreate'>>();
   try {
@@ -186,6 +187,8 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
     let created = made.handle;
     log.line(`==> source ${build.commit} into ${rule.checkout}`);
     if (!created.sourceOnStdin) await copySource(created);
+    // Spooled now, while the container starts: step 1 finds its source ready.
+    else if (firstStep) spool = spoolArchive(fetched(), tempDir);
     throwIfAborted(signal);
     let running = false;
 
@@ -200,7 +203,7 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
       let exitCode: number;
       if (index === 0 && firstStep) {
         const feed = {
-          source: async () => spoolArchive(await fetched(), tempDir!),
+          source: spool ? spool.source : () => Promise.reject(new Error('no source spooled')),
           // An image without tar: a new container, the source copied in before it starts.
           recreate: async (message: string) => {
             log.line(`==> ${message}: copying it in instead`);
@@ -290,6 +293,10 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
     go.reject(new BuildFailure('step 1 did not begin'));
     if (handle) await deps.executor.destroy(handle).catch(() => undefined);
     if (tempDir) await rm(tempDir, { recursive: true, force: true }).catch(() => undefined);
+    // A spool still writing (the build ended before step 1 took it) is removed once it has ended.
+    const spooledIn = tempDir;
+    if (spool && spooledIn)
+      void spool.settled.then(() => rm(spooledIn, { recursive: true, force: true })).catch(() => undefined);
     if (!handle && container) {
       // Aborted while the container was still being made: remove it (and its dir) once it exists.
       void container

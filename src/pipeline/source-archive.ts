@@ -39,9 +39,22 @@ export function sourceAt(
   return { fetched, copySource };
 }
 
-export async function spoolArchive(archive: NodeJS.ReadableStream, tempDir: string): Promise<SourceArchive> {
+/**
+ * `git archive` of the commit (`tree`, from `fetched`) spooled into `tempDir` from now on, while
+ * the container starts (what `docker run` pays too), instead of once step 1 asks for it. `source`
+ * gives it to step 1; the file is opened only then, so a spool nobody asks for holds no
+ * descriptor. `settled` resolves once the spool has ended either way (its file no longer written).
+ */
+export function spoolArchive(tree: Promise<NodeJS.ReadableStream>, tempDir: string) {
   const path = join(tempDir, 'source.tar');
-  await pipeline(archive, createWriteStream(path, { flags: 'wx', mode: 0o600 }));
-  const { size } = await stat(path);
-  return { tar: createReadStream(path), bytes: size };
+  const spooled = tree.then(async (archive) => {
+    await pipeline(archive, createWriteStream(path, { flags: 'wx', mode: 0o600 }));
+    return (await stat(path)).size;
+  });
+  const settled = spooled.then(
+    () => undefined,
+    () => undefined,
+  );
+  const source = async (): Promise<SourceArchive> => ({ bytes: await spooled, tar: createReadStream(path) });
+  return { source, settled };
 }

@@ -283,8 +283,10 @@ export class Scheduler {
     const { store, executor, rules, concurrency } = this.options;
     // Paused or stopping: nothing can start, so the queue need not be read (waitReason says why).
     if (this.pausing.paused || this.stopping) return;
+    // The engine is asked while the queue is read: a push's build starts a round trip sooner.
+    const problem = engineProblem(this.engines, executor);
     if ((await store.countQueued()) === 0) return;
-    this.engineProblem = await engineProblem(this.engines, executor);
+    this.engineProblem = await problem;
     if (this.engineProblem) {
       const queued = await store.listQueuedRefs();
       this.waiting = new Map(queued.map((b) => [b.id, `build engine unavailable: ${this.engineProblem}`]));

@@ -164,6 +164,52 @@ describe('source on the first step stdin (Docker)', () => {
     }
   });
 
+  it('one image inspect before a build container: ensureImage’s serves the create after it', async () => {
+    let inspects = 0;
+    // The engine as the executor sees it, counting image inspects.
+    const counting = new Proxy(docker, {
+      get(target, key) {
+        if (key === 'getImage')
+          return (name: string) => {
+            const image = target.getImage(name);
+            const inspect = image.inspect.bind(image);
+            image.inspect = ((...args: Parameters<typeof inspect>) => {
+              inspects += 1;
+              return inspect(...args);
+            }) as typeof image.inspect;
+            return image;
+          };
+        const value: unknown = Reflect.get(target, key, target);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const executor = new DockerExecutor(counting, `source-stdin-inspect-${process.pid}`);
+    const spec = (buildId: number, image: string) => ({
+      buildId,
+      image,
+      env: {},
+      network: 'none',
+      firstStep: { command: 'true', sourceOnStdin: true },
+    });
+    const made: ContainerHandle[] = [];
+    try {
+      assert.equal(await executor.ensureImage(TEST_IMAGE), true);
+      made.push(await executor.create(spec(9_200_011, TEST_IMAGE)));
+      assert.equal(made[0]!.sourceOnStdin, true);
+      assert.equal(inspects, 1);
+      // Taken once: a create with no ensureImage before it asks the engine itself.
+      made.push(await executor.create(spec(9_200_012, TEST_IMAGE)));
+      assert.equal(inspects, 2);
+      // What the reused inspect says of the image still decides: a USER that is not root copies.
+      assert.equal(await executor.ensureImage(notRoot), true);
+      made.push(await executor.create(spec(9_200_013, notRoot)));
+      assert.equal(made[2]!.sourceOnStdin, false);
+      assert.equal(inspects, 3);
+    } finally {
+      for (const handle of made) await executor.destroy(handle);
+    }
+  });
+
   it('a build on an image without tar still sees its source and succeeds', async () => {
     const h = await startHarness({
       executor: new DockerExecutor(docker, `source-stdin-notar-${process.pid}`),

@@ -24,13 +24,16 @@ import { ENGINE_TIMEOUTS, idleDeadline, withTimeout } from './engine-timeout.js'
 import { containerOptions, envList, firstStepNoteArchive } from './container-config.js';
 import { feedSource, readSourceNote } from './source-feed.js';
 import { exitCodeAfterStream, MERGE_STDERR, readStepStream } from './step-stream.js';
-import { pullImage, repoDigests } from './image-transfer.js';
+import { pullImage } from './image-transfer.js';
 import { readFileEntry } from '../read-file-entry.js';
 import { DockerVolumes } from './docker-volumes.js';
 
 function statusOf(error: unknown): number | undefined {
   return (error as { statusCode?: number }).statusCode;
 }
+
+/** How long an inspect made by `ensureImage` serves the `create` that follows it. */
+const INSPECT_REUSE_MS = 2000;
 
 export class DockerExecutor implements Executor {
   private readonly volumes: DockerVolumes;
@@ -41,6 +44,13 @@ export class DockerExecutor implements Executor {
    * note in (container-config.ts). Gone with the process, as are the containers (recovery).
    */
   private readonly firstSteps = new Set<string>();
+  /**
+   * The image inspect `ensureImage` made, for the `create` that follows it (`copiesSourceIn`): one
+   * inspect before a build's container, not two. Taken once, and only while fresh: the engine's
+   * answer a few milliseconds later could differ only if the tag moved meanwhile, which an inspect
+   * in `create` could not rule out either (the create itself comes after it).
+   */
+  private readonly inspected = new Map<string, { at: number; info: Docker.ImageInspectInfo }>();
   /**
    * `instance` names this service (see serviceInstance()), so that two services sharing one
    * engine never remove each other's containers as leftovers.
@@ -63,7 +73,11 @@ export class DockerExecutor implements Executor {
   }
 
   async ensureImage(image: string, onProgress?: (line: string) => void): Promise<boolean> {
-    if ((await repoDigests(this.docker, image, this.timeouts.call)) !== null) return true;
+    const info = await this.inspectImage(image);
+    if (info) {
+      this.inspected.set(image, { at: Date.now(), info });
+      return true;
+    }
     try {
       // An idle deadline: a pull may take long while it moves, a wedged engine fails it.
       await pullImage(this.docker, image, onProgress, this.timeouts.call);
@@ -100,12 +114,16 @@ export class DockerExecutor implements Executor {
    * `image`: one whose first step found no `tar`
    * (remembered by image id: a new image under the same name is tried again), or one whose USER is
    * not root (it could not write the checkout's directory at `/`, nor the note, where the engine's
-   * own `putArchive` can). One image inspect, in parallel with the fetch.
+   * own `putArchive` can). The inspect `ensureImage` just made, else one of its own; in parallel
+   * with the fetch.
    */
   private async copiesSourceIn(image: string): Promise<boolean> {
-    const info = await withTimeout('image inspect', this.timeouts.call, () =>
-      this.docker.getImage(image).inspect(),
-    ).catch(() => null);
+    const recent = this.inspected.get(image);
+    this.inspected.delete(image);
+    const info =
+      recent && Date.now() - recent.at < INSPECT_REUSE_MS
+        ? recent.info
+        : await this.inspectImage(image).catch(() => null);
     // Unknown (an engine hiccup): copying the source in works for every image, stdin does not.
     if (!info) return true;
     if (!/^(|root|0)(:(root|0))?$/.test(info.Config?.User ?? '')) return true;
@@ -114,6 +132,18 @@ export class DockerExecutor implements Executor {
     if (info.Id === known) return true;
     this.withoutTar.delete(image);
     return false;
+  }
+
+  /** The image's inspect, or null when the engine has no such image. */
+  private async inspectImage(image: string): Promise<Docker.ImageInspectInfo | null> {
+    try {
+      return await withTimeout('image inspect', this.timeouts.call, () =>
+        this.docker.getImage(image).inspect(),
+      );
+    } catch (error) {
+      if (statusOf(error) === 404) return null;
+      throw error;
+    }
   }
 
   async resume(handle: ContainerHandle): Promise<void> {
