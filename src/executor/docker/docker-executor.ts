@@ -6,9 +6,7 @@ import {
   BUILD_LABEL,
   INSTANCE_LABEL,
   ExecutorUnavailable,
-  FileRefused,
   MANAGED_LABEL,
-  PENDING_REPOSITORY,
   SourceNotUnpacked,
   type ContainerHandle,
   type ContainerSpec,
@@ -24,33 +22,22 @@ import { ENGINE_TIMEOUTS, idleDeadline, withTimeout } from './engine-timeout.js'
 import { containerOptions, envList, firstStepNoteArchive } from './container-config.js';
 import { feedSource, readSourceNote } from './source-feed.js';
 import { exitCodeAfterStream, MERGE_STDERR, readStepStream } from './step-stream.js';
-import { pullImage } from './image-transfer.js';
-import { readFileEntry } from '../read-file-entry.js';
+import { copyFileOut } from './copy-file-out.js';
+import { DockerImages } from './docker-images.js';
 import { DockerVolumes } from './docker-volumes.js';
 
 function statusOf(error: unknown): number | undefined {
   return (error as { statusCode?: number }).statusCode;
 }
 
-/** How long an inspect made by `ensureImage` serves the `create` that follows it. */
-const INSPECT_REUSE_MS = 2000;
-
 export class DockerExecutor implements Executor {
   private readonly volumes: DockerVolumes;
-  /** Image name → id of images whose first step found no `tar` (they get the source by putArchive). */
-  private readonly withoutTar = new Map<string, string>();
+  private readonly images: DockerImages;
   /**
    * Containers made here with a first step that was not started again yet: `resume` puts the
    * note in (container-config.ts). Gone with the process, as are the containers (recovery).
    */
   private readonly firstSteps = new Set<string>();
-  /**
-   * The image inspect `ensureImage` made, for the `create` that follows it (`copiesSourceIn`): one
-   * inspect before a build's container, not two. Taken once, and only while fresh: the engine's
-   * answer a few milliseconds later could differ only if the tag moved meanwhile, which an inspect
-   * in `create` could not rule out either (the create itself comes after it).
-   */
-  private readonly inspected = new Map<string, { at: number; info: Docker.ImageInspectInfo }>();
   /**
    * `instance` names this service (see serviceInstance()), so that two services sharing one
    * engine never remove each other's containers as leftovers.
@@ -62,6 +49,7 @@ export class DockerExecutor implements Executor {
     private readonly timeouts: typeof ENGINE_TIMEOUTS = ENGINE_TIMEOUTS,
   ) {
     this.volumes = new DockerVolumes(docker, instance, timeouts);
+    this.images = new DockerImages(docker, timeouts);
   }
 
   async ping(): Promise<void> {
@@ -72,78 +60,23 @@ export class DockerExecutor implements Executor {
     }
   }
 
-  async ensureImage(image: string, onProgress?: (line: string) => void): Promise<boolean> {
-    const info = await this.inspectImage(image);
-    if (info) {
-      this.inspected.set(image, { at: Date.now(), info });
-      return true;
-    }
-    try {
-      // An idle deadline: a pull may take long while it moves, a wedged engine fails it.
-      await pullImage(this.docker, image, onProgress, this.timeouts.call);
-      return true;
-    } catch (error) {
-      onProgress?.(`pull failed: ${(error as Error).message}`);
-      return false;
-    }
+  ensureImage(image: string, onProgress?: (line: string) => void): Promise<boolean> {
+    return this.images.ensure(image, onProgress);
   }
 
-  async listTags(repo: string): Promise<string[]> {
-    const images = await withTimeout('list images', this.timeouts.call, (abortSignal) =>
-      this.docker.listImages({ filters: { reference: [repo] }, abortSignal }),
-    );
-    return images
-      .flatMap((image) => image.RepoTags ?? [])
-      .filter((tag) => tag.startsWith(`${repo}:`))
-      .map((tag) => tag.slice(repo.length + 1));
+  listTags(repo: string): Promise<string[]> {
+    return this.images.listTags(repo);
   }
 
   async create(spec: ContainerSpec): Promise<ContainerHandle> {
     let made = spec;
-    if (spec.firstStep?.sourceOnStdin && (await this.copiesSourceIn(spec.image)))
+    if (spec.firstStep?.sourceOnStdin && (await this.images.copiesSourceIn(spec.image)))
       made = { ...spec, firstStep: { ...spec.firstStep, sourceOnStdin: false } };
     const container = await withTimeout('create container', this.timeouts.call, (abortSignal) =>
       this.docker.createContainer({ ...containerOptions(made, this.instance), abortSignal }),
     );
     if (spec.firstStep) this.firstSteps.add(container.id);
     return { id: container.id, buildId: spec.buildId, sourceOnStdin: made.firstStep?.sourceOnStdin === true };
-  }
-
-  /**
-   * Whether the source must be copied in (`putArchive`) rather than unpacked by step 1 itself in
-   * `image`: one whose first step found no `tar`
-   * (remembered by image id: a new image under the same name is tried again), or one whose USER is
-   * not root (it could not write the checkout's directory at `/`, nor the note, where the engine's
-   * own `putArchive` can). The inspect `ensureImage` just made, else one of its own; in parallel
-   * with the fetch.
-   */
-  private async copiesSourceIn(image: string): Promise<boolean> {
-    const recent = this.inspected.get(image);
-    this.inspected.delete(image);
-    const info =
-      recent && Date.now() - recent.at < INSPECT_REUSE_MS
-        ? recent.info
-        : await this.inspectImage(image).catch(() => null);
-    // Unknown (an engine hiccup): copying the source in works for every image, stdin does not.
-    if (!info) return true;
-    if (!/^(|root|0)(:(root|0))?$/.test(info.Config?.User ?? '')) return true;
-    const known = this.withoutTar.get(image);
-    if (!known) return false;
-    if (info.Id === known) return true;
-    this.withoutTar.delete(image);
-    return false;
-  }
-
-  /** The image's inspect, or null when the engine has no such image. */
-  private async inspectImage(image: string): Promise<Docker.ImageInspectInfo | null> {
-    try {
-      return await withTimeout('image inspect', this.timeouts.call, () =>
-        this.docker.getImage(image).inspect(),
-      );
-    } catch (error) {
-      if (statusOf(error) === 404) return null;
-      throw error;
-    }
   }
 
   async resume(handle: ContainerHandle): Promise<void> {
@@ -213,7 +146,7 @@ export class DockerExecutor implements Executor {
     const note = await readSourceNote(container, this.timeouts.call);
     if (note === 'unpacked') return code;
     if (note === 'no-tar') {
-      this.withoutTar.set(image.name, image.id);
+      this.images.lacksTar(image.name, image.id);
       throw new SourceNotUnpacked(
         'no-tar',
         `image ${image.name} has no tar: the source cannot come on stdin`,
@@ -283,59 +216,13 @@ export class DockerExecutor implements Executor {
     });
   }
 
-  async copyFileOut(
+  copyFileOut(
     handle: ContainerHandle,
     path: string,
     destination: string,
     options: CopyOutOptions,
   ): Promise<{ bytes: number }> {
-    const deadline = idleDeadline(`copying ${path}`, this.timeouts.call, options.signal);
-    try {
-      let archive: Readable;
-      try {
-        // The engine resolves `path` in the container's root and sends a symlink as a symlink.
-        archive = (await this.docker
-          .getContainer(handle.id)
-          .getArchive({ path, abortSignal: deadline.signal })) as Readable;
-      } catch (error) {
-        if (statusOf(error) === 404 && /could not find the file/i.test((error as Error).message))
-          throw new FileRefused('missing', path);
-        throw deadline.timedOut() ?? error;
-      }
-      deadline.progress();
-      // Aborting the request alone may leave a response stream that never ends: end it too.
-      const onAbort = () => archive.destroy(deadline.timedOut() ?? new Error('copy aborted'));
-      deadline.signal.addEventListener('abort', onAbort, { once: true });
-      try {
-        return await readFileEntry(archive, path, destination, {
-          maxBytes: options.maxBytes,
-          signal: deadline.signal,
-          onData: deadline.progress,
-        });
-      } catch (error) {
-        throw deadline.timedOut() ?? error;
-      } finally {
-        deadline.signal.removeEventListener('abort', onAbort);
-      }
-    } finally {
-      deadline.clear();
-    }
-  }
-
-  private async imageId(image: string): Promise<string | null> {
-    return withTimeout('image inspect', this.timeouts.call, () => this.docker.getImage(image).inspect())
-      .then((info) => info.Id)
-      .catch(() => null);
-  }
-
-  /** The image `previous` no longer named: removed, unless a container (a running build) uses it. */
-  private async removeReplaced(previous: string | null, current: string): Promise<string | null> {
-    if (!previous || previous === current) return null;
-    return withTimeout('image remove', this.timeouts.remove, (abortSignal) =>
-      this.docker.getImage(previous).remove({ abortSignal }),
-    )
-      .then(() => previous)
-      .catch(() => null);
+    return copyFileOut(this.docker.getContainer(handle.id), path, destination, options, this.timeouts.call);
   }
 
   async commit(
@@ -344,7 +231,7 @@ export class DockerExecutor implements Executor {
     options: { signal?: AbortSignal } = {},
   ): Promise<{ imageId: string; replaced: string | null }> {
     const { repo, tag } = splitImageName(image);
-    const previous = await this.imageId(image);
+    const previous = await this.images.id(image);
     const result = (await withTimeout(
       'commit',
       this.timeouts.commit,
@@ -354,32 +241,15 @@ export class DockerExecutor implements Executor {
           .commit({ repo, tag, changes: 'CMD ["/bin/sh"]', pause: true, abortSignal }),
       options.signal,
     )) as { Id: string };
-    return { imageId: result.Id, replaced: await this.removeReplaced(previous, result.Id) };
+    return { imageId: result.Id, replaced: await this.images.removeReplaced(previous, result.Id) };
   }
 
-  async retag(from: string, image: string): Promise<{ replaced: string | null }> {
-    const id = await this.imageId(from);
-    if (!id) {
-      if (await this.imageId(image)) return { replaced: null }; // done before
-      throw new Error(`image ${from} not found`);
-    }
-    const previous = await this.imageId(image);
-    const { repo, tag } = splitImageName(image);
-    await withTimeout('image tag', this.timeouts.call, (abortSignal) =>
-      this.docker.getImage(id).tag({ repo, tag, abortSignal }),
-    );
-    await this.removeImage(from);
-    return { replaced: await this.removeReplaced(previous, id) };
+  retag(from: string, image: string): Promise<{ replaced: string | null }> {
+    return this.images.retag(from, image);
   }
 
-  async removeImage(image: string): Promise<void> {
-    try {
-      await withTimeout('image remove', this.timeouts.remove, (abortSignal) =>
-        this.docker.getImage(image).remove({ abortSignal }),
-      );
-    } catch (error) {
-      if (statusOf(error) !== 404) throw error;
-    }
+  removeImage(image: string): Promise<void> {
+    return this.images.remove(image);
   }
 
   async destroy(handle: ContainerHandle | string): Promise<void> {
@@ -397,27 +267,8 @@ export class DockerExecutor implements Executor {
     }
   }
 
-  async pruneImages(): Promise<number> {
-    // Pending images live from a commit to its retag (seconds); one older than an hour was left by
-    // a commit the engine finished after its build had been stopped.
-    const pending = await withTimeout('list images', this.timeouts.call, (abortSignal) =>
-      this.docker.listImages({ filters: { reference: [`${PENDING_REPOSITORY}*`] }, abortSignal }),
-    );
-    const cutoff = Date.now() / 1000 - 3600;
-    let removed = 0;
-    for (const image of pending.filter((i) => i.Created < cutoff)) {
-      for (const name of image.RepoTags ?? []) {
-        if (!name.startsWith(`${PENDING_REPOSITORY}`)) continue;
-        await this.removeImage(name).then(
-          () => (removed += 1),
-          () => undefined,
-        );
-      }
-    }
-    const result = await withTimeout('prune images', this.timeouts.remove, (abortSignal) =>
-      this.docker.pruneImages({ filters: { dangling: ['true'], label: [MANAGED_LABEL] }, abortSignal }),
-    );
-    return removed + (result.ImagesDeleted?.filter((entry) => entry.Deleted).length ?? 0);
+  pruneImages(): Promise<number> {
+    return this.images.prune();
   }
 
   async listManaged(instance = this.instance): Promise<ManagedContainer[]> {
