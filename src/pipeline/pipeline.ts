@@ -93,6 +93,8 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
   let tempDir: string | null = null;
   let container: Promise<ContainerHandle> | null = null;
   let spool: ReturnType<typeof spoolArchive> | null = null;
+  /** Aborted when the run ends: a spool still writing then stops (source-archive.ts). */
+  const ended = new AbortController();
   /** Opened with step 1's source once step 1 has begun; rejected when it never will (`finally`). */
   const go = gate<Pick<FirstStepOptions, 'source' | 'recreate'>>();
   try {
@@ -188,7 +190,7 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
     log.line(`==> source ${build.commit} into ${rule.checkout}`);
     if (!created.sourceOnStdin) await copySource(created);
     // Spooled now, while the container starts: step 1 finds its source ready.
-    else if (firstStep) spool = spoolArchive(fetched(), tempDir);
+    else if (firstStep) spool = spoolArchive(fetched(), tempDir, AbortSignal.any([signal, ended.signal]));
     throwIfAborted(signal);
     let running = false;
 
@@ -291,18 +293,22 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
     return { state: 'failed', reason, cause, artifact: null, image: null, lost: error instanceof LeaseLost };
   } finally {
     go.reject(new BuildFailure('step 1 did not begin'));
+    ended.abort();
+    const dir = tempDir;
+    const removeDir = async () => {
+      if (dir) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    };
     if (handle) await deps.executor.destroy(handle).catch(() => undefined);
-    if (tempDir) await rm(tempDir, { recursive: true, force: true }).catch(() => undefined);
-    // A spool still writing (the build ended before step 1 took it) is removed once it has ended.
-    const spooledIn = tempDir;
-    if (spool && spooledIn)
-      void spool.settled.then(() => rm(spooledIn, { recursive: true, force: true })).catch(() => undefined);
+    await removeDir();
+    // A spool still writing when the build ended (before step 1 took it) may have made its file
+    // after that: the dir is removed again once the spool has stopped.
+    spool?.settled.then(removeDir).catch(() => undefined);
     if (!handle && container) {
       // Aborted while the container was still being made: remove it (and its dir) once it exists.
       void container
         .then((late) => deps.executor.destroy(late))
         .catch(() => undefined)
-        .finally(() => tempDir && rm(tempDir, { recursive: true, force: true }).catch(() => undefined));
+        .finally(removeDir);
     }
   }
 }

@@ -42,13 +42,15 @@ export function sourceAt(
 /**
  * `git archive` of the commit (`tree`, from `fetched`) spooled into `tempDir` from now on, while
  * the container starts (what `docker run` pays too), instead of once step 1 asks for it. `source`
- * gives it to step 1; the file is opened only then, so a spool nobody asks for holds no
- * descriptor. `settled` resolves once the spool has ended either way (its file no longer written).
+ * gives it to step 1 (the file is opened for reading only then). The build's `signal` ends the
+ * spool, and `git archive` with it: a build that ends before step 1 does not copy its whole tree
+ * into a removed directory. `settled` resolves once the spool has ended either way (its file no
+ * longer written).
  */
-export function spoolArchive(tree: Promise<NodeJS.ReadableStream>, tempDir: string) {
+export function spoolArchive(tree: Promise<NodeJS.ReadableStream>, tempDir: string, signal: AbortSignal) {
   const path = join(tempDir, 'source.tar');
   const spooled = tree.then(async (archive) => {
-    await pipeline(archive, createWriteStream(path, { flags: 'wx', mode: 0o600 }));
+    await pipeline(archive, createWriteStream(path, { flags: 'wx', mode: 0o600 }), { signal });
     return (await stat(path)).size;
   });
   const settled = spooled.then(

@@ -46,6 +46,8 @@ export class Scheduler {
   private retryTimer: NodeJS.Timeout | null = null;
   private watchTimer: NodeJS.Timeout | null = null;
   private watching: Promise<void> | null = null;
+  /** A push was stored since the last scheduling pass began (see pump). */
+  private pushed = false;
   engineProblem: string | null = null;
   readonly engines: EnginePool;
   /** This replica's name in the store (the owner of the builds it runs). */
@@ -156,6 +158,7 @@ export class Scheduler {
         },
       );
     }
+    this.pushed = true;
     this.kick();
     return created;
   }
@@ -283,10 +286,13 @@ export class Scheduler {
     const { store, executor, rules, concurrency } = this.options;
     // Paused or stopping: nothing can start, so the queue need not be read (waitReason says why).
     if (this.pausing.paused || this.stopping) return;
-    // The engine is asked while the queue is read: a push's build starts a round trip sooner.
-    const problem = engineProblem(this.engines, executor);
+    // After a push the engine is asked while the queue is read (its build starts a round trip
+    // sooner); a periodic look asks it only when something is queued: an idle service does not
+    // ping. engineProblem never rejects.
+    const early = this.pushed ? engineProblem(this.engines, executor) : null;
+    this.pushed = false;
     if ((await store.countQueued()) === 0) return;
-    this.engineProblem = await problem;
+    this.engineProblem = await (early ?? engineProblem(this.engines, executor));
     if (this.engineProblem) {
       const queued = await store.listQueuedRefs();
       this.waiting = new Map(queued.map((b) => [b.id, `build engine unavailable: ${this.engineProblem}`]));

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, mock } from 'node:test';
 import type Docker from 'dockerode';
 import { DockerExecutor } from '../../src/executor/docker/docker-executor.js';
 import { SourceNotUnpacked, type ContainerHandle } from '../../src/executor/executor.js';
@@ -205,6 +205,16 @@ describe('source on the first step stdin (Docker)', () => {
       made.push(await executor.create(spec(9_200_013, notRoot)));
       assert.equal(made[2]!.sourceOnStdin, false);
       assert.equal(inspects, 3);
+      // An inspect older than the reuse window is not taken: the create asks the engine again.
+      assert.equal(await executor.ensureImage(TEST_IMAGE), true);
+      mock.timers.enable({ apis: ['Date'], now: Date.now() });
+      try {
+        mock.timers.tick(2_001);
+        made.push(await executor.create(spec(9_200_014, TEST_IMAGE)));
+      } finally {
+        mock.timers.reset();
+      }
+      assert.equal(inspects, 5);
     } finally {
       for (const handle of made) await executor.destroy(handle);
     }

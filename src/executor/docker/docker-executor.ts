@@ -1,5 +1,5 @@
 /** The Executor on a real Docker engine, through dockerode. */
-import { Readable, type Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { splitImageName } from '../../domain/base-image.js';
 import {
@@ -18,17 +18,13 @@ import {
   type CopyVolumeOptions,
   type VolumeUsage,
 } from '../executor.js';
-import { ENGINE_TIMEOUTS, idleDeadline, withTimeout } from './engine-timeout.js';
+import { ENGINE_TIMEOUTS, statusOf, withTimeout } from './engine-timeout.js';
 import { containerOptions, envList, firstStepNoteArchive } from './container-config.js';
 import { feedSource, readSourceNote } from './source-feed.js';
 import { exitCodeAfterStream, MERGE_STDERR, readStepStream } from './step-stream.js';
-import { copyFileOut } from './copy-file-out.js';
+import { copyFileOut, putArchive } from './container-files.js';
 import { DockerImages } from './docker-images.js';
 import { DockerVolumes } from './docker-volumes.js';
-
-function statusOf(error: unknown): number | undefined {
-  return (error as { statusCode?: number }).statusCode;
-}
 
 export class DockerExecutor implements Executor {
   private readonly volumes: DockerVolumes;
@@ -54,7 +50,12 @@ export class DockerExecutor implements Executor {
 
   async ping(): Promise<void> {
     try {
-      await withTimeout('ping', this.timeouts.call, () => this.docker.ping());
+      // dockerode takes the signal (its types omit the options): a ping that times out frees its
+      // connection instead of leaving it open until the engine answers.
+      const ping = this.docker.ping.bind(this.docker) as (options: {
+        abortSignal: AbortSignal;
+      }) => Promise<unknown>;
+      await withTimeout('ping', this.timeouts.call, (abortSignal) => ping({ abortSignal }));
     } catch (error) {
       throw new ExecutorUnavailable(`Docker engine not reachable: ${(error as Error).message}`);
     }
@@ -164,28 +165,8 @@ export class DockerExecutor implements Executor {
     );
   }
 
-  async putArchive(handle: ContainerHandle, path: string, tar: Readable): Promise<void> {
-    // An idle deadline, renewed as the archive moves: a large tree may take long, a wedged engine
-    // (one that stops reading, or never answers once it has read all) fails the build.
-    const deadline = idleDeadline('put archive', this.timeouts.call);
-    // Each chunk read renews the deadline (the request takes only what the engine reads).
-    const body = Readable.from(
-      (async function* () {
-        for await (const chunk of tar) {
-          deadline.progress();
-          yield chunk as Buffer;
-        }
-      })(),
-    );
-    try {
-      await this.docker.getContainer(handle.id).putArchive(body, { path, abortSignal: deadline.signal });
-    } catch (error) {
-      throw deadline.timedOut() ?? error;
-    } finally {
-      deadline.clear();
-      body.destroy();
-      tar.destroy();
-    }
+  putArchive(handle: ContainerHandle, path: string, tar: Readable): Promise<void> {
+    return putArchive(this.docker.getContainer(handle.id), path, tar, this.timeouts.call);
   }
 
   async exec(handle: ContainerHandle, command: string, options: ExecOptions): Promise<number> {

@@ -6,10 +6,8 @@
 import type Docker from 'dockerode';
 import { splitImageName } from '../../domain/base-image.js';
 import { MANAGED_LABEL, PENDING_REPOSITORY } from '../executor.js';
-import { ENGINE_TIMEOUTS, withTimeout } from './engine-timeout.js';
-import { pullImage } from './image-transfer.js';
-
-const statusOf = (error: unknown) => (error as { statusCode?: number }).statusCode;
+import { ENGINE_TIMEOUTS, statusOf, withTimeout } from './engine-timeout.js';
+import { inspectImage, pullImage } from './image-transfer.js';
 
 /** How long an inspect made by `ensure` serves the `copiesSourceIn` of the create after it. */
 const INSPECT_REUSE_MS = 2000;
@@ -34,6 +32,9 @@ export class DockerImages {
   async ensure(image: string, onProgress?: (line: string) => void): Promise<boolean> {
     const info = await this.inspect(image);
     if (info) {
+      // Entries no create took (a build ended before its create, a registry's own name) go too.
+      for (const [name, entry] of this.inspected)
+        if (Date.now() - entry.at >= INSPECT_REUSE_MS) this.inspected.delete(name);
       this.inspected.set(image, { at: Date.now(), info });
       return true;
     }
@@ -87,15 +88,8 @@ export class DockerImages {
   }
 
   /** The image's inspect, or null when the engine has no such image. */
-  private async inspect(image: string): Promise<Docker.ImageInspectInfo | null> {
-    try {
-      return await withTimeout('image inspect', this.timeouts.call, () =>
-        this.docker.getImage(image).inspect(),
-      );
-    } catch (error) {
-      if (statusOf(error) === 404) return null;
-      throw error;
-    }
+  private inspect(image: string): Promise<Docker.ImageInspectInfo | null> {
+    return inspectImage(this.docker, image, this.timeouts.call);
   }
 
   /** The id `image` names now, or null (no such image, or the engine did not answer). */

@@ -11,9 +11,7 @@ import {
   type CopyVolumeOptions,
   type VolumeUsage,
 } from '../executor.js';
-import { ENGINE_TIMEOUTS, withTimeout } from './engine-timeout.js';
-
-const statusOf = (error: unknown) => (error as { statusCode?: number }).statusCode;
+import { ENGINE_TIMEOUTS, statusOf, withTimeout } from './engine-timeout.js';
 
 /** Where the copy container sees the two volumes. */
 const FROM = '/autobuilder-seed-from';

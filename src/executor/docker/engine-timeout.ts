@@ -14,6 +14,11 @@ export const ENGINE_TIMEOUTS = {
   commit: 15 * 60_000,
 };
 
+/** The HTTP status an Engine API call failed with (dockerode's `statusCode`), if any. */
+export function statusOf(error: unknown): number | undefined {
+  return (error as { statusCode?: number } | null)?.statusCode;
+}
+
 export class EngineTimeout extends Error {
   constructor(what: string, ms: number) {
     super(`Docker engine did not answer ${what} within ${ms / 1000}s`);

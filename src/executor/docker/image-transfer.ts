@@ -5,7 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
-import { ENGINE_TIMEOUTS, idleDeadline, withTimeout } from './engine-timeout.js';
+import { ENGINE_TIMEOUTS, idleDeadline, statusOf, withTimeout } from './engine-timeout.js';
 
 interface ProgressEvent {
   status?: string;
@@ -14,19 +14,28 @@ interface ProgressEvent {
   errorDetail?: { message?: string };
 }
 
+/** The engine's inspect of `image`; null when it does not hold it. */
+export async function inspectImage(
+  docker: Docker,
+  image: string,
+  ms = ENGINE_TIMEOUTS.call,
+): Promise<Docker.ImageInspectInfo | null> {
+  try {
+    return await withTimeout('image inspect', ms, () => docker.getImage(image).inspect());
+  } catch (error) {
+    if (statusOf(error) === 404) return null;
+    throw error;
+  }
+}
+
 /** The digests (`repo@sha256:…`) the engine knows for `image`; null when it does not hold it. */
 export async function repoDigests(
   docker: Docker,
   image: string,
   ms = ENGINE_TIMEOUTS.call,
 ): Promise<string[] | null> {
-  try {
-    const info = await withTimeout('image inspect', ms, () => docker.getImage(image).inspect());
-    return info.RepoDigests ?? [];
-  } catch (error) {
-    if ((error as { statusCode?: number }).statusCode === 404) return null;
-    throw error;
-  }
+  const info = await inspectImage(docker, image, ms);
+  return info && (info.RepoDigests ?? []);
 }
 
 async function follow(

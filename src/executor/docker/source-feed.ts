@@ -8,7 +8,7 @@ import { extract } from 'tar-stream';
 import type Docker from 'dockerode';
 import type { SourceArchive } from '../executor.js';
 import { SOURCE_NOTE } from './container-config.js';
-import { idleDeadline } from './engine-timeout.js';
+import { idleDeadline, statusOf } from './engine-timeout.js';
 
 /**
  * Waits for `source` (the commit being fetched), then writes its length line and archive into
@@ -94,7 +94,7 @@ export async function readSourceNote(container: Docker.Container, timeoutMs: num
     })) as Readable;
     return (await firstEntryText(archive, 256)).split('\n')[0]!.trim();
   } catch (error) {
-    if ((error as { statusCode?: number }).statusCode === 404) return '';
+    if (statusOf(error) === 404) return '';
     throw deadline.timedOut() ?? error;
   } finally {
     deadline.clear();

@@ -1,15 +1,46 @@
 /**
- * One file out of a container (the Executor's `copyFileOut` on a Docker engine): the engine's
- * archive of `path`, read under an idle deadline and checked entry by entry (read-file-entry.ts).
+ * Files into and out of a container on a Docker engine (the Executor's `putArchive` and
+ * `copyFileOut`): both under an idle deadline, renewed as the bytes move, so a large tree or file
+ * may take long while a wedged engine fails the call. A file out is the engine's archive of
+ * `path`, checked entry by entry (read-file-entry.ts).
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { FileRefused, type CopyOutOptions } from '../executor.js';
 import { readFileEntry } from '../read-file-entry.js';
-import { idleDeadline } from './engine-timeout.js';
+import { idleDeadline, statusOf } from './engine-timeout.js';
 
-const statusOf = (error: unknown) => (error as { statusCode?: number }).statusCode;
+/** A tar archive unpacked at `path` in the container. */
+export async function putArchive(
+  container: Docker.Container,
+  path: string,
+  tar: Readable,
+  idleMs: number,
+): Promise<void> {
+  // An idle deadline, renewed as the archive moves: a large tree may take long, a wedged engine
+  // (one that stops reading, or never answers once it has read all) fails the build.
+  const deadline = idleDeadline('put archive', idleMs);
+  // Each chunk read renews the deadline (the request takes only what the engine reads).
+  const body = Readable.from(
+    (async function* () {
+      for await (const chunk of tar) {
+        deadline.progress();
+        yield chunk as Buffer;
+      }
+    })(),
+  );
+  try {
+    await container.putArchive(body, { path, abortSignal: deadline.signal });
+  } catch (error) {
+    throw deadline.timedOut() ?? error;
+  } finally {
+    deadline.clear();
+    body.destroy();
+    tar.destroy();
+  }
+}
 
+/** The file at `path` in the container, written to `destination` (one regular file, bounded). */
 export async function copyFileOut(
   container: Docker.Container,
   path: string,
