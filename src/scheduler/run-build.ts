@@ -5,7 +5,7 @@
 import type { Build } from '../domain/build.js';
 import type { Engine } from '../executor/engine.js';
 import type { Fence } from '../store/store.js';
-import { executeBuild, type ExecuteDeps } from './execute-build.js';
+import { executeBuild, type ExecuteDeps, type Stop } from './execute-build.js';
 import type { RuleLookup } from '../domain/rule.js';
 
 export interface Running {
@@ -51,6 +51,35 @@ export function startRun(deps: RunDeps, build: Build, engine: Engine, onDone: ()
     )
     .finally(onDone);
   return { build, engine, controller, fence, done };
+}
+
+/**
+ * The service stops: waits up to `graceMs` for the runs there are now to end; past it, `expired`
+ * is called, every run still there is interrupted (re-queued by the next start), and this waits
+ * for them to end.
+ */
+export async function endRuns(
+  runs: () => Iterable<Running>,
+  graceMs: number,
+  expired: () => void,
+): Promise<void> {
+  const all = Promise.all([...runs()].map((r) => r.done));
+  let timer: NodeJS.Timeout | undefined;
+  const late = await Promise.race([
+    all.then(() => false),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs))),
+  ]);
+  clearTimeout(timer);
+  if (!late) return;
+  expired();
+  for (const run of runs()) {
+    run.controller.abort({
+      state: 'interrupted',
+      reason: 'interrupted: the service stopped',
+      cause: 'interrupted',
+    } satisfies Stop);
+  }
+  await all;
 }
 
 /**

@@ -14,7 +14,7 @@
  * - while the database is away, nothing starts, a build's final state is written when it is back,
  *   and a build's step records are written in order, before its final state.
  */
-import type { Build, BuildRef, NewBuild } from '../domain/build.js';
+import type { Build, NewBuild } from '../domain/build.js';
 import { Engine } from '../executor/engine.js';
 import { EnginePool } from '../executor/engine-pool.js';
 import type { CreatedBuild } from '../store/store.js';
@@ -22,16 +22,15 @@ import { StoreUnavailableError } from '../store/store-unavailable.js';
 import { onEngineChange, removeStraysLater } from './engine-events.js';
 import type { Stop } from './execute-build.js';
 import { engineProblem } from './engine-placement.js';
-import { baseNames } from '../domain/rule-set.js';
 import { untilStored } from './until-stored.js';
 import { recoverLeftovers, type RecoveryDeps } from './recovery.js';
-import { announceClaimed, moveBuild } from './move-build.js';
 import { ReplicaWatch } from './replica-watch.js';
 import { LEASE_DEFAULTS, type SchedulerOptions } from './scheduler-options.js';
-import { chooseClaims } from './claim-pass.js';
-import { stopSameRef, untilFinal } from './shared-control.js';
+import { claimBuilds } from './claim-builds.js';
+import { cancelNotHere } from './shared-control.js';
+import { storePush } from './store-push.js';
 import { SharedPause } from './shared-pause.js';
-import { startRun, type Running } from './run-build.js';
+import { endRuns, startRun, type Running } from './run-build.js';
 
 export { LEASE_DEFAULTS, type SchedulerOptions } from './scheduler-options.js';
 
@@ -134,30 +133,12 @@ export class Scheduler {
   }
 
   async enqueue(pushed: NewBuild): Promise<CreatedBuild> {
-    const { queueLimits, rules } = this.options;
-    const rule = rules.get(pushed.repository);
-    // A renamed repository's pushes, under any of its names, are one repository's in the queue.
-    const input = rule?.aliases?.length ? { ...pushed, names: [rule.repository, ...rule.aliases] } : pushed;
-    const created = await this.options.store.createBuild(
-      input,
-      queueLimits && { ...queueLimits, base: baseNames(rules, input.repository) },
-    );
+    const created = await storePush(this.options, pushed, (id, stop) => {
+      const run = this.running.get(id);
+      if (run) run.controller.abort({ ...stop, cause: 'superseded' } satisfies Stop);
+      return Boolean(run);
+    });
     if (!created.created) return created;
-    this.options.bus.publishBuild(created.build);
-    for (const old of created.superseded) this.options.bus.publishBuild(old);
-    if (this.options.rules.get(input.repository)?.cancelRunning) {
-      await stopSameRef(
-        this.options.store,
-        rules,
-        input,
-        `superseded by #${created.build.id}`,
-        (id, stop) => {
-          const run = this.running.get(id);
-          if (run) run.controller.abort({ ...stop, cause: 'superseded' } satisfies Stop);
-          return Boolean(run);
-        },
-      );
-    }
     this.pushed = true;
     this.kick();
     return created;
@@ -170,24 +151,15 @@ export class Scheduler {
    * with `cancelRequested` set).
    */
   async cancel(id: number, reason = 'cancelled'): Promise<Build | null> {
-    const { store } = this.options;
     const run = this.running.get(id);
     if (run) {
       run.controller.abort({ state: 'cancelled', reason, cause: 'cancelled' } satisfies Stop);
       await run.done;
-      return store.getBuild(id);
+      return this.options.store.getBuild(id);
     }
-    const cancelled = await moveBuild(this.options, id, ['queued'], 'cancelled', {
-      reason,
-      cause: 'cancelled',
-      finishedAt: new Date().toISOString(),
-    });
-    if (cancelled) {
-      this.kick();
-      return cancelled;
-    }
-    if (!(await store.requestStop(id, { state: 'cancelled', reason }))) return store.getBuild(id);
-    return untilFinal(store, id, this.lease.cancelWaitMs);
+    const { build, moved } = await cancelNotHere(this.options, id, reason, this.lease.cancelWaitMs);
+    if (moved) this.kick();
+    return build;
   }
 
   /** Pauses every replica (a shared setting, kept across restarts); resolves once stored. */
@@ -215,24 +187,12 @@ export class Scheduler {
     this.engines.stop();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.watchTimer) clearInterval(this.watchTimer);
-    const all = Promise.all([...this.running.values()].map((r) => r.done));
-    let timer: NodeJS.Timeout | undefined;
-    const expired = await Promise.race([
-      all.then(() => false),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs))),
-    ]);
-    clearTimeout(timer);
-    if (expired) {
-      this.abandoned = true;
-      for (const run of this.running.values()) {
-        run.controller.abort({
-          state: 'interrupted',
-          reason: 'interrupted: the service stopped',
-          cause: 'interrupted',
-        } satisfies Stop);
-      }
-      await all;
-    }
+    await endRuns(
+      () => this.running.values(),
+      graceMs,
+      // Writes still waiting for the database give up: the next start re-queues those builds.
+      () => (this.abandoned = true),
+    );
     await this.pumping;
     await this.watching;
   }
@@ -277,13 +237,8 @@ export class Scheduler {
     this.retryTimer.unref();
   }
 
-  private untilStored<T>(what: string, write: () => Promise<T>): Promise<T> {
-    const { logger, retryMs = 5000 } = this.options;
-    return untilStored(what, write, { logger, retryMs, giveUp: () => this.abandoned });
-  }
-
   private async pump(): Promise<void> {
-    const { store, executor, rules, concurrency } = this.options;
+    const { store, executor } = this.options;
     // Paused or stopping: nothing can start, so the queue need not be read (waitReason says why).
     if (this.pausing.paused || this.stopping) return;
     // After a push the engine is asked while the queue is read (its build starts a round trip
@@ -300,46 +255,23 @@ export class Scheduler {
       this.retryTimer.unref();
       return;
     }
-    const engines = new Map<number, Engine>();
-    const unconfigured: BuildRef[] = [];
-    // Where caches are warm, for placement: read here, since the pass itself runs inside the claim,
-    // and only with several engines, the only case placement asks (engine-placement.ts).
-    const cacheUses =
-      this.engines.engines.length > 1 ? await store.listCacheUses().catch(() => []) : undefined;
-    // One replica plans at a time, with every replica's running builds (Store.claimBuilds).
-    const claimed = await store.claimBuilds(this.instance, this.lease.leaseMs, async (view) => {
-      const pass = await chooseClaims(view, {
-        engines: this.engines,
-        rules,
-        concurrency,
-        logsDirectory: this.options.logsDirectory,
-        registryTags: this.options.registryTags ?? null,
-        ...(cacheUses ? { cacheUses } : {}),
-        // Taken inside the pass: after the builds it saw end, so no two runs' times overlap.
-        now: new Date().toISOString(),
-      });
-      this.waiting = pass.waiting;
-      for (const [id, engine] of pass.engines) engines.set(id, engine);
-      unconfigured.push(...pass.unconfigured);
-      return pass.claims;
+    const claimed = await claimBuilds(this.options, this.engines, {
+      instance: this.instance,
+      leaseMs: this.lease.leaseMs,
+      onWaiting: (waiting) => (this.waiting = waiting),
     });
-    announceClaimed(this.options, claimed);
-    for (const build of unconfigured)
-      await moveBuild(this.options, build.id, ['queued'], 'failed', {
-        reason: `repository ${build.repository} is no longer configured`,
-        cause: 'config',
-        finishedAt: new Date().toISOString(),
-      });
-    for (const build of claimed) this.launch(build, engines.get(build.id)!);
+    for (const { build, engine } of claimed) this.launch(build, engine);
   }
 
   private launch(build: Build, engine: Engine): void {
+    const { logger, retryMs = 5000 } = this.options;
+    const giveUp = () => this.abandoned;
     const run = startRun(
       {
         ...this.options,
         instance: this.instance,
         leaseMs: this.lease.leaseMs,
-        untilStored: (what, write) => this.untilStored(what, write),
+        untilStored: (what, write) => untilStored(what, write, { logger, retryMs, giveUp }),
         recoveryDeps: this.recoveryDeps(),
         engineFailed: (failed, c) => this.engineFailed(failed, c),
       },

@@ -6,6 +6,7 @@ import { isFinal, type Build, type NewBuild, type StopRequest } from '../domain/
 import type { RuleLookup } from '../domain/rule.js';
 import { canonicalName } from '../domain/rule-set.js';
 import type { Store } from '../store/store.js';
+import { moveBuild, type MoveDeps } from './move-build.js';
 
 /**
  * A push to a rule with `cancel_running`: the running build of its ref, wherever it runs, is
@@ -39,4 +40,26 @@ export async function untilFinal(
     // Another process acts: its change is seen by reading the row (a few reads, bounded).
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/**
+ * Cancels a build this replica does not run: a queued one at once (`moved`); one another replica
+ * runs through its row (its owner acts within its poll interval), waiting up to `waitMs` for it to
+ * end, then as it is (still running, with `cancelRequested` set). Null: no such build.
+ */
+export async function cancelNotHere(
+  deps: MoveDeps & { store: Pick<Store, 'requestStop' | 'getBuild'> },
+  id: number,
+  reason: string,
+  waitMs: number,
+): Promise<{ build: Build | null; moved: boolean }> {
+  const cancelled = await moveBuild(deps, id, ['queued'], 'cancelled', {
+    reason,
+    cause: 'cancelled',
+    finishedAt: new Date().toISOString(),
+  });
+  if (cancelled) return { build: cancelled, moved: true };
+  if (!(await deps.store.requestStop(id, { state: 'cancelled', reason })))
+    return { build: await deps.store.getBuild(id), moved: false };
+  return { build: await untilFinal(deps.store, id, waitMs), moved: false };
 }
