@@ -12,7 +12,7 @@ import type { BuildRule, RuleLookup } from '../domain/rule.js';
 import { renderTemplate, templateValues } from '../domain/template.js';
 import { type ContainerHandle, type Executor, type OutputStream } from '../executor/executor.js';
 import { sourceAt, spoolArchive } from './source-archive.js';
-import { runFirstStep, type FirstStepOptions } from './first-step.js';
+import { runFirstStep } from './first-step.js';
 import type { BuildLog } from '../live/build-log.js';
 import type { GitMirrors } from './git-mirror.js';
 import { BuildFailure, LeaseLost } from './build-failure.js';
@@ -20,7 +20,8 @@ import { deliver, type Delivery, type NameClaims } from './commit-point.js';
 import { nameTakenBy } from './name-owner.js';
 import { throwIfAborted, untilAborted } from './until-aborted.js';
 import { stageArtifact } from './stage-artifact.js';
-import { makeContainer, HeldLines, type BuildContainer } from './build-container.js';
+import { makeContainer, type BuildContainer } from './build-container.js';
+import { EarlyContainer } from './early-container.js';
 import { ownedNames, publishNames, pullPublishProblem } from '../domain/publish-names.js';
 import { pullHeadRef } from '../domain/pull-request.js';
 import { readRepositoryRule } from './repository-rule.js';
@@ -75,15 +76,6 @@ export interface BuildOutcome {
 
 export const TEMP_PREFIX = 'autobuilder-build-';
 
-/** A promise opened or refused from outside; refusing one already opened changes nothing. */
-function gate<T>() {
-  let resolve!: (value: T) => void;
-  let reject!: (reason: unknown) => void;
-  const promise = new Promise<T>((yes, no) => ((resolve = yes), (reject = no)));
-  promise.catch(() => undefined);
-  return { promise, resolve, reject };
-}
-
 export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<BuildOutcome> {
   const { build, log, signal } = ctx;
   let rule = ctx.rule;
@@ -95,8 +87,7 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
   let spool: ReturnType<typeof spoolArchive> | null = null;
   /** Aborted when the run ends: a spool still writing then stops (source-archive.ts). */
   const ended = new AbortController();
-  /** Opened with step 1's source once step 1 has begun; rejected when it never will (`finally`). */
-  const go = gate<Pick<FirstStepOptions, 'source' | 'recreate'>>();
+  let early: EarlyContainer | null = null;
   try {
     log.line(
       `==> build #${build.id}: ${build.repository} ${build.refType} ${build.branch} at ${build.commit}`,
@@ -104,34 +95,15 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
     await mkdir(deps.tmpDirectory, { recursive: true });
     tempDir = await mkdtemp(join(deps.tmpDirectory, `${TEMP_PREFIX}${build.id}-`));
     const serverRule = rule;
-    let early: { made: Promise<BuildContainer>; lines: HeldLines } | null = null;
-    /** Step 1 started on the early container, waiting on its stdin until `go` opens (below). */
-    let earlyStep: Promise<{ exit: Promise<number> } | null> = Promise.resolve(null);
     // A rule with caches waits for the file: its volumes (made, seeded from master's, their use
     // recorded) must be the build's rule's, never made for a ref the file leaves out.
     if (rule.repositoryConfig && !rule.cache?.length) {
       // The container does not wait for the repository file (build-container.ts): made with the
-      // server's rule meanwhile, kept when the file changes nothing.
-      const lines = new HeldLines((l) => log.line(l));
-      early = { made: makeContainer(deps, build, rule, lines.line, signal), lines };
+      // server's rule meanwhile, kept when the file changes nothing; step 1 started on it waits
+      // on its stdin (early-container.ts).
+      early = new EarlyContainer(deps, build, rule, log, signal);
       container = early.made.then((made) => made.handle);
       container.catch(() => undefined); // awaited below, or removed in `finally`
-      // Its start (what `docker run` pays) does not wait for the file either: the container's
-      // command waits on stdin, and nothing of step 1 runs before `go` gives it its source, once
-      // the container is the build's and step 1 has begun. Never opened: the run ends, killed.
-      earlyStep = early.made.then((made) =>
-        made.firstStep && made.handle.sourceOnStdin
-          ? {
-              exit: runFirstStep(deps.executor, made.handle, {
-                onOutput: (chunk, stream) => log.output(chunk, stream),
-                signal,
-                source: async () => (await go.promise).source(),
-                recreate: async (message) => (await go.promise).recreate(message),
-              }),
-            }
-          : null,
-      );
-      void earlyStep.then((run) => run?.exit.catch(() => undefined)).catch(() => undefined);
     }
     if (rule.repositoryConfig) {
       const read = await untilAborted(
@@ -163,13 +135,11 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
     );
     let building: Promise<BuildContainer>;
     if (early && rule === serverRule) {
-      early.lines.take();
-      building = early.made;
+      building = early.take();
     } else {
-      earlyStep = Promise.resolve(null);
-      go.reject(new BuildFailure('the repository file changed the rule'));
       // The repository file changed the rule: the container made meanwhile is not this build's.
-      if (early) void early.made.then((made) => deps.executor.destroy(made.handle)).catch(() => undefined);
+      early?.drop(new BuildFailure('the repository file changed the rule'));
+      early = null;
       building = makeContainer(deps, build, rule, (l) => log.line(l), signal);
       container = building.then((made) => made.handle);
       container.catch(() => undefined);
@@ -221,10 +191,8 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
         };
         // Its exit code is the process's own, from the engine; the container stops with it, and
         // with it whatever the step left running in the background.
-        const started = await earlyStep;
-        go.resolve(feed);
-        exitCode = await (started?.exit ??
-          runFirstStep(deps.executor, created, { onOutput, signal, ...feed }));
+        const started = await early?.begin(feed);
+        exitCode = await (started ?? runFirstStep(deps.executor, created, { onOutput, signal, ...feed }));
       } else {
         if (!running) await untilAborted(signal, deps.executor.resume(created));
         running = true;
@@ -292,7 +260,7 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
     const cause = error instanceof BuildFailure ? 'build' : 'engine';
     return { state: 'failed', reason, cause, artifact: null, image: null, lost: error instanceof LeaseLost };
   } finally {
-    go.reject(new BuildFailure('step 1 did not begin'));
+    early?.end(new BuildFailure('step 1 did not begin'));
     ended.abort();
     const dir = tempDir;
     const removeDir = async () => {
