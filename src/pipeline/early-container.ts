@@ -11,7 +11,7 @@ import type { BuildRule } from '../domain/rule.js';
 import type { BuildLog } from '../live/build-log.js';
 import { HeldLines, makeContainer, type BuildContainer } from './build-container.js';
 import { runFirstStep, type FirstStepOptions } from './first-step.js';
-import type { PipelineDeps } from './pipeline.js';
+import type { Executor } from '../executor/executor.js';
 
 type SourceFeed = Pick<FirstStepOptions, 'source' | 'recreate'>;
 
@@ -25,7 +25,7 @@ export class EarlyContainer {
   private refuse!: (reason: unknown) => void;
 
   constructor(
-    private readonly deps: Parameters<typeof makeContainer>[0] & Pick<PipelineDeps, 'executor'>,
+    private readonly deps: Parameters<typeof makeContainer>[0] & { executor: Executor },
     build: Build,
     rule: BuildRule,
     log: BuildLog,
@@ -62,11 +62,11 @@ export class EarlyContainer {
     void this.made.then((made) => this.deps.executor.destroy(made.handle)).catch(() => undefined);
   }
 
-  /** Step 1 begins with `feed`: its exit code, or null when no step was started early. */
-  async begin(feed: SourceFeed): Promise<Promise<number> | null> {
+  /** Step 1 begins with `feed`: the step started early (its exit awaited by the caller), or null. */
+  async begin(feed: SourceFeed): Promise<{ exit: Promise<number> } | null> {
     const started = await this.step;
     this.open(feed);
-    return started?.exit ?? null;
+    return started;
   }
 
   /** The run ends: a step 1 still waiting for its source never gets it. */

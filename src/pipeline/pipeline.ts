@@ -192,7 +192,8 @@ export async function runPipeline(deps: PipelineDeps, ctx: RunContext): Promise<
         // Its exit code is the process's own, from the engine; the container stops with it, and
         // with it whatever the step left running in the background.
         const started = await early?.begin(feed);
-        exitCode = await (started ?? runFirstStep(deps.executor, created, { onOutput, signal, ...feed }));
+        exitCode = await (started?.exit ??
+          runFirstStep(deps.executor, created, { onOutput, signal, ...feed }));
       } else {
         if (!running) await untilAborted(signal, deps.executor.resume(created));
         running = true;

@@ -1,6 +1,7 @@
 /**
  * A claimed build, started here: its controller, its lease's fence, and the execution whose end
- * (`onDone`) frees its slot. The owner renews its lease at the commit point (`holdLease`).
+ * (`onDone`) frees its slot. The owner renews its lease at the commit point (`holdLease`). At a
+ * stop, `endRuns` gives the runs their grace, then interrupts them.
  */
 import type { Build } from '../domain/build.js';
 import type { Engine } from '../executor/engine.js';

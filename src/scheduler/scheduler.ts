@@ -45,7 +45,7 @@ export class Scheduler {
   private retryTimer: NodeJS.Timeout | null = null;
   private watchTimer: NodeJS.Timeout | null = null;
   private watching: Promise<void> | null = null;
-  /** A push was stored since the last scheduling pass began (see pump). */
+  /** A push was stored since the last pass that read the queue (see pump). */
   private pushed = false;
   engineProblem: string | null = null;
   readonly engines: EnginePool;

@@ -1,6 +1,7 @@
 /**
- * Control that any replica may receive for a build another one runs (issue 14): the request is
- * a row (Store.requestStop), the owner acts on it within its poll interval (replica-watch.ts).
+ * Control that any replica may receive for a build it does not run (issue 14): a queued one is
+ * moved at once; for one another replica runs the request is a row (Store.requestStop), and the
+ * owner acts on it within its poll interval (replica-watch.ts).
  */
 import { isFinal, type Build, type NewBuild, type StopRequest } from '../domain/build.js';
 import type { RuleLookup } from '../domain/rule.js';
