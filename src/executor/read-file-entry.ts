@@ -11,6 +11,18 @@ import { pipeline } from 'node:stream/promises';
 import { extract, type Header } from 'tar-stream';
 import { FileRefused, type RefusedKind } from './executor.js';
 
+/**
+ * The archive ended before its first entry. Both executors answer a missing path themselves
+ * (FileRefused `missing`) before reading, so this is the engine's stream cut short, never the
+ * build's doing: not "artifact not found".
+ */
+export class ArchiveEnded extends Error {
+  constructor(readonly path: string) {
+    super(`the engine's archive of ${path} ended before its first entry`);
+    this.name = 'ArchiveEnded';
+  }
+}
+
 export interface ReadEntryOptions {
   maxBytes: number;
   signal?: AbortSignal;
@@ -66,7 +78,7 @@ export async function readFileEntry(
       if (bytes === 0) throw new FileRefused('empty', path);
       return { bytes };
     }
-    throw new FileRefused('missing', path);
+    throw new ArchiveEnded(path);
   } catch (error) {
     // `wx`: a file that was there before is never ours to remove; anything we began writing is.
     if (opened && (error as NodeJS.ErrnoException).code !== 'EEXIST') await rm(destination, { force: true });

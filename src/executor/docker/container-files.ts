@@ -7,7 +7,7 @@
 import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { FileRefused, type CopyOutOptions } from '../executor.js';
-import { readFileEntry } from '../read-file-entry.js';
+import { ArchiveEnded, readFileEntry } from '../read-file-entry.js';
 import { idleDeadline, statusOf } from './engine-timeout.js';
 
 /** A tar archive unpacked at `path` in the container. */
@@ -40,8 +40,27 @@ export async function putArchive(
   }
 }
 
-/** The file at `path` in the container, written to `destination` (one regular file, bounded). */
+/**
+ * The file at `path` in the container, written to `destination` (one regular file, bounded). An
+ * archive that ends before its first entry (the engine's stream cut short) is asked for once more:
+ * the copy only reads.
+ */
 export async function copyFileOut(
+  container: Docker.Container,
+  path: string,
+  destination: string,
+  options: CopyOutOptions,
+  idleMs: number,
+): Promise<{ bytes: number }> {
+  try {
+    return await copyOnce(container, path, destination, options, idleMs);
+  } catch (error) {
+    if (!(error instanceof ArchiveEnded) || options.signal?.aborted) throw error;
+    return copyOnce(container, path, destination, options, idleMs);
+  }
+}
+
+async function copyOnce(
   container: Docker.Container,
   path: string,
   destination: string,
