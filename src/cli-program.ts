@@ -18,7 +18,7 @@ import { DockerExecutor } from './executor/docker/docker-executor.js';
 import { serviceInstance } from './config/service-instance.js';
 import { setUpHooks } from './forge/github/webhook-setup.js';
 import { createService } from './service.js';
-import { openStore } from './store/open-store.js';
+import { isPostgresUrl, openStore } from './store/open-store.js';
 import { probePostgres } from './store/postgres/connection-error.js';
 import { releaseYoungGeneration } from './young-generation.js';
 
@@ -80,10 +80,10 @@ function checkRepositoryFile(config: Config, path: string, repository?: string):
   );
 }
 
-// package.json is one directory up from both src/cli.ts and dist/cli.js.
 /** `gc` against the registry: each request waits this long at most (a hung registry is reported). */
 const GC_REGISTRY_TIMEOUT_MS = 10_000;
 
+// package.json is one directory up from both src/cli-program.ts and dist/cli-program.js.
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
 const program = new Command('autobuilder')
@@ -150,7 +150,7 @@ configCommand
     const boot = qemuProblem(config.rules.values());
     if (boot) fail(boot);
     // A PostgreSQL server is tried once (nothing is written); a SQLite file is made by `serve`.
-    if (config.databaseUrl.startsWith('postgres')) {
+    if (isPostgresUrl(config.databaseUrl)) {
       const problem = await probePostgres(config.databaseUrl);
       if (problem) fail(problem);
       process.stdout.write('# database: reachable\n');

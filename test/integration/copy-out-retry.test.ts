@@ -10,40 +10,35 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import type Docker from 'dockerode';
+import Docker from 'dockerode';
 import { DockerExecutor } from '../../src/executor/docker/docker-executor.js';
 import { FileRefused, type ContainerHandle } from '../../src/executor/executor.js';
 import { ArchiveEnded } from '../../src/executor/read-file-entry.js';
 import { requireDocker, TEST_IMAGE } from '../helpers/docker.js';
 
 describe('copy out of a container whose archive stream is cut short (Docker)', () => {
-  let docker: Docker;
   let cuts = 0;
   let executor: DockerExecutor;
   let handle: ContainerHandle;
   const dir = mkdtempSync(join(tmpdir(), 'ab-copy-retry-'));
 
   before(async () => {
-    docker = await requireDocker();
-    // The engine as the executor sees it: the next `cuts` archives of a container end at once.
-    const cutting = new Proxy(docker, {
-      get(target, key) {
-        if (key === 'getContainer')
-          return (id: string) => {
-            const container = target.getContainer(id);
-            const getArchive = container.getArchive.bind(container);
-            container.getArchive = (async (options: Parameters<typeof getArchive>[0]) => {
-              if (cuts === 0) return getArchive(options);
-              cuts -= 1;
-              return Readable.from([]);
-            }) as typeof container.getArchive;
-            return container;
-          };
-        const value: unknown = Reflect.get(target, key, target);
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    });
-    executor = new DockerExecutor(cutting, `copy-retry-${process.pid}`);
+    await requireDocker();
+    // The engine as the executor sees it: the next `cuts` archives of a container end at once
+    // (as test/helpers/cutting-docker.ts cuts attach streams).
+    class CuttingArchives extends Docker {
+      override getContainer(id: string): Docker.Container {
+        const container = super.getContainer(id);
+        const getArchive = container.getArchive.bind(container);
+        container.getArchive = (async (options: Parameters<typeof getArchive>[0]) => {
+          if (cuts === 0) return getArchive(options);
+          cuts -= 1;
+          return Readable.from([]);
+        }) as typeof container.getArchive;
+        return container;
+      }
+    }
+    executor = new DockerExecutor(new CuttingArchives(), `copy-retry-${process.pid}`);
     handle = await executor.start({
       buildId: 9_300_001,
       image: TEST_IMAGE,

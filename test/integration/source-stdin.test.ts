@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it, mock } from 'node:test';
-import type Docker from 'dockerode';
+import Docker from 'dockerode';
 import { DockerExecutor } from '../../src/executor/docker/docker-executor.js';
 import { SourceNotUnpacked, type ContainerHandle } from '../../src/executor/executor.js';
 import { requireDocker, TEST_IMAGE } from '../helpers/docker.js';
@@ -166,24 +166,19 @@ describe('source on the first step stdin (Docker)', () => {
 
   it('one image inspect before a build container: ensureImage’s serves the create after it', async () => {
     let inspects = 0;
-    // The engine as the executor sees it, counting image inspects.
-    const counting = new Proxy(docker, {
-      get(target, key) {
-        if (key === 'getImage')
-          return (name: string) => {
-            const image = target.getImage(name);
-            const inspect = image.inspect.bind(image);
-            image.inspect = ((...args: Parameters<typeof inspect>) => {
-              inspects += 1;
-              return inspect(...args);
-            }) as typeof image.inspect;
-            return image;
-          };
-        const value: unknown = Reflect.get(target, key, target);
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    });
-    const executor = new DockerExecutor(counting, `source-stdin-inspect-${process.pid}`);
+    // The engine as the executor sees it, counting image inspects (as test/helpers/cutting-docker.ts).
+    class CountingDocker extends Docker {
+      override getImage(name: string): Docker.Image {
+        const image = super.getImage(name);
+        const inspect = image.inspect.bind(image);
+        image.inspect = ((...args: Parameters<typeof inspect>) => {
+          inspects += 1;
+          return inspect(...args);
+        }) as typeof image.inspect;
+        return image;
+      }
+    }
+    const executor = new DockerExecutor(new CountingDocker(), `source-stdin-inspect-${process.pid}`);
     const spec = (buildId: number, image: string) => ({
       buildId,
       image,
