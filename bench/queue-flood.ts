@@ -19,15 +19,23 @@ const repositories = { 'bench/os': RULE, 'flood/x': RULE };
 function fill(path: string, count: number): void {
   const db = new Database(path);
   const insert = db.prepare(
-    `INSERT INTO builds (project, repository, ref_type, branch, commit_sha, kind, state, pusher, commits, steps, attempt, created_at)
-     VALUES ('p', 'flood/x', 'branch', ?, ?, 'full', 'queued', 'someone', ?, '[]', 1, ?)`,
+    `INSERT INTO builds (project, repository, ref_type, branch, commit_sha, kind, state, pusher, steps, attempt, created_at)
+     VALUES ('p', 'flood/x', 'branch', ?, ?, 'full', 'queued', 'someone', '[]', 1, ?)`,
   );
+  // Each build's commit list in its own table (migration 0011).
+  const insertCommits = db.prepare('INSERT INTO build_commits (build_id, commits) VALUES (?, ?)');
   const commits = JSON.stringify([
     { sha: 'a'.repeat(40), message: 'a commit message of ordinary length', author: 'A', url: 'https://x/c' },
   ]);
   db.transaction(() => {
-    for (let i = 0; i < count; i += 1)
-      insert.run(`flood-${i}`, i.toString(16).padStart(40, '0'), commits, new Date().toISOString());
+    for (let i = 0; i < count; i += 1) {
+      const { lastInsertRowid } = insert.run(
+        `flood-${i}`,
+        i.toString(16).padStart(40, '0'),
+        new Date().toISOString(),
+      );
+      insertCommits.run(lastInsertRowid, commits);
+    }
   })();
   db.close();
 }

@@ -14,9 +14,11 @@ export function seedBuilds(
 ): void {
   const db = new Database(path);
   const insert = db.prepare(
-    `INSERT INTO builds (project, repository, ref_type, branch, commit_sha, kind, state, reason, pusher, commits, steps, attempt, created_at, started_at, finished_at, artifact, log_path)
-     VALUES ('p', ?, 'branch', ?, ?, 'full', ?, ?, 'someone', ?, '[]', 1, ?, ?, ?, ?, ?)`,
+    `INSERT INTO builds (project, repository, ref_type, branch, commit_sha, kind, state, reason, pusher, steps, attempt, created_at, started_at, finished_at, artifact, log_path)
+     VALUES ('p', ?, 'branch', ?, ?, 'full', ?, ?, 'someone', '[]', 1, ?, ?, ?, ?, ?)`,
   );
+  // Each build's commit list in its own table (migration 0011).
+  const insertCommits = db.prepare('INSERT INTO build_commits (build_id, commits) VALUES (?, ?)');
   const commits = JSON.stringify([
     {
       sha: 'a'.repeat(40),
@@ -29,19 +31,19 @@ export function seedBuilds(
     for (let i = 0; i < count; i += 1) {
       const time = new Date(1_700_000_000_000 + i * 60_000).toISOString();
       const failed = i % 7 === 0;
-      insert.run(
+      const { lastInsertRowid } = insert.run(
         names.repository(i),
         names.branch(i),
         i.toString(16).padStart(40, '0'),
         failed ? 'failed' : 'success',
         failed ? 'step 1 exited with code 2' : null,
-        commits,
         time,
         time,
         time,
         failed ? null : `k-${i}.efi`,
         `/logs/build-${i}.log`,
       );
+      insertCommits.run(lastInsertRowid, commits);
     }
   })();
   db.close();

@@ -27,6 +27,7 @@ import {
 import { CreateBuildQueries } from '../../src/store/kysely/create-build-queries.js';
 import { PreparedQuery } from '../../src/store/kysely/prepared-query.js';
 import { rowsOf, runDirectly } from '../../src/store/kysely/run-compiled.js';
+import { commitsColumn } from '../../src/store/kysely/rows.js';
 import type { Database as Schema } from '../../src/store/kysely/schema.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { newBuild } from './store.contract.js';
@@ -57,6 +58,7 @@ for (const sqlite of [true, false]) {
           .where('state', '=', 'queued')
           .where('id', '<', id)
           .returningAll()
+          .returning(commitsColumn)
           .compile();
       // Twice each, with other values the second time: the compiled form is reused.
       for (const [names, id] of [

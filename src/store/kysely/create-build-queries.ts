@@ -4,7 +4,8 @@
  * repository names (a renamed repository's aliases) are compiled once per list length.
  */
 import type { Compilable, CompiledQuery, Insertable, Kysely, Selectable } from 'kysely';
-import type { BuildsTable, Database, DeliveriesTable } from './schema.js';
+import type { BuildCommitsTable, BuildsTable, Database, DeliveriesTable } from './schema.js';
+import { commitsColumn, type BuildRow } from './rows.js';
 import { PreparedQuery, type Param } from './prepared-query.js';
 
 /** The columns a new build is inserted with, all of them every time: the compiled INSERT has one shape. */
@@ -19,7 +20,6 @@ const NEW_BUILD_COLUMNS = [
   'pusher',
   'delivery_id',
   'body_sha256',
-  'commits',
   'steps',
   'retry_of',
   'attempt',
@@ -93,8 +93,8 @@ export class CreateBuildQueries {
       .where('delivery_id', '=', param('deliveryId')),
   );
 
-  readonly build = new PreparedQuery<{ id: number }, Selectable<BuildsTable>>((param) =>
-    this.db.selectFrom('builds').selectAll().where('id', '=', param('id')),
+  readonly build = new PreparedQuery<{ id: number }, BuildRow>((param) =>
+    this.db.selectFrom('builds').selectAll().select(commitsColumn).where('id', '=', param('id')),
   );
 
   readonly insertBuild = new PreparedQuery<NewBuildRow, Selectable<BuildsTable>>((param) =>
@@ -102,6 +102,11 @@ export class CreateBuildQueries {
       .insertInto('builds')
       .values(Object.fromEntries(NEW_BUILD_COLUMNS.map((column) => [column, param(column)])) as NewBuildRow)
       .returningAll(),
+  );
+
+  /** A new build's commit list (none for an empty one: schema.ts). */
+  readonly insertCommits = new PreparedQuery<BuildCommitsTable, never>((param) =>
+    this.db.insertInto('build_commits').values({ build_id: param('build_id'), commits: param('commits') }),
   );
 
   /** The first build made by this very body (push-history.ts). */
@@ -132,7 +137,7 @@ export class CreateBuildQueries {
   /** The ref's queued builds older than `id`, superseded by it (under any of the repository's names). */
   readonly supersede = perNameCount<
     { refType: string; branch: string; id: number; reason: string; now: string },
-    Selectable<BuildsTable>
+    BuildRow
   >((param, names) =>
     this.db
       .updateTable('builds')
@@ -142,7 +147,8 @@ export class CreateBuildQueries {
       .where('branch', '=', param('branch'))
       .where('state', '=', 'queued')
       .where('id', '<', param('id'))
-      .returningAll(),
+      .returningAll()
+      .returning(commitsColumn),
   );
 
   /** Queued builds of a repository under any of its names (queue-limits.ts). */

@@ -37,6 +37,7 @@ import { pushHistory } from './push-history.js';
 import { migrations, type Dialect } from './migrations.js';
 import { applyQueueLimits, countQueued } from './queue-limits.js';
 import {
+  commitsColumn,
   patchColumns,
   pullColumns,
   startable,
@@ -160,6 +161,7 @@ export class KyselyStore implements Store {
       .where('lease_expires_at', '>', this.now().toISOString())
       .where((eb) => eb.or(held.map((h) => eb.and([eb('id', '=', h.id), eb('epoch', '=', h.epoch)]))))
       .returningAll()
+      .returning(commitsColumn)
       .execute();
     return rows.map(toBuild);
   }
@@ -171,6 +173,7 @@ export class KyselyStore implements Store {
       .where('id', '=', id)
       .where('state', '=', 'running')
       .returningAll()
+      .returning(commitsColumn)
       .executeTakeFirst();
     return row ? toBuild(row) : null;
   }
@@ -288,7 +291,6 @@ export class KyselyStore implements Store {
         pusher: input.pusher,
         delivery_id: input.deliveryId,
         body_sha256: input.push?.bodySha256 ?? null,
-        commits: JSON.stringify(input.commits),
         steps: '[]',
         retry_of: input.retryOf ?? null,
         attempt: input.attempt ?? 1,
@@ -297,6 +299,11 @@ export class KyselyStore implements Store {
       }),
     );
     if (!row) throw new Error('INSERT … RETURNING gave no row');
+    if (input.commits.length > 0)
+      await rowsOf(
+        trx,
+        this.queries.insertCommits.with({ build_id: row.id, commits: JSON.stringify(input.commits) }),
+      );
     if (input.deliveryId) await this.linkDelivery(trx, input.deliveryId, row.id);
     const superseded = await rowsOf(
       trx,
@@ -368,7 +375,12 @@ export class KyselyStore implements Store {
   }
 
   async getBuild(id: number): Promise<Build | null> {
-    const row = await this.db.selectFrom('builds').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('builds')
+      .selectAll()
+      .select(commitsColumn)
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row ? toBuild(row) : null;
   }
 
@@ -376,6 +388,7 @@ export class KyselyStore implements Store {
     const rows = await this.db
       .selectFrom('builds')
       .selectAll()
+      .select(commitsColumn)
       .where('state', 'in', ['queued', 'running'])
       .orderBy('id', 'asc')
       .execute();
@@ -404,6 +417,7 @@ export class KyselyStore implements Store {
     const rows = await this.db
       .selectFrom('builds')
       .selectAll()
+      .select(commitsColumn)
       .where('state', '=', 'running')
       .orderBy('id', 'asc')
       .execute();
@@ -414,6 +428,7 @@ export class KyselyStore implements Store {
     let query = this.db
       .selectFrom('builds')
       .selectAll()
+      .select(commitsColumn)
       .where('state', '=', 'queued')
       .orderBy('id', 'asc')
       .limit(limit + 1);
@@ -427,6 +442,7 @@ export class KyselyStore implements Store {
     let query = this.db
       .selectFrom('builds')
       .selectAll()
+      .select(commitsColumn)
       .where('state', 'in', [...FINAL_STATES])
       .orderBy('id', 'desc')
       .limit(limit + 1);
@@ -445,6 +461,7 @@ export class KyselyStore implements Store {
     let query = this.db
       .selectFrom('builds')
       .selectAll()
+      .select(commitsColumn)
       .where('repository', '=', repository)
       .orderBy('id', 'desc')
       .limit(limit + 1);
@@ -459,6 +476,7 @@ export class KyselyStore implements Store {
     const row = await this.db
       .selectFrom('builds')
       .selectAll()
+      .select(commitsColumn)
       .where('repository', '=', repository)
       .where('ref_type', '=', refType)
       .where('branch', '=', branch)
@@ -472,6 +490,7 @@ export class KyselyStore implements Store {
     const row = await this.db
       .selectFrom('builds')
       .selectAll()
+      .select(commitsColumn)
       .where('artifact', '=', artifact)
       .orderBy('id', 'desc')
       .limit(1)
@@ -497,7 +516,7 @@ export class KyselyStore implements Store {
       .where('id', '=', id)
       .where('state', 'in', [...from]);
     if (fence) query = query.where('owner', '=', fence.owner).where('epoch', '=', fence.epoch);
-    const row = await query.returningAll().executeTakeFirst();
+    const row = await query.returningAll().returning(commitsColumn).executeTakeFirst();
     return row ? toBuild(row) : null;
   }
 
@@ -509,6 +528,7 @@ export class KyselyStore implements Store {
       .where('state', '=', 'queued')
       .where('pull_approval', '=', 'awaiting')
       .returningAll()
+      .returning(commitsColumn)
       .executeTakeFirst();
     return row ? toBuild(row) : null;
   }
@@ -525,7 +545,7 @@ export class KyselyStore implements Store {
         .where('state', '=', 'running')
         .where('owner', '=', fence.owner)
         .where('epoch', '=', fence.epoch);
-    const row = await query.returningAll().executeTakeFirst();
+    const row = await query.returningAll().returning(commitsColumn).executeTakeFirst();
     return row ? toBuild(row) : null;
   }
 
@@ -548,6 +568,7 @@ export class KyselyStore implements Store {
     const rows = await this.db
       .selectFrom('builds')
       .selectAll()
+      .select(commitsColumn)
       .where('state', 'in', [...FINAL_STATES])
       .where((eb) => eb.or([eb('log_path', 'is not', null), eb('artifact', 'is not', null)]))
       .orderBy('id', 'desc')

@@ -2,7 +2,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Build, BuildRef } from '../../domain/build.js';
 import type { Claim, QueueView } from '../store.js';
-import { patchColumns, startable, toBuild } from './rows.js';
+import { commitsColumn, patchColumns, startable, toBuild } from './rows.js';
 import type { Database } from './schema.js';
 
 /** The whole queue and every replica's running builds, oldest first, as the few columns planning needs. */
@@ -52,6 +52,7 @@ export async function claimChosen(
       .where('state', '=', 'queued')
       .where(startable)
       .returningAll()
+      .returning(commitsColumn)
       .executeTakeFirst();
     if (row) claimed.push(toBuild(row));
   }

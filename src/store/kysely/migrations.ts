@@ -162,4 +162,20 @@ export const migrations = (dialect: Dialect): Record<string, Migration> => ({
         .execute();
     },
   },
+  '0011_build_commits': {
+    // A build's commit list in a table of its own (schema.ts BuildCommitsTable): a state change
+    // (superseded, running, each step, finished) rewrote the whole row, its list with it: up to
+    // 2048 commits of JSON, several pages, on every change. Lists move over; empty ones need no row.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('build_commits')
+        .addColumn('build_id', 'integer', (c) => c.primaryKey())
+        .addColumn('commits', 'text', (c) => c.notNull())
+        .execute();
+      await sql`INSERT INTO build_commits (build_id, commits) SELECT id, commits FROM builds WHERE commits <> '[]'`.execute(
+        db,
+      );
+      await db.schema.alterTable('builds').dropColumn('commits').execute();
+    },
+  },
 });

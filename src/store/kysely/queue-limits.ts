@@ -9,6 +9,7 @@ import type { QueueLimits } from '../store.js';
 import type { BuildsTable, Database } from './schema.js';
 import type { CreateBuildQueries } from './create-build-queries.js';
 import { rowsOf } from './run-compiled.js';
+import { commitsColumn, type BuildRow } from './rows.js';
 
 /** Queued builds, of one repository or in all: a range of an index either way. */
 export async function countQueued(
@@ -39,8 +40,8 @@ export async function applyQueueLimits(
   limits: QueueLimits,
   alreadySuperseded: number,
   now: string,
-): Promise<Selectable<BuildsTable>[]> {
-  let superseded: Selectable<BuildsTable>[] = [];
+): Promise<BuildRow[]> {
+  let superseded: BuildRow[] = [];
   const [counted] = await rowsOf(trx, queries.countQueued(names, {}));
   const excess = Number(counted?.count ?? 0) - limits.perRepository;
   // A build awaiting approval (a fork's PR: anyone can open one) only ever replaces others like it.
@@ -95,6 +96,7 @@ export async function applyQueueLimits(
         )
         .where('state', '=', 'queued')
         .returningAll()
+        .returning(commitsColumn)
         .execute();
     }
     if (awaiting && superseded.length < excess)

@@ -13,8 +13,26 @@ export function startable(eb: ExpressionBuilder<Database, 'builds'>) {
   return eb.or([eb('pull_approval', 'is', null), eb('pull_approval', '!=', 'awaiting')]);
 }
 
-export function toBuild(row: Selectable<BuildsTable>): Build {
-  return toBuildWith(row, JSON.parse(row.commits) as Build['commits']);
+/** A build's row as read: its columns and its commit list (null: none), from build_commits. */
+export type BuildRow = Selectable<BuildsTable> & { commits: string | null };
+
+/**
+ * The commit list as a column of a read of `builds` (`.select(commitsColumn)`, or
+ * `.returning(commitsColumn)` after `.returningAll()`): one lookup by the build's id.
+ */
+export function commitsColumn(eb: ExpressionBuilder<Database, 'builds'>) {
+  return eb
+    .selectFrom('build_commits')
+    .select('build_commits.commits')
+    .whereRef('build_commits.build_id', '=', 'builds.id')
+    .as('commits');
+}
+
+const parseCommits = (row: BuildRow) =>
+  row.commits === null ? [] : (JSON.parse(row.commits) as Build['commits']);
+
+export function toBuild(row: BuildRow): Build {
+  return toBuildWith(row, parseCommits(row));
 }
 
 /**
@@ -23,7 +41,7 @@ export function toBuild(row: Selectable<BuildsTable>): Build {
  * push's list is up to 2048 commits of JSON; twenty cost as much CPU as the rest of the row).
  * The property is an ordinary enumerable one once read or assigned.
  */
-export function toBuildCommitsOnRead(row: Selectable<BuildsTable>): Build {
+export function toBuildCommitsOnRead(row: BuildRow): Build {
   const build = toBuildWith(row, []);
   const settle = (commits: Build['commits']) => {
     Object.defineProperty(build, 'commits', {
@@ -35,7 +53,7 @@ export function toBuildCommitsOnRead(row: Selectable<BuildsTable>): Build {
     return commits;
   };
   Object.defineProperty(build, 'commits', {
-    get: () => settle(JSON.parse(row.commits) as Build['commits']),
+    get: () => settle(parseCommits(row)),
     set: settle,
     enumerable: true,
     configurable: true,

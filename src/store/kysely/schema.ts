@@ -14,7 +14,6 @@ export interface BuildsTable {
   delivery_id: string | null;
   /** SHA-256 of the push body that made the build (migration 0002); null for other builds. */
   body_sha256: string | null;
-  commits: string;
   steps: string;
   artifact: string | null;
   image: string | null;
@@ -58,6 +57,16 @@ export interface DeliveriesTable {
   ref: string | null;
 }
 
+/**
+ * Migration 0011: a build's commit list (JSON), apart from its row: every state change rewrites
+ * the row, and a push's list (up to 2048 commits) would be rewritten with it. No row for an empty
+ * list.
+ */
+export interface BuildCommitsTable {
+  build_id: number;
+  commits: string;
+}
+
 /** Migration 0010: build caches and their last use (Store.recordCacheUse). */
 export interface CachesTable {
   engine: string;
@@ -86,6 +95,7 @@ export interface SettingsTable {
 
 export interface Database {
   builds: BuildsTable;
+  build_commits: BuildCommitsTable;
   deliveries: DeliveriesTable;
   caches: CachesTable;
   replicas: ReplicasTable;
