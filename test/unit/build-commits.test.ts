@@ -99,6 +99,34 @@ it('SQLite: a database made before the lists moved keeps every list, and drops t
   raw.close();
 });
 
+it('SQLite: a migration that fails half-way changes nothing, and the next start migrates', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'ab-commits-')), 'autobuilder.db');
+  const old = new Kysely<unknown>({ dialect: new SqliteDialect({ database: new Database(path) }) });
+  await seedBefore0011(old, 'sqlite');
+  // A view on the old column: 0011's DROP COLUMN fails after its table and copy are made.
+  await sql`CREATE VIEW old_lists AS SELECT commits FROM builds`.execute(old);
+  await old.destroy();
+  await assert.rejects(SqliteStore.open(path), /old_lists|commits/);
+  const raw = new Database(path);
+  const tables = (
+    raw.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]
+  ).map((t) => t.name);
+  assert.equal(tables.includes('build_commits'), false, 'the new table was rolled back with the rest');
+  const recorded = raw.prepare('SELECT name FROM kysely_migration').all() as { name: string }[];
+  assert.equal(
+    recorded.some((m) => m.name.startsWith('0011')),
+    false,
+  );
+  raw.exec('DROP VIEW old_lists');
+  raw.close();
+  const store = await SqliteStore.open(path);
+  try {
+    await assertMigrated(store);
+  } finally {
+    await store.close();
+  }
+});
+
 const url = process.env.AUTOBUILDER_TEST_POSTGRES_URL;
 if (!url && process.env.CI === 'true')
   throw new Error('CI=true: AUTOBUILDER_TEST_POSTGRES_URL must point at a PostgreSQL server');

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, SqliteDialect, type SqliteDatabase as SqliteDatabaseLike } from 'kysely';
+import { Kysely, SqliteDialect, sql, type SqliteDatabase as SqliteDatabaseLike } from 'kysely';
 import { KyselyStore } from '../kysely/kysely-store.js';
 import type { Database } from '../kysely/schema.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
@@ -83,6 +83,23 @@ export class SqliteStore extends KyselyStore {
     await this.wal?.close();
   }
 
+  /**
+   * kysely runs SQLite's migrations outside any transaction (its SQLite adapter declares no
+   * transactional DDL), so a migration of several statements stopped half-way (a kill, a full
+   * disk) would leave a database that no start could migrate again. SQLite's DDL is transactional:
+   * the pending migrations and their records are applied in one transaction, or not at all.
+   */
+  private static async migrateAtomically(db: Kysely<Database>): Promise<void> {
+    await sql`BEGIN IMMEDIATE`.execute(db);
+    try {
+      await KyselyStore.migrate(db, 'sqlite');
+      await sql`COMMIT`.execute(db);
+    } catch (error) {
+      await sql`ROLLBACK`.execute(db).catch(() => undefined);
+      throw error;
+    }
+  }
+
   static async open(path: string, now: () => Date = () => new Date()): Promise<SqliteStore> {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     const sqlite = new SqliteDatabase(path);
@@ -110,7 +127,7 @@ export class SqliteStore extends KyselyStore {
     // see what is not committed yet.
     const directRead: DirectRead = (query) => (sqlite.inTransaction ? null : direct(query));
     try {
-      await KyselyStore.migrate(db, 'sqlite');
+      await SqliteStore.migrateAtomically(db);
     } catch (error) {
       await db.destroy();
       throw error;
