@@ -2,7 +2,7 @@
  * One build per push: telling a replayed push from a new one. A signed body cannot be forged, but
  * it can be sent again under a new delivery id; building it again would roll the ref's kernel,
  * link and image back to an old commit. A genuine push back to an older commit (a force-push)
- * must still build. The store gathers the facts (store/kysely/kysely-store.ts createBuild), this
+ * must still build. The store gathers the facts (store/kysely/create-build.ts storeBuild), this
  * decides.
  */
 import type { PushOrigin } from './build.js';
