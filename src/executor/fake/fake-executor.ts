@@ -1,25 +1,20 @@
 /**
  * An in-memory Executor for fast scheduler and pipeline tests; left out of the production build
- * (tsconfig.build.json). It understands a tiny shell: commands joined by `&&` or `;`, each one of
- * `echo TEXT`, `echo TEXT > PATH`, `cat PATH`, `pwd`, `sleep SECONDS`, `exit N`, `true`, `false`,
- * relative paths taken from the working directory. Files live in memory, per container; a tar put
- * in keeps its entries' types (symlinks, FIFOs, devices), so copyFileOut meets what a build can
- * leave. Where the pipeline relies on the engine's behaviour, the fake has it too, each case in
- * test/integration/executor.contract.ts: the working directory, `destroy` ending a running exec,
- * `listManaged` seeing only this instance's containers, `putArchive` refusing a missing directory,
- * `commit` returning an image id that `start` takes, exec refused by a container that is not
- * running, the first step run once. Cache volumes are kept in memory too; a path
- * under a cache mount is read from and written to its volume (a write to a read-only one fails as
- * on a read-only file system).
+ * (tsconfig.build.json). Its commands run in a tiny shell (fake-shell.ts) over files kept in
+ * memory per container (fake-files.ts: a tar put in keeps its entries' types, so copyFileOut
+ * meets what a build can leave) and cache volumes (fake-volumes.ts). Where the pipeline relies on
+ * the engine's behaviour, the fake has it too, each case in test/integration/executor.contract.ts:
+ * the working directory, `destroy` ending a running exec, `listManaged` seeing only this
+ * instance's containers, `putArchive` refusing a missing directory, `commit` returning an image id
+ * that `start` takes, exec refused by a container that is not running, the first step run once.
  */
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
-import { extract, pack, type Header } from 'tar-stream';
+import { pack } from 'tar-stream';
 import {
   ExecutorUnavailable,
   FileRefused,
-  SourceNotUnpacked,
   type ContainerHandle,
   type ContainerSpec,
   type CopyOutOptions,
@@ -30,39 +25,19 @@ import {
   type VolumeUsage,
 } from '../executor.js';
 import { readFileEntry } from '../read-file-entry.js';
-
-/** One path in a fake container: its tar header (type, mode, link target) and its content. */
-interface FakeEntry {
-  header: Partial<Header> & { name: string };
-  content: Buffer;
-}
-
-type FakeFiles = Map<string, FakeEntry>;
-
-interface FakeVolume {
-  labels: Record<string, string>;
-  /** Content by path inside the volume (`/x` for a file at `<mount>/x`). */
-  files: FakeFiles;
-  createdAt: string;
-}
-
-interface FakeContainer {
-  spec: ContainerSpec;
-  instance: string;
-  files: FakeFiles;
-  /** Aborted by `destroy`: a command still running ends, as when the engine removes a container. */
-  removed: AbortController;
-  /** As on the engine: exec needs `running`; `runFirstStep` needs `created` and leaves `stopped`. */
-  state: 'created' | 'running' | 'stopped';
-}
-
-/** Directories of the test image (busybox) that exist before anything is put in. */
-const IMAGE_DIRECTORIES = ['/bin', '/dev', '/etc', '/home', '/proc', '/root', '/sys', '/tmp', '/usr', '/var'];
-
-const regularFile = (name: string, content: Buffer): FakeEntry => ({
-  header: { name, type: 'file', mode: 0o644, size: content.length },
-  content,
-});
+import { runFakeShell } from './fake-shell.js';
+import { FakeVolumes } from './fake-volumes.js';
+import {
+  extractInto,
+  unpackSource,
+  isDirectory,
+  readFile,
+  resolvePath,
+  writeFile,
+  type FakeContainer,
+  type FakeFiles,
+  type FakeVolume,
+} from './fake-files.js';
 
 export class FakeExecutor implements Executor {
   /** Shared with the executors made by `onSameEngine`, as an engine is shared by two services. */
@@ -71,6 +46,11 @@ export class FakeExecutor implements Executor {
   private readonly imagesById: Map<string, FakeFiles>;
   private readonly counter: { next: number };
   readonly volumes = new Map<string, FakeVolume>();
+  private readonly volumeStore = new FakeVolumes(this.volumes, {
+    containers: () => this.containers.values(),
+    hasImage: (image) => this.images.has(image),
+    ping: () => this.ping(),
+  });
   /** Every command exec'd, in order, for assertions. */
   readonly executed: { buildId: number; command: string }[] = [];
   available = true;
@@ -150,32 +130,8 @@ export class FakeExecutor implements Executor {
     if (container.state !== 'created') throw new Error(`container ${handle.id} was started before`);
     container.state = 'running';
     try {
-      if (handle.sourceOnStdin) {
-        // As on the engine: the whole archive is unpacked at `/` before anything of the step runs.
-        if (!options.source) throw new Error('runFirstStep: the source is required on stdin');
-        if (options.signal?.aborted) return 137;
-        const aborted = new Promise<null>((resolve) => {
-          if (options.signal?.aborted) resolve(null);
-          options.signal?.addEventListener('abort', () => resolve(null), { once: true });
-        });
-        const archive = await Promise.race([options.source(), aborted]);
-        if (!archive || options.signal?.aborted) {
-          archive?.tar.destroy();
-          return 137;
-        }
-        // A source stream that fails is the build's error; an archive tar cannot read is not step 1's.
-        let failed: Error | null = null;
-        archive.tar.once('error', (error) => (failed = error));
-        try {
-          await this.putArchive(handle, '/', archive.tar);
-        } catch (error) {
-          if (failed) throw failed;
-          throw new SourceNotUnpacked(
-            'failed',
-            `the source could not be unpacked: ${(error as Error).message}`,
-          );
-        }
-      }
+      // As on the engine: the whole archive is unpacked at `/` before anything of the step runs.
+      if (handle.sourceOnStdin && !(await unpackSource(container.files, options))) return 137;
       return await this.exec(handle, step.command, { ...options, workingDir: step.workingDir });
     } finally {
       container.state = 'stopped';
@@ -188,83 +144,13 @@ export class FakeExecutor implements Executor {
     return container;
   }
 
-  /** Whether `dir` is a directory in the container: the engine refuses to extract into one that is not. */
-  private isDirectory(container: FakeContainer, dir: string): boolean {
-    const path = posix.resolve('/', dir);
-    if (path === '/' || IMAGE_DIRECTORIES.includes(path)) return true;
-    if (path === container.spec.workingDir || (container.spec.volumes ?? []).includes(path)) return true;
-    if (container.files.get(path)?.header.type === 'directory') return true;
-    return [...container.files.keys()].some((file) => file.startsWith(`${path}/`));
-  }
-
   async putArchive(handle: ContainerHandle, path: string, tar: Readable): Promise<void> {
     const container = this.container(handle);
-    if (!this.isDirectory(container, path)) {
+    if (!isDirectory(container, path)) {
       tar.destroy();
       throw new Error(`Could not find the file ${path} in container ${handle.id}`);
     }
-    const unpack = extract();
-    unpack.on('entry', (header, stream, next) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: unknown) => chunks.push(c as Buffer));
-      stream.on('end', () => {
-        const at = posix.join(path, header.name).replace(/(.)\/+$/, '$1');
-        container.files.set(at, { header: { ...header }, content: Buffer.concat(chunks) });
-        next();
-      });
-    });
-    await new Promise<void>((resolve, reject) => {
-      unpack.on('finish', resolve);
-      unpack.on('error', reject);
-      tar.on('error', reject);
-      tar.pipe(unpack);
-    });
-  }
-
-  /** The cache volume `path` lies in, and the path inside it; null when in the container's own files. */
-  private cacheAt(container: FakeContainer, path: string) {
-    for (const cache of container.spec.caches ?? []) {
-      if (path !== cache.target && !path.startsWith(`${cache.target}/`)) continue;
-      const volume = this.volumes.get(cache.volume);
-      if (volume) return { volume, inner: path.slice(cache.target.length) || '/', readOnly: cache.readOnly };
-    }
-    return null;
-  }
-
-  /** False when the path is on a read-only cache. */
-  private write(container: FakeContainer, path: string, content: Buffer): boolean {
-    const cache = this.cacheAt(container, path);
-    if (cache?.readOnly) return false;
-    (cache?.volume.files ?? container.files).set(
-      cache?.inner ?? path,
-      regularFile(posix.basename(path), content),
-    );
-    return true;
-  }
-
-  private read(container: FakeContainer, path: string): Buffer | null {
-    const resolved = this.resolve(container, path) ?? '';
-    const cache = this.cacheAt(container, resolved);
-    const entry = cache ? cache.volume.files.get(cache.inner) : container.files.get(resolved);
-    return entry?.header.type === 'file' ? entry.content : null;
-  }
-
-  /** Follows symlinks in the parent directories inside the container, as the engine does. */
-  private resolve(container: FakeContainer, path: string): string | null {
-    let parts = posix.normalize(path).split('/').filter(Boolean);
-    for (let hops = 0, i = 0; i < parts.length - 1; i++) {
-      const entry = container.files.get(`/${parts.slice(0, i + 1).join('/')}`);
-      if (entry?.header.type !== 'symlink') continue;
-      if (++hops > 40) return null;
-      const target = entry.header.linkname ?? '';
-      const base = target.startsWith('/') ? target : posix.join('/', ...parts.slice(0, i), target);
-      parts = posix
-        .normalize(posix.join(base, ...parts.slice(i + 1)))
-        .split('/')
-        .filter(Boolean);
-      i = -1;
-    }
-    return `/${parts.join('/')}`;
+    await extractInto(container.files, path, tar);
   }
 
   async copyFileOut(
@@ -274,7 +160,7 @@ export class FakeExecutor implements Executor {
     options: CopyOutOptions,
   ): Promise<{ bytes: number }> {
     const container = this.container(handle);
-    const resolved = this.resolve(container, path);
+    const resolved = resolvePath(container, path);
     const entry = resolved ? container.files.get(resolved) : undefined;
     if (!entry) throw new FileRefused('missing', path);
     const archive = pack();
@@ -289,57 +175,20 @@ export class FakeExecutor implements Executor {
     this.executed.push({ buildId: handle.buildId, command });
     const env = { ...container.spec.env, ...options.env };
     const cwd = options.workingDir ?? container.spec.workingDir ?? '/';
-    const at = (path: string) => posix.resolve(cwd, path);
     const signal = AbortSignal.any([container.removed.signal, ...(options.signal ? [options.signal] : [])]);
     const ended = () => {
       if (container.removed.signal.aborted) throw new Error(`No such container: ${handle.id}`);
       return 137;
     };
-    const expand = (text: string) =>
-      text.replace(/"?\$([A-Z_][A-Z0-9_]*)"?/g, (_, name: string) => env[name] ?? '');
-    for (const part of command.split(/\s*(?:&&|;)\s*/)) {
-      if (signal.aborted) return ended();
-      let match: RegExpExecArray | null;
-      if ((match = /^echo (.*) > (\S+)$/.exec(part))) {
-        if (!this.write(container, at(match[2]!), Buffer.from(`${expand(match[1]!)}\n`))) {
-          options.onOutput(Buffer.from(`sh: can't create ${match[2]}: Read-only file system\n`), 'stderr');
-          return 1;
-        }
-      } else if (part === 'pwd') options.onOutput(Buffer.from(`${cwd}\n`), 'stdout');
-      else if ((match = /^echo ?(.*)$/.exec(part)))
-        options.onOutput(Buffer.from(`${expand(match[1]!)}\n`), 'stdout');
-      else if ((match = /^cat (\S+)$/.exec(part))) {
-        const content = this.read(container, at(match[1]!));
-        if (!content) {
-          options.onOutput(
-            Buffer.from(`cat: can't open '${match[1]}': No such file or directory\n`),
-            'stderr',
-          );
-          return 1;
-        }
-        options.onOutput(content, 'stdout');
-      } else if ((match = /^sleep ([\d.]+)$/.exec(part))) {
-        const ms = Number(match[1]) * 1000;
-        const aborted = await new Promise<boolean>((resolve) => {
-          const onAbort = () => {
-            clearTimeout(timer);
-            resolve(true);
-          };
-          const timer = setTimeout(() => {
-            signal.removeEventListener('abort', onAbort);
-            resolve(false);
-          }, ms);
-          signal.addEventListener('abort', onAbort, { once: true });
-        });
-        if (aborted) return ended();
-      } else if ((match = /^exit (\d+)$/.exec(part))) return Number(match[1]);
-      else if (part === 'false') return 1;
-      else if (part !== 'true' && part !== '') {
-        options.onOutput(Buffer.from(`sh: ${part.split(' ')[0]}: not found\n`), 'stderr');
-        return 127;
-      }
-    }
-    return 0;
+    return runFakeShell(command, {
+      env,
+      cwd,
+      signal,
+      onOutput: options.onOutput,
+      ended,
+      write: (path, content) => writeFile(this.volumes, container, path, content),
+      read: (path) => readFile(this.volumes, container, path),
+    });
   }
 
   async commit(
@@ -417,46 +266,20 @@ export class FakeExecutor implements Executor {
       .map(([id, c]) => ({ id, buildId: c.spec.buildId }));
   }
 
-  async createVolume(name: string, labels: Record<string, string>): Promise<boolean> {
-    await this.ping();
-    if (this.volumes.has(name)) return false;
-    this.volumes.set(name, { labels: { ...labels }, files: new Map(), createdAt: new Date().toISOString() });
-    return true;
+  // Cache volumes (fake-volumes.ts).
+  createVolume(name: string, labels: Record<string, string>): Promise<boolean> {
+    return this.volumeStore.create(name, labels);
   }
-
-  async hasVolume(name: string): Promise<boolean> {
-    await this.ping();
-    return this.volumes.has(name);
+  hasVolume(name: string): Promise<boolean> {
+    return this.volumeStore.has(name);
   }
-
-  async copyVolume(from: string, to: string, image: string): Promise<void> {
-    await this.ping();
-    const source = this.volumes.get(from);
-    const target = this.volumes.get(to);
-    if (!source || !target) throw new Error(`No such volume: ${source ? to : from}`);
-    if (!this.images.has(image)) throw new Error(`No such image: ${image}`);
-    for (const [path, entry] of source.files) target.files.set(path, { ...entry });
+  copyVolume(from: string, to: string, image: string): Promise<void> {
+    return this.volumeStore.copy(from, to, image);
   }
-
-  private mounts(name: string): number {
-    return [...this.containers.values()].filter((c) => c.spec.caches?.some((m) => m.volume === name)).length;
+  listVolumes(): Promise<VolumeUsage[]> {
+    return this.volumeStore.list();
   }
-
-  async listVolumes(): Promise<VolumeUsage[]> {
-    await this.ping();
-    return [...this.volumes].map(([name, volume]) => ({
-      name,
-      labels: { ...volume.labels },
-      sizeBytes: [...volume.files.values()].reduce((sum, entry) => sum + entry.content.length, 0),
-      refCount: this.mounts(name),
-      createdAt: volume.createdAt,
-    }));
-  }
-
-  async removeVolume(name: string): Promise<boolean> {
-    await this.ping();
-    if (this.mounts(name) > 0) return false;
-    this.volumes.delete(name);
-    return true;
+  removeVolume(name: string): Promise<boolean> {
+    return this.volumeStore.remove(name);
   }
 }
