@@ -4,84 +4,16 @@ import { Command } from 'commander';
 import { AppError } from './errors.js';
 import { loadConfig, type ConfigProblem } from './config/load-config.js';
 import { describeConfig } from './config/describe-config.js';
-import { readFileSync } from 'node:fs';
-import { stringify as stringifyYaml } from 'yaml';
-import type { Config } from './config/config.js';
-import { applyRepositoryFile, REPOSITORY_FILE } from './config/repository-file.js';
-import { formatDuration, formatSize } from './domain/duration.js';
+import { REPOSITORY_FILE } from './config/repository-file.js';
 import { qemuProblem } from './boot/find-qemu.js';
-import { collectGarbage } from './artifacts/retention.js';
-import { RegistryClient } from './executor/registry/registry-client.js';
-import { pruneCaches } from './artifacts/cache-retention.js';
-import { dockerFor } from './executor/docker/engine-connection.js';
-import { DockerExecutor } from './executor/docker/docker-executor.js';
-import { serviceInstance } from './config/service-instance.js';
 import { setUpHooks } from './forge/github/webhook-setup.js';
 import { createService } from './service.js';
-import { isPostgresUrl, openStore } from './store/open-store.js';
+import { isPostgresUrl } from './store/open-store.js';
 import { probePostgres } from './store/postgres/connection-error.js';
 import { releaseYoungGeneration } from './young-generation.js';
-
-function fail(message: string, problems: ConfigProblem[] = []): never {
-  process.stderr.write(`autobuilder: ${message}\n`);
-  for (const problem of problems)
-    process.stderr.write(`  - ${problem.path || '(top)'}: ${problem.message}\n`);
-  process.exit(1);
-}
-
-function load(file?: string) {
-  try {
-    return loadConfig({ file });
-  } catch (error) {
-    if (error instanceof AppError) fail(error.message, (error.details as ConfigProblem[]) ?? []);
-    throw error;
-  }
-}
-
-/** `config check --repository-file`: the same checks a build makes, on a local file. */
-function checkRepositoryFile(config: Config, path: string, repository?: string): void {
-  const names = [...config.rules.keys()];
-  const name = repository ?? (names.length === 1 ? names[0] : undefined);
-  if (!name)
-    fail(`--repository is needed: the config has ${names.length} repositories (${names.join(', ')})`);
-  const rule =
-    config.rules.get(name) ??
-    [...config.rules.values()].find((r) => r.repository.toLowerCase() === name.toLowerCase());
-  if (!rule) fail(`repository ${name} is not configured in ${config.source}`);
-  if (!rule.repositoryConfig)
-    process.stdout.write(
-      `# note: ${rule.repository} has repository_config: false; builds ignore ${REPOSITORY_FILE}\n`,
-    );
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    fail(`cannot read ${path}: ${(error as Error).message}`);
-  }
-  const result = applyRepositoryFile(rule, text, config.rules);
-  if (!result.ok) fail(`${path} is invalid for ${rule.repository}`, result.problems);
-  const effective = result.rule;
-  process.stdout.write(
-    stringifyYaml({
-      repository: rule.repository,
-      sets: result.keys,
-      image: effective.image,
-      base: effective.base,
-      checkout: effective.checkout,
-      steps: effective.steps,
-      env: effective.env,
-      artifact: effective.artifact,
-      publish: effective.publish,
-      link: effective.link,
-      branches: effective.branches,
-      tags: effective.tags,
-      timeout: formatDuration(effective.timeoutMs),
-    }),
-  );
-}
-
-/** `gc` against the registry: each request waits this long at most (a hung registry is reported). */
-const GC_REGISTRY_TIMEOUT_MS = 10_000;
+import { fail, load } from './cli/fail.js';
+import { checkRepositoryFile } from './cli/check-repository-file.js';
+import { collectAll } from './cli/gc.js';
 
 // package.json is one directory up from both src/cli-program.ts and dist/cli-program.js.
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
@@ -239,53 +171,7 @@ program
     const config = load(program.opts().config);
     const keep = options.keep === undefined ? config.retention.keep : Number(options.keep);
     if (!Number.isInteger(keep) || keep < 1) fail('--keep must be a whole number >= 1');
-    const store = await openStore(config.databaseUrl);
-    const executor = new DockerExecutor(undefined, serviceInstance(config));
-    const engine = await executor.ping().then(
-      () => executor,
-      (error: Error) => {
-        process.stderr.write(`autobuilder: ${error.message}; images are left alone\n`);
-        return null;
-      },
-    );
-    try {
-      const result = await collectGarbage({
-        store,
-        executor: engine,
-        kernelTarget: config.kernelTarget,
-        keep,
-        registry: config.registry
-          ? {
-              client: new RegistryClient(config.registry, GC_REGISTRY_TIMEOUT_MS),
-              imageAgeMs: config.retention.imageAgeMs,
-            }
-          : null,
-      });
-      for (const problem of result.problems) process.stderr.write(`autobuilder: retention: ${problem}\n`);
-      // Caches on every configured engine; one that does not answer keeps its caches.
-      const caches = await pruneCaches({
-        engines: config.engines.map((e) => ({
-          name: e.name,
-          executor: new DockerExecutor(dockerFor(e), serviceInstance(config)),
-        })),
-        store,
-        rules: config.rules,
-        instance: serviceInstance(config),
-        maxBytes: config.caches.maxBytes,
-        maxAgeMs: config.caches.maxAgeMs,
-        onProblem: (name, error) =>
-          process.stderr.write(
-            `autobuilder: engine ${name}: ${(error as Error).message}; its caches are left alone\n`,
-          ),
-      });
-      process.stdout.write(
-        `pruned ${result.builds} builds: ${result.logs} logs, ${result.kernels} kernels, ${result.images} images` +
-          (config.registry ? `, ${result.tags} registry tags` : '') +
-          `, ${caches.caches} caches (${formatSize(caches.bytes)})\n`,
-      );
-    } finally {
-      await store.close();
-    }
+    await collectAll(config, keep);
   });
 
 const githubCommand = program.command('github').description('set up the GitHub side');
