@@ -1,112 +1,29 @@
-/** The YAML config file, validated with zod. Keys are snake_case as users write them. */
+/**
+ * The YAML config file, validated with zod. Keys are snake_case as users write them; the value
+ * types are in value-schemas.ts, the checks across keys in cross-check.ts.
+ */
 import { z } from 'zod';
-import { parseDuration, parseMemory } from '../domain/duration.js';
-import {
-  DEFAULT_LOG_MAX_BYTES,
-  DEFAULT_MEMORY_BYTES,
-  DEFAULT_PIDS_LIMIT,
-  normaliseCapability,
-} from '../domain/limits.js';
-import { unknownPlaceholders } from '../domain/template.js';
-
+import { parseDuration } from '../domain/duration.js';
+import { DEFAULT_LOG_MAX_BYTES, DEFAULT_MEMORY_BYTES, DEFAULT_PIDS_LIMIT } from '../domain/limits.js';
 import { REPOSITORY_PATTERN as REPOSITORY } from '../domain/repository.js';
 import { PROFILE_NAMES } from './profile-names.js';
-import { checkRules } from './rule-checks.js';
-import { crossCheckEngines, engineSchema, registrySchema } from './engines-schema.js';
-
-const template = z
-  .string()
-  .min(1)
-  .refine((t) => unknownPlaceholders(t).length === 0, {
-    message: 'unknown placeholder; known: {repository} {owner} {name} {branch} {commit} {short}',
-  });
-
-const fileName = template.refine((t) => !t.includes('/') && t !== '.' && t !== '..', {
-  message: 'must be a file name inside kernel_target, without "/"',
-});
-
-/** The longest duration a timer can wait for (Node's limit is 2^31-1 ms, about 24.8 days). */
-const MAX_DURATION_MS = 24 * 86_400_000;
-
-const duration = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
-  const ms = typeof value === 'number' ? value : parseDuration(value);
-  if (ms === null) {
-    ctx.addIssue({ code: 'custom', message: `not a duration: "${value}" (use 90s, 45m, 2h)` });
-    return z.NEVER;
-  }
-  // Node's timers hold at most 2^31-1 ms (24.8 days); a longer one fires at once.
-  if (ms > MAX_DURATION_MS) {
-    ctx.addIssue({ code: 'custom', message: `"${value}" is longer than the longest duration, 24d` });
-    return z.NEVER;
-  }
-  return ms;
-});
-
-/** An age rather than a timer (`90d`): no 24-day cap, since nothing waits for it. */
-const age = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
-  const ms = typeof value === 'number' ? value : parseDuration(value);
-  if (ms === null) {
-    ctx.addIssue({ code: 'custom', message: `not a duration: "${value}" (use 30d, 12h)` });
-    return z.NEVER;
-  }
-  return ms;
-});
-
-const memory = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
-  const bytes = typeof value === 'number' ? value : parseMemory(value);
-  if (bytes === null) {
-    ctx.addIssue({ code: 'custom', message: `not a memory size: "${value}" (use 512m, 4g)` });
-    return z.NEVER;
-  }
-  return bytes;
-});
-
-const pidsLimit = z.number().int().min(16, 'at least 16 (the build shell and its steps need some)');
-
-const capability = z
-  .string()
-  .regex(/^(CAP_)?[A-Z][A-Z_]*$/i, 'a capability name such as NET_RAW')
-  .transform(normaliseCapability);
-export const DEFAULT_ARTIFACT_MAX_SIZE = 2 * 1024 ** 3;
-export const DEFAULT_CACHE_MAX_BYTES = 20 * 1024 ** 3;
-export const DEFAULT_CACHE_MAX_AGE_MS = 14 * 86_400_000;
-
-/** `branches:` / `tags:` globs (domain/ref-filter.ts); `!pattern` excludes. */
-export const refPatterns = z.array(
-  z
-    .string()
-    .min(1)
-    .max(200)
-    .regex(/^!?[^\s!][^\s]*$/, 'a glob such as master, "release/*" or "!wip/*", without spaces'),
-);
-
-const absolutePath = z.string().regex(/^\/[^\0]*$/, 'must be an absolute path in the container');
-
-/** The boot test (docs/configuration.md, "Boot test"): off unless a rule has `boot:`. */
-const bootSchema = z
-  .object({
-    marker: z
-      .string({ error: 'required: text of a console line printed once the kernel is up' })
-      .min(1)
-      .refine((m) => !/[\r\n]/.test(m), 'one line: a console line contains it'),
-    timeout: duration.default(3 * 60_000),
-    memory: memory
-      .refine((b) => b >= 64 * 1024 ** 2, 'at least 64m (a kernel and its initramfs must fit)')
-      .default(1024 ** 3),
-    append: z.string().default('console=ttyS0'),
-    initrd: absolutePath
-      .refine((p) => p.startsWith('/target/') && !p.split('/').includes('..'), {
-        message: "must be a file under /target (the build container's output directory)",
-      })
-      .optional(),
-    accel: z.enum(['tcg', 'kvm', 'auto'], { message: 'one of tcg, kvm, auto' }).default('tcg'),
-  })
-  .strict();
-
-/** GitHub logins (case-insensitive, as GitHub's are). */
-const githubLogins = z
-  .array(z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(\[bot\])?$/, 'a GitHub login'))
-  .default([]);
+import { engineSchema, registrySchema } from './engines-schema.js';
+import {
+  absolutePath,
+  age,
+  bootSchema,
+  capability,
+  DEFAULT_ARTIFACT_MAX_SIZE,
+  DEFAULT_CACHE_MAX_AGE_MS,
+  DEFAULT_CACHE_MAX_BYTES,
+  duration,
+  fileName,
+  githubLogins,
+  memory,
+  pidsLimit,
+  refPatterns,
+  template,
+} from './value-schemas.js';
 
 export const ruleSchema = z
   .object({
@@ -284,46 +201,4 @@ export type ParsedConfig = z.output<typeof configSchema>;
 export interface ConfigProblem {
   path: string;
   message: string;
-}
-
-type Loose = Record<string, unknown>;
-const isRecord = (value: unknown): value is Loose =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-/**
- * Checks across rules, run on the raw file even when field checks fail, so every problem is
- * reported at once.
- */
-export function crossCheck(raw: Loose): ConfigProblem[] {
-  const problems: ConfigProblem[] = [];
-  if (raw.token !== undefined && raw.webhook_secret !== undefined)
-    problems.push({ path: 'token', message: 'set only webhook_secret ("token" is its old name)' });
-  const secret = raw.webhook_secret ?? raw.token;
-  if (Array.isArray(raw.api_tokens) && typeof secret === 'string' && raw.api_tokens.includes(secret))
-    problems.push({ path: 'api_tokens', message: 'an API token must differ from the webhook secret' });
-  problems.push(...crossCheckEngines(raw));
-  const repositories = isRecord(raw.repositories) ? raw.repositories : {};
-  // GitHub names are case-insensitive: a push for Zero-OS/Core0 finds zero-os/core0 (config-holder.ts).
-  const seenNames = new Map<string, string>();
-  for (const repository of Object.keys(repositories)) {
-    const other = seenNames.get(repository.toLowerCase());
-    if (other)
-      problems.push({
-        path: `repositories.${repository}`,
-        message: `same repository as ${other} (GitHub names ignore case)`,
-      });
-    seenNames.set(repository.toLowerCase(), repository);
-  }
-  problems.push(...checkRules(repositories));
-  // With no API token, writes are answered to loopback clients only; a build on the host's
-  // network is a loopback client, so it could pause the queue or cancel other builds.
-  const hasApiToken = Array.isArray(raw.api_tokens) && raw.api_tokens.length > 0;
-  for (const [repository, value] of Object.entries(repositories)) {
-    if (isRecord(value) && value.network === 'host' && !hasApiToken)
-      problems.push({
-        path: `repositories.${repository}.network`,
-        message: '"host" lets the build reach the service on loopback: set api_tokens (API_TOKEN) first',
-      });
-  }
-  return problems;
 }
