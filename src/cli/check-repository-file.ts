@@ -1,4 +1,4 @@
-/** `autobuilder config check --repository-file`: a repository's own file checked locally. */
+/** `autobuilder config check --repository-file`: a repository's own file, checked locally. */
 import { readFileSync } from 'node:fs';
 import { stringify as stringifyYaml } from 'yaml';
 import type { Config } from '../config/config.js';
@@ -6,7 +6,7 @@ import { applyRepositoryFile, REPOSITORY_FILE } from '../config/repository-file.
 import { formatDuration } from '../domain/duration.js';
 import { fail } from './fail.js';
 
-/** `config check --repository-file`: the same checks a build makes, on a local file. */
+/** The same checks a build makes; prints the rule as the file makes it, or fails with the problems. */
 export function checkRepositoryFile(config: Config, path: string, repository?: string): void {
   const names = [...config.rules.keys()];
   const name = repository ?? (names.length === 1 ? names[0] : undefined);

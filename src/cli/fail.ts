@@ -1,4 +1,4 @@
-/** The CLI's way out: a message (and the config's problems) on stderr, exit code 1; the config loaded or that. */
+/** The CLI's way out: a message (and the config's problems) on stderr, exit code 1. */
 import { AppError } from '../errors.js';
 import { loadConfig, type ConfigProblem } from '../config/load-config.js';
 

@@ -131,7 +131,8 @@ export class FakeExecutor implements Executor {
     container.state = 'running';
     try {
       // As on the engine: the whole archive is unpacked at `/` before anything of the step runs.
-      if (handle.sourceOnStdin && !(await unpackSource(container.files, options))) return 137;
+      const put = (tar: Readable) => this.putArchive(handle, '/', tar);
+      if (handle.sourceOnStdin && !(await unpackSource(put, options))) return 137;
       return await this.exec(handle, step.command, { ...options, workingDir: step.workingDir });
     } finally {
       container.state = 'stopped';

@@ -1,7 +1,8 @@
 /**
  * The fake engine's files (fake-executor.ts): a container's paths in memory with their tar
  * headers, the cache volumes mounted into it, and the engine's ways with them: symlinks in parent
- * directories followed, a write to a read-only cache refused, extraction only into a directory.
+ * directories followed, a write to a read-only cache refused, extraction only into a directory,
+ * step 1's source on stdin unpacked at `/` before the step runs.
  */
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -130,7 +131,8 @@ export async function extractInto(files: FakeFiles, path: string, tar: Readable)
  * tar cannot read is not step 1's (SourceNotUnpacked).
  */
 export async function unpackSource(
-  files: FakeFiles,
+  /** The container's putArchive at `/`. */
+  put: (tar: Readable) => Promise<void>,
   options: Pick<RunOptions, 'source' | 'signal'>,
 ): Promise<boolean> {
   if (!options.source) throw new Error('runFirstStep: the source is required on stdin');
@@ -147,7 +149,7 @@ export async function unpackSource(
   let failed: Error | null = null;
   archive.tar.once('error', (error) => (failed = error));
   try {
-    await extractInto(files, '/', archive.tar);
+    await put(archive.tar);
   } catch (error) {
     if (failed) throw failed;
     throw new SourceNotUnpacked('failed', `the source could not be unpacked: ${(error as Error).message}`);

@@ -6,7 +6,7 @@
 import { sql, type Kysely } from 'kysely';
 import { isFinal, type Build, type BuildState, type StopRequest } from '../../domain/build.js';
 import type { BuildPatch, Fence } from '../store.js';
-import { selectBuilds } from './build-reads.js';
+import type { BuildReads } from './build-reads.js';
 import { commitsColumn, patchColumns, toBuild } from './rows.js';
 import type { Database } from './schema.js';
 
@@ -14,6 +14,7 @@ export class BuildChanges {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly now: () => Date,
+    private readonly reads: BuildReads,
   ) {}
 
   async renewLeases(
@@ -84,10 +85,7 @@ export class BuildChanges {
 
   async update(id: number, patch: BuildPatch, fence?: Fence): Promise<Build | null> {
     const columns = patchColumns(patch);
-    if (Object.keys(columns).length === 0 && !fence) {
-      const row = await selectBuilds(this.db).where('id', '=', id).executeTakeFirst();
-      return row ? toBuild(row) : null;
-    }
+    if (Object.keys(columns).length === 0 && !fence) return this.reads.getBuild(id);
     let query = this.db
       .updateTable('builds')
       .set(Object.keys(columns).length === 0 ? { epoch: sql<number>`epoch` } : columns)

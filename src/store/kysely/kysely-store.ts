@@ -76,7 +76,7 @@ export class KyselyStore implements Store {
       lockRef: (trx, key) => this.lockRef(trx, key),
     };
     this.reads = new BuildReads(db);
-    this.changes = new BuildChanges(db, now);
+    this.changes = new BuildChanges(db, now, this.reads);
     this.shared = new SharedRows(db, now);
     this.directRead = options.directRead ?? (() => null);
   }
