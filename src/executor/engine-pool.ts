@@ -98,7 +98,10 @@ export class EnginePool {
   }
 
   private ping(engine: Engine): Promise<void> {
-    return withTimeout(`ping of ${engine.name}`, this.health.pingTimeoutMs, () => engine.raw.ping());
+    // The ping's own request is ended at this deadline too (engine.raw.ping takes the signal).
+    return withTimeout(`ping of ${engine.name}`, this.health.pingTimeoutMs, (signal) =>
+      engine.raw.ping(signal),
+    );
   }
 
   private emit(engine: Engine, up: boolean): void {

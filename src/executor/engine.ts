@@ -101,8 +101,8 @@ class GuardedExecutor implements Executor {
     private readonly guard: Guard,
   ) {}
 
-  ping(): Promise<void> {
-    return this.guard(() => this.inner.ping());
+  ping(signal?: AbortSignal): Promise<void> {
+    return this.guard(() => this.inner.ping(signal));
   }
   ensureImage(image: string, onProgress?: (line: string) => void): Promise<boolean> {
     return this.guard(() => this.inner.ensureImage(image, onProgress));

@@ -189,8 +189,12 @@ export interface ManagedContainer {
 }
 
 export interface Executor {
-  /** Throws ExecutorUnavailable when the engine does not answer. */
-  ping(): Promise<void>;
+  /**
+   * Throws ExecutorUnavailable when the engine does not answer (within the executor's own
+   * deadline). `signal` ends the request too: a caller that stops waiting sooner (the engine
+   * pool's health check) leaves no request open.
+   */
+  ping(signal?: AbortSignal): Promise<void>;
   /** True when the image is present (or could be fetched) on the engine. */
   ensureImage(image: string, onProgress?: (line: string) => void): Promise<boolean>;
   /** Tags present locally for an image repository such as `zero-os/initramfs`. */

@@ -13,6 +13,9 @@ import Docker from 'dockerode';
 import { pack } from 'tar-stream';
 import { DockerExecutor } from '../../src/executor/docker/docker-executor.js';
 import { ExecutorUnavailable } from '../../src/executor/executor.js';
+import { Engine } from '../../src/executor/engine.js';
+import { EnginePool } from '../../src/executor/engine-pool.js';
+import { FakeExecutor } from '../../src/executor/fake/fake-executor.js';
 
 describe('Engine API deadlines', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ab-mute-engine-'));
@@ -66,5 +69,38 @@ describe('Engine API deadlines', () => {
     await assert.rejects(executor.listManaged(), /did not answer list containers within 0.2s/);
     await assert.rejects(executor.listTags('a/b'), /did not answer list images within 0.2s/);
     await assert.rejects(executor.ping(), (error) => error instanceof ExecutorUnavailable);
+  });
+
+  it("the engine pool's health pings end their requests at the pool's deadline, not the executor's", async () => {
+    // The executor's own deadline is a minute: each ping the pool gives up on at 100 ms must
+    // close its connection then, or a hung engine collects one open request per round.
+    const patient = new DockerExecutor(new Docker({ socketPath }), 'mute', {
+      call: 60_000,
+      remove: 60_000,
+      commit: 60_000,
+    });
+    const mute = new Engine('mute', `unix://${socketPath}`, 1, patient);
+    const pool = new EnginePool([mute, new Engine('other', 'fake://', 1, new FakeExecutor())], {
+      intervalMs: 20,
+      downAfterMs: 60_000,
+      pingTimeoutMs: 100,
+    });
+    let connections = 0;
+    const counted = () => (connections += 1);
+    server.on('connection', counted);
+    pool.start();
+    try {
+      const deadline = Date.now() + 10_000;
+      while (connections < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(connections >= 4, `${connections} pings reached the engine`);
+      // The round in flight holds one; the ones given up on are closed.
+      const open = () => [...sockets].filter((socket) => !socket.destroyed).length;
+      const settle = Date.now() + 2000;
+      while (open() > 1 && Date.now() < settle) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(open() <= 1, `${open()} requests still open after ${connections} pings`);
+    } finally {
+      pool.stop();
+      server.off('connection', counted);
+    }
   });
 });

@@ -48,14 +48,14 @@ export class DockerExecutor implements Executor {
     this.images = new DockerImages(docker, timeouts);
   }
 
-  async ping(): Promise<void> {
+  async ping(signal?: AbortSignal): Promise<void> {
     try {
       // dockerode takes the signal (its types omit the options): a ping that times out frees its
       // connection instead of leaving it open until the engine answers.
       const ping = this.docker.ping.bind(this.docker) as (options: {
         abortSignal: AbortSignal;
       }) => Promise<unknown>;
-      await withTimeout('ping', this.timeouts.call, (abortSignal) => ping({ abortSignal }));
+      await withTimeout('ping', this.timeouts.call, (abortSignal) => ping({ abortSignal }), signal);
     } catch (error) {
       throw new ExecutorUnavailable(`Docker engine not reachable: ${(error as Error).message}`);
     }

@@ -37,8 +37,8 @@ export class RegistryExecutor implements Executor {
     private readonly observe: TransferObserver = () => undefined,
   ) {}
 
-  ping(): Promise<void> {
-    return this.inner.ping();
+  ping(signal?: AbortSignal): Promise<void> {
+    return this.inner.ping(signal);
   }
 
   ensureImage(image: string, onProgress?: (line: string) => void): Promise<boolean> {
