@@ -200,24 +200,14 @@ export class KyselyStore implements Store {
   }
 
   // Changes to a build (build-changes.ts).
-  renewLeases(
-    owner: string,
-    leaseMs: number,
-    held: readonly { id: number; epoch: number }[],
-  ): Promise<Build[]> {
-    return this.changes.renewLeases(owner, leaseMs, held);
+  renewLeases(...args: Parameters<Store['renewLeases']>): Promise<Build[]> {
+    return this.changes.renewLeases(...args);
   }
   requestStop(id: number, stop: StopRequest): Promise<Build | null> {
     return this.changes.requestStop(id, stop);
   }
-  transition(
-    id: number,
-    from: readonly BuildState[],
-    to: BuildState,
-    patch?: BuildPatch,
-    fence?: Fence,
-  ): Promise<Build | null> {
-    return this.changes.transition(id, from, to, patch, fence);
+  transition(...args: Parameters<Store['transition']>): Promise<Build | null> {
+    return this.changes.transition(...args);
   }
   approve(id: number): Promise<Build | null> {
     return this.changes.approve(id);
