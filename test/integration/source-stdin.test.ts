@@ -166,16 +166,16 @@ describe('source on the first step stdin (Docker)', () => {
 
   it('one image inspect before a build container: ensureImage’s serves the create after it', async () => {
     let inspects = 0;
-    // The engine as the executor sees it, counting image inspects (as test/helpers/cutting-docker.ts).
+    // The engine as the executor sees it, counting image inspects (`GET /images/{name}/json`) at
+    // the connection (as test/helpers/cutting-docker.ts wraps dockerode).
     class CountingDocker extends Docker {
-      override getImage(name: string): Docker.Image {
-        const image = super.getImage(name);
-        const inspect = image.inspect.bind(image);
-        image.inspect = ((...args: Parameters<typeof inspect>) => {
-          inspects += 1;
-          return inspect(...args);
-        }) as typeof image.inspect;
-        return image;
+      constructor() {
+        super();
+        const dial = this.modem.dial.bind(this.modem);
+        this.modem.dial = ((options, callback) => {
+          if (options.method === 'GET' && /^\/images\/.+\/json$/.test(options.path)) inspects += 1;
+          return dial(options, callback);
+        }) as typeof dial;
       }
     }
     const executor = new DockerExecutor(new CountingDocker(), `source-stdin-inspect-${process.pid}`);

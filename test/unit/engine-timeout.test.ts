@@ -71,36 +71,75 @@ describe('Engine API deadlines', () => {
     await assert.rejects(executor.ping(), (error) => error instanceof ExecutorUnavailable);
   });
 
+  it('an image inspect past its deadline closes its request (dockerode leaves the signal out)', async () => {
+    const engine = await ownMuteEngine('inspect.sock');
+    try {
+      const quick = new DockerExecutor(new Docker({ socketPath: engine.path }), 'mute', {
+        call: 200,
+        remove: 200,
+        commit: 200,
+      });
+      await assert.rejects(quick.ensureImage('x/y:z'), /did not answer image inspect within 0.2s/);
+      assert.equal(engine.sockets.size, 1, 'one request reached the engine');
+      assert.equal(await engine.settledOpen(0), 0, 'the inspect left its connection open');
+    } finally {
+      await engine.close();
+    }
+  });
+
   it("the engine pool's health pings end their requests at the pool's deadline, not the executor's", async () => {
     // The executor's own deadline is a minute: each ping the pool gives up on at 100 ms must
     // close its connection then, or a hung engine collects one open request per round.
-    const patient = new DockerExecutor(new Docker({ socketPath }), 'mute', {
+    const engine = await ownMuteEngine('pings.sock');
+    const patient = new DockerExecutor(new Docker({ socketPath: engine.path }), 'mute', {
       call: 60_000,
       remove: 60_000,
       commit: 60_000,
     });
-    const mute = new Engine('mute', `unix://${socketPath}`, 1, patient);
+    const mute = new Engine('mute', `unix://${engine.path}`, 1, patient);
     const pool = new EnginePool([mute, new Engine('other', 'fake://', 1, new FakeExecutor())], {
       intervalMs: 20,
       downAfterMs: 60_000,
       pingTimeoutMs: 100,
     });
-    let connections = 0;
-    const counted = () => (connections += 1);
-    server.on('connection', counted);
     pool.start();
     try {
       const deadline = Date.now() + 10_000;
-      while (connections < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      assert.ok(connections >= 4, `${connections} pings reached the engine`);
+      while (engine.sockets.size < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const pings = engine.sockets.size;
+      assert.ok(pings >= 4, `${pings} pings reached the engine`);
       // The round in flight holds one; the ones given up on are closed.
-      const open = () => [...sockets].filter((socket) => !socket.destroyed).length;
-      const settle = Date.now() + 2000;
-      while (open() > 1 && Date.now() < settle) await new Promise((r) => setTimeout(r, 20));
-      assert.ok(open() <= 1, `${open()} requests still open after ${connections} pings`);
+      const open = await engine.settledOpen(1);
+      assert.ok(open <= 1, `${open} requests still open, ${engine.sockets.size} pings sent`);
     } finally {
       pool.stop();
-      server.off('connection', counted);
+      await engine.close();
     }
   });
+
+  /** An engine socket of a case's own that takes connections and never answers. */
+  async function ownMuteEngine(name: string) {
+    const path = join(dir, name);
+    const sockets = new Set<Socket>();
+    const engine = createServer((socket) => {
+      sockets.add(socket);
+      socket.resume();
+    });
+    await new Promise<void>((resolve) => engine.listen(path, resolve));
+    const open = () => [...sockets].filter((socket) => !socket.destroyed).length;
+    return {
+      path,
+      sockets,
+      /** Open connections once they are down to `target`, or after 2 s. */
+      settledOpen: async (target: number) => {
+        const settle = Date.now() + 2000;
+        while (open() > target && Date.now() < settle) await new Promise((r) => setTimeout(r, 20));
+        return open();
+      },
+      close: async () => {
+        for (const socket of sockets) socket.destroy();
+        await new Promise((resolve) => engine.close(resolve));
+      },
+    };
+  }
 });

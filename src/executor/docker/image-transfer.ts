@@ -14,6 +14,30 @@ interface ProgressEvent {
   errorDetail?: { message?: string };
 }
 
+/**
+ * `GET /images/{name}/json` as dockerode's `Image.inspect` sends it, with the deadline's signal:
+ * dockerode 5 leaves `abortSignal` out of that call, so an inspect past its deadline kept its
+ * connection open until the engine answered.
+ */
+function dialInspect(
+  docker: Docker,
+  image: string,
+  abortSignal: AbortSignal,
+): Promise<Docker.ImageInspectInfo> {
+  return new Promise((resolve, reject) => {
+    docker.modem.dial(
+      {
+        path: `/images/${image}/json`,
+        method: 'GET',
+        options: {},
+        abortSignal,
+        statusCodes: { 200: true, 404: 'no such image', 500: 'server error' },
+      },
+      (error, data) => (error ? reject(error) : resolve(data as Docker.ImageInspectInfo)),
+    );
+  });
+}
+
 /** The engine's inspect of `image`; null when it does not hold it. */
 export async function inspectImage(
   docker: Docker,
@@ -21,7 +45,7 @@ export async function inspectImage(
   ms = ENGINE_TIMEOUTS.call,
 ): Promise<Docker.ImageInspectInfo | null> {
   try {
-    return await withTimeout('image inspect', ms, () => docker.getImage(image).inspect());
+    return await withTimeout('image inspect', ms, (abortSignal) => dialInspect(docker, image, abortSignal));
   } catch (error) {
     if (statusOf(error) === 404) return null;
     throw error;
