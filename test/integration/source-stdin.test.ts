@@ -166,8 +166,8 @@ describe('source on the first step stdin (Docker)', () => {
 
   it('one image inspect before a build container: ensureImage’s serves the create after it', async () => {
     let inspects = 0;
-    // The engine as the executor sees it, counting image inspects (`GET /images/{name}/json`) at
-    // the connection (as test/helpers/cutting-docker.ts wraps dockerode).
+    // The engine as the executor sees it, counting image inspects (`GET /images/{name}/json`) as
+    // they are dialled (as test/helpers/cutting-docker.ts wraps dockerode).
     class CountingDocker extends Docker {
       constructor() {
         super();

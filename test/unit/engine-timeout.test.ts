@@ -80,6 +80,9 @@ describe('Engine API deadlines', () => {
         commit: 200,
       });
       await assert.rejects(quick.ensureImage('x/y:z'), /did not answer image inspect within 0.2s/);
+      // The server may see the connection only now (a loaded machine): wait for it, then for it closed.
+      const arrived = Date.now() + 2000;
+      while (engine.sockets.size === 0 && Date.now() < arrived) await new Promise((r) => setTimeout(r, 20));
       assert.equal(engine.sockets.size, 1, 'one request reached the engine');
       assert.equal(await engine.settledOpen(0), 0, 'the inspect left its connection open');
     } finally {

@@ -205,6 +205,26 @@ describe('Scheduler', () => {
     assert.equal((await fetch(`${h.url}/healthz`)).status, 200);
   });
 
+  it('/healthz answers within the ping deadline when the one engine hangs, and ends the ping', async () => {
+    const executor = new FakeExecutor();
+    const h = await harness({ 'acme/full': FULL }, { executor });
+    await h.listen();
+    let ended = 0;
+    // A hung engine: the ping never answers; only its signal ends it.
+    executor.ping = (signal?: AbortSignal) =>
+      new Promise<void>((_, reject) =>
+        signal?.addEventListener('abort', () => {
+          ended += 1;
+          reject(new Error('ping aborted'));
+        }),
+      );
+    const health = await fetch(`${h.url}/healthz`, { signal: AbortSignal.timeout(20_000) });
+    assert.equal(health.status, 503);
+    const body = (await health.json()) as { problems: string[] };
+    assert.match(body.problems[0]!, /build engine did not answer a ping within 3s/);
+    assert.equal(ended, 1, "the ping's request was ended");
+  });
+
   it('fails a build whose engine dies under it, naming the engine', async () => {
     const executor = new FakeExecutor();
     const h = await harness({ 'acme/full': FULL }, { executor });

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { StoreUnavailableError } from '../../store/store-unavailable.js';
 import type { AppDeps } from '../app-deps.js';
 import { qemuProblem } from '../../boot/find-qemu.js';
+import { ENGINE_HEALTH } from '../../executor/engine-pool.js';
 
 export function registerHealthRoute(app: FastifyInstance, deps: AppDeps): void {
   app.get('/healthz', async (_request, reply) => {
@@ -15,10 +16,17 @@ export function registerHealthRoute(app: FastifyInstance, deps: AppDeps): void {
     // Some down while one is up: degraded but serving (200); none up: 503.
     let serving = true;
     if (engines.length === 1) {
+      // A probe has its answer within the pool's ping deadline, and the ping's request ends with
+      // it: a hung engine is "did not answer" in 3 s, not a probe left waiting a minute.
+      const deadline = AbortSignal.timeout(ENGINE_HEALTH.pingTimeoutMs);
       try {
-        await deps.executor.ping();
+        await deps.executor.ping(deadline);
       } catch (error) {
-        problems.push((error as Error).message);
+        problems.push(
+          deadline.aborted
+            ? `build engine did not answer a ping within ${ENGINE_HEALTH.pingTimeoutMs / 1000}s`
+            : (error as Error).message,
+        );
         serving = false;
       }
     } else {
