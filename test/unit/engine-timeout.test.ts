@@ -12,6 +12,8 @@ import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { pack } from 'tar-stream';
 import { DockerExecutor } from '../../src/executor/docker/docker-executor.js';
+import { withTimeout } from '../../src/executor/docker/engine-timeout.js';
+import { inspectImage } from '../../src/executor/docker/image-transfer.js';
 import { ExecutorUnavailable } from '../../src/executor/executor.js';
 import { Engine } from '../../src/executor/engine.js';
 import { EnginePool } from '../../src/executor/engine-pool.js';
@@ -117,6 +119,40 @@ describe('Engine API deadlines', () => {
     } finally {
       pool.stop();
       await engine.close();
+    }
+  });
+
+  it('a call whose caller stopped already is not made', async () => {
+    let made = 0;
+    const call = async () => {
+      made += 1;
+    };
+    await assert.rejects(withTimeout('ping', 1000, call, AbortSignal.abort()), /ping aborted/);
+    assert.equal(made, 0);
+  });
+
+  it("the image inspect sends what dockerode's own Image.inspect sends, and the deadline's signal", async () => {
+    // Dialled by hand (dockerode leaves the signal out): this catches a dockerode upgrade that
+    // changes the request.
+    type Dial = typeof docker.modem.dial;
+    const dialled: Parameters<Dial>[0][] = [];
+    const docker = new Docker({ socketPath });
+    docker.modem.dial = ((options, callback) => {
+      dialled.push(options);
+      callback?.(null, { Id: 'sha256:1' });
+    }) as Dial;
+    for (const name of [
+      'acme/os:master',
+      '127.0.0.1:5000/acme/os:pr-7',
+      'sha256:0123abcd',
+      'acme/os@sha256:0123abcd',
+    ]) {
+      dialled.length = 0;
+      assert.deepEqual(await inspectImage(docker, name), { Id: 'sha256:1' });
+      await docker.getImage(name).inspect();
+      const [ours, theirs] = dialled;
+      assert.ok(ours?.abortSignal instanceof AbortSignal, 'ours carries the signal');
+      assert.deepEqual({ ...ours, abortSignal: undefined }, { ...theirs, abortSignal: undefined }, name);
     }
   });
 

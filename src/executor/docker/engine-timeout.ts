@@ -37,6 +37,8 @@ export async function withTimeout<T>(
   /** The caller's own signal (a build's cancel or timeout): aborts the request too. */
   signal?: AbortSignal,
 ): Promise<T> {
+  // Stopped already: no request is made at all.
+  if (signal?.aborted) throw new Error(`${what} aborted`);
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
@@ -49,8 +51,7 @@ export async function withTimeout<T>(
       controller.abort();
       reject(new Error(`${what} aborted`));
     };
-    if (signal?.aborted) onAbort();
-    else signal?.addEventListener('abort', onAbort, { once: true });
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
   try {
     return await Promise.race([call(controller.signal), expired]);
