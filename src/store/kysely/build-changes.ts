@@ -7,6 +7,7 @@ import { sql, type Kysely } from 'kysely';
 import { isFinal, type Build, type BuildState, type StopRequest } from '../../domain/build.js';
 import type { BuildPatch, Fence } from '../store.js';
 import type { BuildReads } from './build-reads.js';
+import { leaseEnd } from './leases.js';
 import { commitsColumn, patchColumns, toBuild } from './rows.js';
 import type { Database } from './schema.js';
 
@@ -25,7 +26,7 @@ export class BuildChanges {
     if (held.length === 0) return [];
     const rows = await this.db
       .updateTable('builds')
-      .set({ lease_expires_at: new Date(this.now().getTime() + leaseMs).toISOString() })
+      .set({ lease_expires_at: leaseEnd(this.now(), leaseMs) })
       .where('owner', '=', owner)
       .where('state', '=', 'running')
       .where('lease_expires_at', '>', this.now().toISOString())

@@ -30,7 +30,7 @@ import type {
   Replica,
   Store,
 } from '../store.js';
-import { claimChosen, readQueueView } from './leases.js';
+import { claimChosen, leaseEnd, readQueueView } from './leases.js';
 import { migrations, type Dialect } from './migrations.js';
 import { countQueued } from './queue-limits.js';
 import { toDelivery } from './rows.js';
@@ -143,12 +143,8 @@ export class KyselyStore implements Store {
   ): Promise<Build[]> {
     return this.planAlone(async (db) => {
       const chosen = await choose(await readQueueView(db));
-      return claimChosen(db, chosen, owner, this.leaseEnd(leaseMs));
+      return claimChosen(db, chosen, owner, leaseEnd(this.now(), leaseMs));
     });
-  }
-
-  private leaseEnd(leaseMs: number): string {
-    return new Date(this.now().getTime() + leaseMs).toISOString();
   }
 
   async createBuild(input: NewBuild, limits?: QueueLimits): Promise<CreatedBuild> {

@@ -29,6 +29,11 @@ export async function readQueueView(db: Kysely<Database>): Promise<QueueView> {
   };
 }
 
+/** When a lease taken or renewed now for `leaseMs` ends (ISO): the claim's and the renewal's. */
+export function leaseEnd(now: Date, leaseMs: number): string {
+  return new Date(now.getTime() + leaseMs).toISOString();
+}
+
 /** Moves each chosen build from queued to running, leased to `owner` until `leaseEnd`. */
 export async function claimChosen(
   db: Kysely<Database>,
