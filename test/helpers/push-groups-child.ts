@@ -1,15 +1,24 @@
 /**
- * Child process of test/unit/sqlite-temp-files.test.ts: pushes like the webhook benchmark's
- * (20 commits of ~300 characters, 50 branches, each superseding its branch's queued build) in
- * group commits of 16, into the SQLite file given as argv[2]. SQLite reads SQLITE_TMPDIR once, at
- * start, so the test sets it for this process.
+ * Child process of test/unit/sqlite-temp-files.test.ts. Makes the SQLite file argv[2] as it was
+ * before migration 0011 (300 builds with 8 KB commit lists in their rows), opens the Store on it
+ * (migrating), drops the file `migrated` into SQLITE_TMPDIR, then pushes like the webhook
+ * benchmark's (20 commits of ~300 characters, 50 branches, each superseding its branch's queued
+ * build) in group commits of 16. SQLite reads SQLITE_TMPDIR once, at start, so the test sets it
+ * for this process.
  */
 import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Kysely, SqliteDialect, sql } from 'kysely';
 import type { NewBuild, PushedCommit } from '../../src/domain/build.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { migrateBefore0011 } from './before-0011.js';
 
 const GROUP = 16;
 const GROUPS = 40;
+const OLD_BUILDS = 300;
+const path = process.argv[2]!;
 const commits: PushedCommit[] = Array.from({ length: 20 }, (_, k) => ({
   sha: k.toString(16).padStart(40, '0'),
   message: `commit ${k} ${'m'.repeat(300)}`,
@@ -17,7 +26,16 @@ const commits: PushedCommit[] = Array.from({ length: 20 }, (_, k) => ({
   url: `https://github.com/acme/os/commit/${k}`,
 }));
 
-const store = await SqliteStore.open(process.argv[2]!);
+const old = new Kysely<unknown>({ dialect: new SqliteDialect({ database: new Database(path) }) });
+await migrateBefore0011(old, 'sqlite');
+for (let i = 0; i < OLD_BUILDS; i += 1)
+  await sql`INSERT INTO builds (project, repository, ref_type, branch, commit_sha, kind, state, commits, created_at)
+    VALUES ('acme', 'acme/os', 'branch', 'old', ${i.toString(16).padStart(40, '0')}, 'full', 'finished',
+      ${JSON.stringify(commits)}, '2026-01-01T00:00:00.000Z')`.execute(old);
+await old.destroy();
+
+const store = await SqliteStore.open(path);
+writeFileSync(join(process.env.SQLITE_TMPDIR!, 'migrated'), '');
 let next = 0;
 const push = () => {
   const i = next++;

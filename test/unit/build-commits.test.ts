@@ -8,13 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { PushedCommit } from '../../src/domain/build.js';
-import { migrations, type Dialect } from '../../src/store/kysely/migrations.js';
+import type { Dialect } from '../../src/store/kysely/migrations.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
+import { migrateBefore0011 } from '../helpers/before-0011.js';
 import { framesWritten, walFrames } from '../helpers/wal-commits.js';
 import { newBuild } from './store.contract.js';
 
@@ -47,14 +48,7 @@ it('SQLite: a state change of a build with 2048 commits writes a few pages, not 
 
 /** A database as the service left it before migration 0011: builds with their lists in the row. */
 async function seedBefore0011(db: Kysely<unknown>, dialect: Dialect, schema?: string): Promise<void> {
-  const before = Object.fromEntries(Object.entries(migrations(dialect)).filter(([name]) => name < '0011'));
-  const { error } = await new Migrator({
-    db,
-    provider: { getMigrations: async () => before },
-    allowUnorderedMigrations: true,
-    ...(schema ? { migrationTableSchema: schema } : {}),
-  }).migrateToLatest();
-  if (error) throw error;
+  await migrateBefore0011(db, dialect, schema);
   for (const [branch, commits] of [
     ['with-list', JSON.stringify(bigList.slice(0, 3))],
     ['empty-list', '[]'],

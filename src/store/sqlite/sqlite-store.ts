@@ -114,12 +114,6 @@ export class SqliteStore extends KyselyStore {
     // Synchronous in better-sqlite3: it blocks the event loop. Kept short; a write still refused is
     // retried by the caller (the database counts as not answering meanwhile).
     sqlite.pragma('busy_timeout = 1000');
-    // Statement journals (what a group commit's savepoint per push, or a multi-row UPDATE, would
-    // undo) in memory: on a file, as SQLite keeps them past 64 KiB, every page a push touched was
-    // written out twice more, ~23 pwrite calls a push in the webhook benchmark (more than its WAL
-    // frames), and a file created and unlinked per group. Temporary tables and sorts follow;
-    // the service's are small (its lists are paged).
-    sqlite.pragma('temp_store = MEMORY');
     const statements = withStatementCache(sqlite);
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }) });
     // As kysely's SQLite driver runs a statement, without its executor around it.
@@ -138,6 +132,14 @@ export class SqliteStore extends KyselyStore {
       await db.destroy();
       throw error;
     }
+    // Statement journals (what a group commit's savepoint per push, or a multi-row UPDATE, would
+    // undo) in memory: on a file, as SQLite keeps them past 64 KiB, every page a push touched was
+    // written out twice more, ~23 pwrite calls a push in the webhook benchmark (more than its WAL
+    // frames), and a file created and unlinked per group. Set after the migrations: a migration
+    // rewriting a table (0011's column drop) journals pages in proportion to the table, 65 MB of
+    // memory for a 330 MB database here, on a file it costs no memory. What the service runs
+    // after is small: a group's journal holds one push's pages at a time, its lists are paged.
+    sqlite.pragma('temp_store = MEMORY');
     if (path === ':memory:') return new SqliteStore(db, now, null, null, direct, directRead);
     return new SqliteStore(db, now, new WalSync(path), new WalCheckpointer(path, sqlite), direct, directRead);
   }
