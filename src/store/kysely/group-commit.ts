@@ -36,18 +36,36 @@ export class GroupCommit<DB> {
   private queue: Pending<DB>[] = [];
   private writing = false;
 
+  private readonly sync: () => Promise<void>;
+  private readonly between: (written: number) => Promise<void>;
+  private readonly direct: DirectRun | undefined;
+  private readonly inGroup: (inGroup: boolean) => void;
+
   constructor(
     private readonly db: Kysely<DB>,
-    /** Makes a commit durable; resolves when it is on disk. */
-    private readonly sync: () => Promise<void> = async () => undefined,
-    /**
-     * Runs after a group is answered and before the next one starts, told how many writes the
-     * group stored (SQLite: the WAL checkpoint, wal-checkpointer.ts). Must not reject.
-     */
-    private readonly between: (written: number) => Promise<void> = async () => undefined,
-    /** Where the group's statements may run on its connection directly (run-compiled.ts). */
-    private readonly direct?: DirectRun,
-  ) {}
+    hooks: {
+      /** Makes a commit durable; resolves when it is on disk. */
+      sync?: () => Promise<void>;
+      /**
+       * Runs after a group is answered and before the next one starts, told how many writes the
+       * group stored (SQLite: the WAL checkpoint, wal-checkpointer.ts). Must not reject.
+       */
+      between?: (written: number) => Promise<void>;
+      /** Where the group's statements may run on its connection directly (run-compiled.ts). */
+      direct?: DirectRun;
+      /**
+       * Told `true` once a group's transaction has begun (its connection is the group's alone),
+       * and `false` before it commits or rolls back and again after (SQLite: the group's
+       * statement journals in memory, sqlite-store.ts). Must not throw.
+       */
+      inGroup?: (inGroup: boolean) => void;
+    } = {},
+  ) {
+    this.sync = hooks.sync ?? (async () => undefined);
+    this.between = hooks.between ?? (async () => undefined);
+    this.direct = hooks.direct;
+    this.inGroup = hooks.inGroup ?? (() => undefined);
+  }
 
   run<T>(work: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -72,18 +90,24 @@ export class GroupCommit<DB> {
     try {
       const trx = await this.db.startTransaction().execute();
       if (this.direct) runDirectly(trx, this.direct);
+      // The transaction holds the connection: nothing else runs on it until the commit.
+      this.inGroup(true);
       try {
         while (outcomes.length < batch.length) {
           outcomes.push(await this.one(trx, batch[outcomes.length]!));
           if (outcomes.length === batch.length) batch.push(...this.queue.splice(0, MAX_BATCH - batch.length));
         }
+        this.inGroup(false);
         await trx.commit().execute();
       } catch (error) {
+        this.inGroup(false);
         await trx
           .rollback()
           .execute()
           .catch(() => undefined); // SQLite may have rolled back already (disk full, I/O error)
         throw error;
+      } finally {
+        this.inGroup(false); // again outside the transaction, where it cannot be refused
       }
       // Committed but not known to be on disk when this fails: the callers get the error (5xx),
       // and a redelivery finds its delivery id and answers the build, as for any retry.

@@ -64,10 +64,17 @@ export class KyselyStore implements Store {
       direct?: DirectRun;
       /** Runs a read outside transactions directly, where it can (run-compiled.ts). */
       directRead?: DirectRead;
+      /** Told when a group's transaction begins and ends (group-commit.ts). */
+      inGroup?: (inGroup: boolean) => void;
     } = {},
   ) {
     this.writes = options.groupCommit
-      ? new GroupCommit(db, options.groupCommit, options.betweenCommits, options.direct)
+      ? new GroupCommit(db, {
+          sync: options.groupCommit,
+          ...(options.betweenCommits ? { between: options.betweenCommits } : {}),
+          ...(options.direct ? { direct: options.direct } : {}),
+          ...(options.inGroup ? { inGroup: options.inGroup } : {}),
+        })
       : null;
     this.queries = new CreateBuildQueries(db);
     this.pushWrites = {

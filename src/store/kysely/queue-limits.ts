@@ -11,6 +11,9 @@ import type { CreateBuildQueries } from './create-build-queries.js';
 import { rowsOf } from './run-compiled.js';
 import { commitsColumn, type BuildRow } from './rows.js';
 
+/** Ids in one `IN (…)` list: well under any database's limit on a statement's parameters. */
+const IDS_PER_STATEMENT = 1000;
+
 /** Queued builds, of one repository or in all: a range of an index either way. */
 export async function countQueued(
   db: Kysely<Database>,
@@ -41,7 +44,7 @@ export async function applyQueueLimits(
   alreadySuperseded: number,
   now: string,
 ): Promise<BuildRow[]> {
-  let superseded: BuildRow[] = [];
+  const superseded: BuildRow[] = [];
   const [counted] = await rowsOf(trx, queries.countQueued(names, {}));
   const excess = Number(counted?.count ?? 0) - limits.perRepository;
   // A build awaiting approval (a fork's PR: anyone can open one) only ever replaces others like it.
@@ -81,23 +84,24 @@ export async function applyQueueLimits(
     }
     if (awaiting) victims = victims.where('pull_approval', '=', 'awaiting');
     const oldest = await victims.orderBy('id', 'asc').limit(excess).execute();
-    if (oldest.length > 0) {
-      superseded = await trx
-        .updateTable('builds')
-        .set({
-          state: 'superseded',
-          reason: `queue limit (${limits.perRepository}) for ${added.repository} reached; superseded by #${added.id}`,
-          finished_at: now,
-        })
-        .where(
-          'id',
-          'in',
-          oldest.map((b) => b.id),
-        )
-        .where('state', '=', 'queued')
-        .returningAll()
-        .returning(commitsColumn)
-        .execute();
+    // In slices: a limit lowered under a long queue can supersede more builds at once than a
+    // statement takes parameters (SQLite 32766, PostgreSQL 65535), which failed every push after.
+    for (let from = 0; from < oldest.length; from += IDS_PER_STATEMENT) {
+      const ids = oldest.slice(from, from + IDS_PER_STATEMENT).map((b) => b.id);
+      superseded.push(
+        ...(await trx
+          .updateTable('builds')
+          .set({
+            state: 'superseded',
+            reason: `queue limit (${limits.perRepository}) for ${added.repository} reached; superseded by #${added.id}`,
+            finished_at: now,
+          })
+          .where('id', 'in', ids)
+          .where('state', '=', 'queued')
+          .returningAll()
+          .returning(commitsColumn)
+          .execute()),
+      );
     }
     if (awaiting && superseded.length < excess)
       throw new AppError(

@@ -32,6 +32,27 @@ function withStatementCache(sqlite: SqliteDatabase.Database): SqliteDatabaseLike
 }
 
 /**
+ * A group commit's statement journals (what its savepoint per push, or a multi-row UPDATE, would
+ * undo) in memory, for its transaction only. SQLite keeps them in memory up to 64 KiB and then in
+ * a temporary file: every page a push touched was written to it once more, ~23 pwrite calls a
+ * push in the webhook benchmark (more than its WAL frames), and a file was created and unlinked
+ * per group. A group's journal holds one push's pages at a time (an in-memory one is emptied when
+ * the push's savepoint is released). Outside groups the default stays: a migration rewriting a
+ * table (0011's column drop) and the sorts of unpaged lists (listActive, listWithFiles) may need
+ * journals and temporary tables in proportion to the database, which belong on disk. SQLite picks
+ * memory or file when a write transaction begins, so switched on after the group's `BEGIN` (before
+ * its first write) and off before its `COMMIT`.
+ */
+function statementJournalsInMemory(sqlite: SqliteDatabase.Database, on: boolean): void {
+  try {
+    sqlite.exec(`PRAGMA temp_store = ${on ? 'MEMORY' : 'DEFAULT'}`);
+  } catch {
+    // Refused while SQLite's TEMP database is open (SqliteStore.open closes the one its migrations
+    // leave): the group's journals stay on a file, as before, slower but the same.
+  }
+}
+
+/**
  * fdatasync of the WAL through a descriptor of our own (Linux syncs a file's pages whichever
  * descriptor wrote them), on libuv's thread pool. The WAL holds every committed frame until a
  * checkpoint, which under NORMAL syncs the WAL first and the database after; it is removed only
@@ -67,10 +88,12 @@ export class SqliteStore extends KyselyStore {
     readonly checkpointer: WalCheckpointer | null,
     direct: DirectRun,
     directRead: DirectRead,
+    inGroup: (inGroup: boolean) => void,
   ) {
     super(db, now, {
       direct,
       directRead,
+      inGroup,
       groupCommit: wal?.sync ?? (async () => undefined),
       ...(checkpointer ? { betweenCommits: checkpointer.betweenCommits } : {}),
     });
@@ -132,15 +155,20 @@ export class SqliteStore extends KyselyStore {
       await db.destroy();
       throw error;
     }
-    // Statement journals (what a group commit's savepoint per push, or a multi-row UPDATE, would
-    // undo) in memory: on a file, as SQLite keeps them past 64 KiB, every page a push touched was
-    // written out twice more, ~23 pwrite calls a push in the webhook benchmark (more than its WAL
-    // frames), and a file created and unlinked per group. Set after the migrations: a migration
-    // rewriting a table (0011's column drop) journals pages in proportion to the table, 65 MB of
-    // memory for a 330 MB database here, on a file it costs no memory. What the service runs
-    // after is small: a group's journal holds one push's pages at a time, its lists are paged.
+    // A migration leaves SQLite's TEMP database open, and while it is open temp_store cannot
+    // change inside a transaction; a change outside one closes it (statements are prepared again).
     sqlite.pragma('temp_store = MEMORY');
-    if (path === ':memory:') return new SqliteStore(db, now, null, null, direct, directRead);
-    return new SqliteStore(db, now, new WalSync(path), new WalCheckpointer(path, sqlite), direct, directRead);
+    sqlite.pragma('temp_store = DEFAULT');
+    const inGroup = (on: boolean) => statementJournalsInMemory(sqlite, on);
+    if (path === ':memory:') return new SqliteStore(db, now, null, null, direct, directRead, inGroup);
+    return new SqliteStore(
+      db,
+      now,
+      new WalSync(path),
+      new WalCheckpointer(path, sqlite),
+      direct,
+      directRead,
+      inGroup,
+    );
   }
 }
