@@ -108,10 +108,11 @@ export async function storeBuild(
       now,
     }),
   );
-  if (limits)
-    superseded.push(
-      ...(await applyQueueLimits(trx, writes.queries, row, names, limits, superseded.length, now)),
-    );
+  if (limits) {
+    const limited = await applyQueueLimits(trx, writes.queries, row, names, limits, superseded.length, now);
+    // Not spread into push(): a lowered limit may supersede more builds than a call takes arguments.
+    for (const build of limited) superseded.push(build);
+  }
   return {
     build: toBuildWith(row, input.commits),
     created: true,

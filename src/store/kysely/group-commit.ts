@@ -107,7 +107,7 @@ export class GroupCommit<DB> {
           .catch(() => undefined); // SQLite may have rolled back already (disk full, I/O error)
         throw error;
       } finally {
-        this.inGroup(false); // again outside the transaction, where it cannot be refused
+        this.inGroup(false); // again once the transaction has ended (sqlite-store.ts repairs there)
       }
       // Committed but not known to be on disk when this fails: the callers get the error (5xx),
       // and a redelivery finds its delivery id and answers the build, as for any retry.

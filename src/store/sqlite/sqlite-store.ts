@@ -37,19 +37,40 @@ function withStatementCache(sqlite: SqliteDatabase.Database): SqliteDatabaseLike
  * a temporary file: every page a push touched was written to it once more, ~23 pwrite calls a
  * push in the webhook benchmark (more than its WAL frames), and a file was created and unlinked
  * per group. A group's journal holds one push's pages at a time (an in-memory one is emptied when
- * the push's savepoint is released). Outside groups the default stays: a migration rewriting a
- * table (0011's column drop) and the sorts of unpaged lists (listActive, listWithFiles) may need
- * journals and temporary tables in proportion to the database, which belong on disk. SQLite picks
+ * the push's savepoint is released): a few dozen KB, 13 MB for a push superseding 33 000 queued
+ * builds under a lowered queue limit. Outside groups the default stays: a migration rewriting a
+ * table (0011's column drop) journals in proportion to it, and the sorts of unpaged lists
+ * (listActive, listWithFiles) grow with the database; both belong on disk. SQLite picks
  * memory or file when a write transaction begins, so switched on after the group's `BEGIN` (before
  * its first write) and off before its `COMMIT`.
  */
-function statementJournalsInMemory(sqlite: SqliteDatabase.Database, on: boolean): void {
-  try {
-    sqlite.exec(`PRAGMA temp_store = ${on ? 'MEMORY' : 'DEFAULT'}`);
-  } catch {
-    // Refused while SQLite's TEMP database is open (SqliteStore.open closes the one its migrations
-    // leave): the group's journals stay on a file, as before, slower but the same.
-  }
+function statementJournalsInMemory(sqlite: SqliteDatabase.Database): (on: boolean) => void {
+  let refused = false;
+  return (on) => {
+    try {
+      sqlite.exec(`PRAGMA temp_store = ${on ? 'MEMORY' : 'DEFAULT'}`);
+      // Told `false` once more after the transaction: close what made the switch refused.
+      if (!on && refused && !sqlite.inTransaction) {
+        closeTempDatabase(sqlite);
+        refused = false;
+      }
+    } catch {
+      // Refused inside a transaction while SQLite's TEMP database is open: this group's journals
+      // go to a file, as before the switch, slower but the same; repaired after its transaction.
+      if (on) refused = true;
+    }
+  };
+}
+
+/**
+ * Closes SQLite's TEMP database, outside a transaction: statements that rename or drop a column
+ * (migrations), an integrity check, or a TEMP object open it, and while it is open temp_store
+ * cannot change inside a transaction. A change of temp_store outside one closes it (the cached
+ * statements are prepared again).
+ */
+function closeTempDatabase(sqlite: SqliteDatabase.Database): void {
+  sqlite.pragma('temp_store = MEMORY');
+  sqlite.pragma('temp_store = DEFAULT');
 }
 
 /**
@@ -155,11 +176,8 @@ export class SqliteStore extends KyselyStore {
       await db.destroy();
       throw error;
     }
-    // A migration leaves SQLite's TEMP database open, and while it is open temp_store cannot
-    // change inside a transaction; a change outside one closes it (statements are prepared again).
-    sqlite.pragma('temp_store = MEMORY');
-    sqlite.pragma('temp_store = DEFAULT');
-    const inGroup = (on: boolean) => statementJournalsInMemory(sqlite, on);
+    closeTempDatabase(sqlite); // the migrations' column drops opened it
+    const inGroup = statementJournalsInMemory(sqlite);
     if (path === ':memory:') return new SqliteStore(db, now, null, null, direct, directRead, inGroup);
     return new SqliteStore(
       db,
