@@ -24,6 +24,25 @@ interface Pending<DB> {
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
+/** What a database adds to its group commits (SQLite: sqlite-store.ts). */
+export interface GroupHooks {
+  /** Makes a commit durable; resolves when it is on disk. */
+  sync?: () => Promise<void>;
+  /**
+   * Runs after a group is answered and before the next one starts, told how many writes the
+   * group stored (SQLite: the WAL checkpoint, wal-checkpointer.ts). Must not reject.
+   */
+  between?: (written: number) => Promise<void>;
+  /** Where the group's statements may run on its connection directly (run-compiled.ts). */
+  direct?: DirectRun;
+  /**
+   * Told `true` once a group's transaction has begun (its connection is the group's alone),
+   * and `false` before it commits or rolls back and again after (SQLite: the group's
+   * statement journals in memory, sqlite-store.ts). Must not throw.
+   */
+  inGroup?: (inGroup: boolean) => void;
+}
+
 /** The savepoint statements, compiled once: they run around every write. */
 const SAVEPOINT = CompiledQuery.raw('SAVEPOINT group_item');
 const RELEASE = CompiledQuery.raw('RELEASE SAVEPOINT group_item');
@@ -43,23 +62,7 @@ export class GroupCommit<DB> {
 
   constructor(
     private readonly db: Kysely<DB>,
-    hooks: {
-      /** Makes a commit durable; resolves when it is on disk. */
-      sync?: () => Promise<void>;
-      /**
-       * Runs after a group is answered and before the next one starts, told how many writes the
-       * group stored (SQLite: the WAL checkpoint, wal-checkpointer.ts). Must not reject.
-       */
-      between?: (written: number) => Promise<void>;
-      /** Where the group's statements may run on its connection directly (run-compiled.ts). */
-      direct?: DirectRun;
-      /**
-       * Told `true` once a group's transaction has begun (its connection is the group's alone),
-       * and `false` before it commits or rolls back and again after (SQLite: the group's
-       * statement journals in memory, sqlite-store.ts). Must not throw.
-       */
-      inGroup?: (inGroup: boolean) => void;
-    } = {},
+    hooks: GroupHooks = {},
   ) {
     this.sync = hooks.sync ?? (async () => undefined);
     this.between = hooks.between ?? (async () => undefined);

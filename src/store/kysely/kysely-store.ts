@@ -35,8 +35,8 @@ import { migrations, type Dialect } from './migrations.js';
 import { countQueued } from './queue-limits.js';
 import { toDelivery } from './rows.js';
 import { listDeliveries } from './delivery-log.js';
-import { GroupCommit } from './group-commit.js';
-import type { DirectRead, DirectRun } from './run-compiled.js';
+import { GroupCommit, type GroupHooks } from './group-commit.js';
+import type { DirectRead } from './run-compiled.js';
 import { CreateBuildQueries } from './create-build-queries.js';
 import { storeBuild, type PushWrites } from './create-build.js';
 import { BuildReads } from './build-reads.js';
@@ -53,29 +53,14 @@ export class KyselyStore implements Store {
   protected constructor(
     private readonly db: Kysely<Database>,
     private readonly now: Clock,
-    /**
-     * `groupCommit`: how a group's commit is made durable (SQLite: fsync of the WAL);
-     * `betweenCommits`: what runs before the next group (SQLite: the WAL checkpoint).
-     */
     options: {
-      groupCommit?: () => Promise<void>;
-      betweenCommits?: (written: number) => Promise<void>;
-      /** Runs a group's statements on its connection directly (SQLite: run-compiled.ts). */
-      direct?: DirectRun;
+      /** Set where the database has one writer (SQLite): createBuild calls share a commit. */
+      group?: GroupHooks;
       /** Runs a read outside transactions directly, where it can (run-compiled.ts). */
       directRead?: DirectRead;
-      /** Told when a group's transaction begins and ends (group-commit.ts). */
-      inGroup?: (inGroup: boolean) => void;
     } = {},
   ) {
-    this.writes = options.groupCommit
-      ? new GroupCommit(db, {
-          sync: options.groupCommit,
-          ...(options.betweenCommits ? { between: options.betweenCommits } : {}),
-          ...(options.direct ? { direct: options.direct } : {}),
-          ...(options.inGroup ? { inGroup: options.inGroup } : {}),
-        })
-      : null;
+    this.writes = options.group ? new GroupCommit(db, options.group) : null;
     this.queries = new CreateBuildQueries(db);
     this.pushWrites = {
       queries: this.queries,

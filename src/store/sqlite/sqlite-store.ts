@@ -112,11 +112,13 @@ export class SqliteStore extends KyselyStore {
     inGroup: (inGroup: boolean) => void,
   ) {
     super(db, now, {
-      direct,
+      group: {
+        direct,
+        inGroup,
+        ...(wal ? { sync: wal.sync } : {}),
+        ...(checkpointer ? { between: checkpointer.betweenCommits } : {}),
+      },
       directRead,
-      inGroup,
-      groupCommit: wal?.sync ?? (async () => undefined),
-      ...(checkpointer ? { betweenCommits: checkpointer.betweenCommits } : {}),
     });
   }
 
