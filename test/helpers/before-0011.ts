@@ -1,6 +1,6 @@
 /** A database as the service left it before migration 0011 (the commit lists in the builds' rows). */
-import { Migrator, type Kysely } from 'kysely';
-import { migrations, type Dialect } from '../../src/store/kysely/migrations.js';
+import type { Kysely } from 'kysely';
+import { migrations, runMigrations, type Dialect } from '../../src/store/kysely/migrations.js';
 
 export async function migrateBefore0011(
   db: Kysely<unknown>,
@@ -8,11 +8,5 @@ export async function migrateBefore0011(
   schema?: string,
 ): Promise<void> {
   const before = Object.fromEntries(Object.entries(migrations(dialect)).filter(([name]) => name < '0011'));
-  const { error } = await new Migrator({
-    db,
-    provider: { getMigrations: async () => before },
-    allowUnorderedMigrations: true,
-    ...(schema ? { migrationTableSchema: schema } : {}),
-  }).migrateToLatest();
-  if (error) throw error;
+  await runMigrations(db, before, schema);
 }

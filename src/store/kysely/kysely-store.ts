@@ -5,7 +5,7 @@
  * (build-reads.ts), changes to a build (build-changes.ts), replicas, settings and caches
  * (shared-rows.ts).
  */
-import { Kysely, Migrator, sql, type Selectable, type Transaction } from 'kysely';
+import { Kysely, sql, type Selectable, type Transaction } from 'kysely';
 import {
   type Build,
   type BuildRef,
@@ -31,7 +31,7 @@ import type {
   Store,
 } from '../store.js';
 import { claimChosen, leaseEnd, readQueueView } from './leases.js';
-import { migrations, type Dialect } from './migrations.js';
+import { migrations, runMigrations, type Dialect } from './migrations.js';
 import { countQueued } from './queue-limits.js';
 import { toDelivery } from './rows.js';
 import { listDeliveries } from './delivery-log.js';
@@ -85,15 +85,7 @@ export class KyselyStore implements Store {
 
   /** Applies the migrations; throws what failed (the caller closes the connection). */
   protected static async migrate(db: Kysely<Database>, dialect: Dialect, schema?: string): Promise<void> {
-    const migrator = new Migrator({
-      db,
-      provider: { getMigrations: async () => migrations(dialect) },
-      // 0004 (another change) may be merged after a database already ran 0005.
-      allowUnorderedMigrations: true,
-      ...(schema ? { migrationTableSchema: schema } : {}),
-    });
-    const { error } = await migrator.migrateToLatest();
-    if (error) throw error;
+    await runMigrations(db, migrations(dialect), schema);
   }
 
   /**

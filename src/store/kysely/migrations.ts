@@ -1,5 +1,5 @@
 /** Schema migrations, applied in order at start by kysely's Migrator; the same for both databases. */
-import { sql, type Kysely, type Migration } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration } from 'kysely';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -179,3 +179,23 @@ export const migrations = (dialect: Dialect): Record<string, Migration> => ({
     },
   },
 });
+
+/**
+ * Applies `set` (a dialect's `migrations`, or some of them: tests make databases of an older
+ * version) forward with kysely's Migrator, its record in `schema` when given; throws what failed
+ * (the caller closes the connection).
+ */
+export async function runMigrations<DB>(
+  db: Kysely<DB>,
+  set: Record<string, Migration>,
+  schema?: string,
+): Promise<void> {
+  const { error } = await new Migrator({
+    db,
+    provider: { getMigrations: async () => set },
+    // 0004 (another change) may be merged after a database already ran 0005.
+    allowUnorderedMigrations: true,
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  }).migrateToLatest();
+  if (error) throw error;
+}
