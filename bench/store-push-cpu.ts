@@ -6,12 +6,11 @@
  * For comparing two trees (run it in each, interleaved): the HTTP benchmark's swing on this
  * machine (±10 %) hides a change of a few percent in the store. `npx tsx bench/store-push-cpu.ts`
  */
-import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { NewBuild, PushedCommit } from '../src/domain/build.js';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
+import { benchPush } from '../test/helpers/bench-push.js';
 
 const GROUP = 16;
 const GROUPS_PER_ROUND = 100;
@@ -23,33 +22,10 @@ function loopTicks(): number {
   return Number(fields[11]) + Number(fields[12]);
 }
 
-const commits: PushedCommit[] = Array.from({ length: 20 }, (_, k) => ({
-  sha: 'b'.repeat(40),
-  message: `commit ${k} ${'m'.repeat(300)}`,
-  author: 'Bench',
-  url: 'https://github.com/bench/os/commit/x',
-}));
-
 const dir = mkdtempSync(join(tmpdir(), 'ab-store-push-'));
 const store = await SqliteStore.open(join(dir, 'autobuilder.db'));
 let next = 0;
-const push = () => {
-  const i = next++;
-  const build: NewBuild = {
-    project: 'bench',
-    repository: 'bench/os',
-    refType: 'branch',
-    branch: `b${i % 50}`,
-    commit: (i + 1).toString(16).padStart(40, '0'),
-    kind: 'full',
-    pusher: 'bench',
-    deliveryId: `d-${i}`,
-    commits,
-    // A new ref each time, as the webhook benchmark's pushes say: no replay lookup.
-    push: { before: '0'.repeat(40), bodySha256: createHash('sha256').update(String(i)).digest('hex') },
-  };
-  return store.createBuild(build);
-};
+const push = () => store.createBuild(benchPush(next++));
 const group = () => Promise.all(Array.from({ length: GROUP }, push));
 
 for (let k = 0; k < GROUPS_PER_ROUND; k += 1) await group(); // warm-up

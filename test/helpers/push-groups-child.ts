@@ -10,31 +10,23 @@
  * more such group (`old3`). SQLite reads SQLITE_TMPDIR once, at start, so the test sets it for
  * this process.
  */
-import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
-import type { NewBuild, PushedCommit } from '../../src/domain/build.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { migrateBefore0011 } from './before-0011.js';
+import { BENCH_REPOSITORY, benchCommits, benchPush } from './bench-push.js';
 
 const GROUP = 16;
 const GROUPS = 40;
 const OLD_BUILDS = 1000;
 const path = process.argv[2]!;
-const commits: PushedCommit[] = Array.from({ length: 20 }, (_, k) => ({
-  sha: k.toString(16).padStart(40, '0'),
-  message: `commit ${k} ${'m'.repeat(300)}`,
-  author: 'Ann',
-  url: `https://github.com/acme/os/commit/${k}`,
-}));
-
 /** `count` queued builds of the ref `branch`, in one statement, with the commit list (before 0011: in the row). */
 const queue = (db: Kysely<unknown>, branch: string, count: number, withList: boolean) =>
   sql`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${count})
     INSERT INTO builds (project, repository, ref_type, branch, commit_sha, kind, state, ${sql.raw(withList ? 'commits, ' : '')}created_at)
-    SELECT 'acme', 'acme/os', 'branch', ${branch}, printf('%040x', i), 'full', 'queued', ${sql.raw(withList ? `'${JSON.stringify(commits)}', ` : '')}
+    SELECT 'bench', ${BENCH_REPOSITORY}, 'branch', ${branch}, printf('%040x', i), 'full', 'queued', ${sql.raw(withList ? `'${JSON.stringify(benchCommits)}', ` : '')}
       '2026-01-01T00:00:00.000Z' FROM n`.execute(db);
 
 const old = new Kysely<unknown>({ dialect: new SqliteDialect({ database: new Database(path) }) });
@@ -47,22 +39,7 @@ mark('seeded');
 const store = await SqliteStore.open(path);
 mark('migrated');
 let next = 0;
-const push = (branch?: string) => {
-  const i = next++;
-  const build: NewBuild = {
-    project: 'acme',
-    repository: 'acme/os',
-    refType: 'branch',
-    branch: branch ?? `b${i % 50}`,
-    commit: (i + 1).toString(16).padStart(40, '0'),
-    kind: 'full',
-    pusher: 'ann',
-    deliveryId: `d-${i}`,
-    commits,
-    push: { before: '0'.repeat(40), bodySha256: createHash('sha256').update(String(i)).digest('hex') },
-  };
-  return store.createBuild(build);
-};
+const push = (branch?: string) => store.createBuild(benchPush(next++, branch));
 /** One group commit of 16 pushes, the first to `first` when given. */
 const group = (first?: string) =>
   Promise.all(Array.from({ length: GROUP }, (_, k) => push(k === 0 ? first : undefined)));
